@@ -1,0 +1,51 @@
+/** Fields every appc error carries besides its message. */
+export interface AppcErrorDetails<C extends string = string> {
+  /** Stable, documented code such as `ERR_ACI_PATH_ESCAPE`; renaming one is a breaking change. */
+  code: C;
+  /** Requirement ID from the project's REQUIREMENTS.md, such as `ACI-012`. */
+  requirement?: string | undefined;
+  /** JSON pointer to the field at fault, such as `/app/exec/0`. */
+  pointer?: string | undefined;
+  /** File, directory or archive entry at fault. */
+  file?: string | undefined;
+  cause?: unknown;
+}
+
+/** Base class of every error thrown by the `@appc/*` packages. Match on `code`, not on the class. */
+export class AppcError<C extends string = string> extends Error {
+  override name = 'AppcError';
+  readonly code: C;
+  readonly requirement: string | undefined;
+  readonly pointer: string | undefined;
+  readonly file: string | undefined;
+  constructor(message: string, details: AppcErrorDetails<C>) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = details.code;
+    this.requirement = details.requirement;
+    this.pointer = details.pointer;
+    this.file = details.file;
+  }
+}
+
+/** True when `error` carries the given code (or any of them); works across copies of the package. */
+export function hasCode<C extends string>(error: unknown, ...codes: C[]): error is AppcError<C> {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (codes.length === 0 || (codes as string[]).includes(code));
+}
+
+/** One problem found by a validator. */
+export interface Issue {
+  /** Stable code, such as `ERR_SCHEMA_AC_IDENTIFIER`. */
+  code: string;
+  /** JSON pointer into the document (`''` for the whole document). */
+  pointer: string;
+  /** Requirement ID broken, such as `TYPES-001`. */
+  requirement: string;
+  /** What is wrong and what to do, for a person. */
+  message: string;
+  /** Warnings do not make a document invalid. Absent means `error`. */
+  severity?: 'error' | 'warning';
+  /** File or archive entry the issue is about, when there is one. */
+  file?: string;
+}
