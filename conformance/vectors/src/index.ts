@@ -50,3 +50,6 @@ export async function loadVectors(section: string): Promise<Vector[]> {
   }
   return out;
 }
+
+export type { TarEntrySpec, TarSpec } from './tar.ts';
+export { compress, materializeArchive, writeTar } from './tar.ts';
