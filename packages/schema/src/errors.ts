@@ -49,3 +49,32 @@ export interface Issue {
   /** File or archive entry the issue is about, when there is one. */
   file?: string;
 }
+
+/** Codes a {@link SchemaError} carries: one for a document with problems, one for text that is not JSON. */
+export type SchemaErrorCode = 'ERR_SCHEMA_INVALID' | 'ERR_SCHEMA_JSON';
+
+/** Thrown by every `parse…` function of `@appc/schema`: `issues` lists every problem found, not only the first. */
+export class SchemaError extends AppcError<SchemaErrorCode> {
+  override name = 'SchemaError';
+  /** Every problem found (errors and warnings); the first error's pointer and requirement are also on the error. */
+  readonly issues: Issue[];
+  constructor(message: string, details: AppcErrorDetails<SchemaErrorCode> & { issues: Issue[] }) {
+    super(message, details);
+    this.issues = details.issues;
+  }
+}
+
+/** Builds the one error a `parse…` function throws from the issues a validator found. */
+export function schemaErrorFrom(what: string, issues: Issue[], file?: string): SchemaError {
+  const errors = issues.filter((i) => i.severity !== 'warning');
+  const first = errors[0];
+  const where = file === undefined ? '' : `${file}: `;
+  const lines = errors
+    .slice(0, 5)
+    .map((i) => `  ${i.pointer || '/'}: ${i.message} [${i.code}, ${i.requirement}]`);
+  const more = errors.length > 5 ? `\n  … and ${errors.length - 5} more (see error.issues)` : '';
+  return new SchemaError(
+    `${where}${what} is invalid (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n${lines.join('\n')}${more}`,
+    { code: 'ERR_SCHEMA_INVALID', requirement: first?.requirement, pointer: first?.pointer, file, issues },
+  );
+}

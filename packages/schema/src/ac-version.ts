@@ -1,0 +1,90 @@
+import { parse as semverParse } from 'semver';
+import type { Issue } from './errors.ts';
+import { SchemaError } from './errors.ts';
+
+/** Version of the App Container spec this package implements. */
+export const SPEC_VERSION = '0.8.11';
+
+/** A parsed SemVer 2.0.0 version. */
+export interface SemVer {
+  major: number;
+  minor: number;
+  patch: number;
+  /** Pre-release identifiers joined by `.`, `''` when none. */
+  preRelease: string;
+  /** Build metadata, `''` when none. */
+  metadata: string;
+  /** The version written back. */
+  canonical: string;
+}
+
+// SemVer 2.0.0, strict: no leading v, no leading zeros, exactly three numbers.
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+
+/** Parses a SemVer 2.0.0 string; undefined when it is not one (`1`, `1.2.3.4`, `v1.2.3` are not). */
+export function tryParseSemver(value: unknown): SemVer | undefined {
+  if (typeof value !== 'string' || value.length > 256) return undefined;
+  const m = SEMVER.exec(value);
+  if (!m) return undefined;
+  const parsed = semverParse(value);
+  if (!parsed) return undefined;
+  return {
+    major: parsed.major,
+    minor: parsed.minor,
+    patch: parsed.patch,
+    preRelease: m[4] ?? '',
+    metadata: m[5] ?? '',
+    canonical: value,
+  };
+}
+
+/** Parses a SemVer 2.0.0 string (TYPES-005). @throws {@link SchemaError} `ERR_SCHEMA_INVALID` when it is not one. */
+export function parseSemver(value: unknown): SemVer {
+  const v = tryParseSemver(value);
+  if (v) return v;
+  const issue: Issue = {
+    code: 'ERR_SCHEMA_AC_VERSION',
+    pointer: '',
+    requirement: 'TYPES-005',
+    message: `${JSON.stringify(value)} is not a SemVer 2.0.0 version; write MAJOR.MINOR.PATCH such as "0.8.11".`,
+  };
+  throw new SchemaError(issue.message, {
+    code: 'ERR_SCHEMA_INVALID',
+    requirement: 'TYPES-005',
+    pointer: '',
+    issues: [issue],
+  });
+}
+
+/** Why an acVersion is unacceptable (TYPES-005), or undefined when it is fine: not SemVer or `0.0.0`
+ * (`ERR_SCHEMA_AC_VERSION`), another major than ours or newer than {@link SPEC_VERSION}
+ * (`ERR_SCHEMA_AC_VERSION_NEWER`; the reference accepts newer versions, the spec says MUST NOT). */
+export function acVersionProblem(
+  value: string,
+): { code: 'ERR_SCHEMA_AC_VERSION' | 'ERR_SCHEMA_AC_VERSION_NEWER'; message: string } | undefined {
+  const v = tryParseSemver(value);
+  if (!v) {
+    return {
+      code: 'ERR_SCHEMA_AC_VERSION',
+      message: `acVersion ${JSON.stringify(value)} is not a SemVer 2.0.0 version; write MAJOR.MINOR.PATCH such as "${SPEC_VERSION}".`,
+    };
+  }
+  if (v.major === 0 && v.minor === 0 && v.patch === 0) {
+    return {
+      code: 'ERR_SCHEMA_AC_VERSION',
+      message: `acVersion "${value}" is the zero version; write "${SPEC_VERSION}".`,
+    };
+  }
+  if (v.major !== 0 || compareCore(v, [0, 8, 11]) > 0) {
+    return {
+      code: 'ERR_SCHEMA_AC_VERSION_NEWER',
+      message: `acVersion "${value}" is newer than the spec version this implementation supports (${SPEC_VERSION}, major 0); write "${SPEC_VERSION}" or older.`,
+    };
+  }
+  return undefined;
+}
+
+function compareCore(v: SemVer, core: [number, number, number]): number {
+  return v.major - core[0] || v.minor - core[1] || v.patch - core[2];
+}
