@@ -1,3 +1,5 @@
+import { SchemaError } from './errors.ts';
+
 const AC_IDENTIFIER = /^[a-z0-9]+(?:[-._~/][a-z0-9]+)*$/;
 const AC_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -31,20 +33,30 @@ export function acIdentifierProblem(
 
 function sanitize(value: string, allowed: RegExp, replacement: string, edges: RegExp, what: string): string {
   const out = value.toLowerCase().replace(allowed, replacement).replace(edges, '');
-  if (out === '') throw new TypeError(`"${value}" has nothing that can make an ${what}`);
+  if (out === '') {
+    const message = `${JSON.stringify(value)} has nothing that can make an ${what}; give a name with letters or digits.`;
+    const requirement = what === 'AC Name' ? 'TYPES-003' : 'TYPES-002';
+    throw new SchemaError(message, {
+      code: 'ERR_SCHEMA_INVALID',
+      requirement,
+      pointer: '',
+      issues: [{ code: 'ERR_SCHEMA_EMPTY', pointer: '', requirement, message }],
+    });
+  }
   return out;
 }
 
 /** Turns any string into an AC Identifier (TYPES-002, as the reference does): lower-cases it, replaces every
  * character outside `[a-z0-9._~/-]` with `_`, strips separators from both ends. Runs of separators inside are
  * kept, as the reference keeps them; such a result fails {@link isAcIdentifier}, so check it if that matters.
- * @throws TypeError when nothing is left. */
+ * @throws {@link SchemaError} `ERR_SCHEMA_INVALID` (issue `ERR_SCHEMA_EMPTY`) when nothing is left. */
 export function sanitizeAcIdentifier(value: string): string {
   return sanitize(value, /[^a-z0-9._~/-]/g, '_', /^[-._~/]+|[-._~/]+$/g, 'AC Identifier');
 }
 
 /** Turns any string into an AC Name (TYPES-003): lower-cases it, replaces every other character with `-`,
- * strips dashes from both ends. @throws TypeError when nothing is left. */
+ * strips dashes from both ends.
+ * @throws {@link SchemaError} `ERR_SCHEMA_INVALID` (issue `ERR_SCHEMA_EMPTY`) when nothing is left. */
 export function sanitizeAcName(value: string): string {
   return sanitize(value, /[^a-z0-9-]/g, '-', /^-+|-+$/g, 'AC Name');
 }

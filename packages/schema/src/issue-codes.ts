@@ -6,6 +6,10 @@ export const ISSUE_CODES = {
     'the text is not UTF-8 JSON, is nested too deeply, too large, or repeats a member name',
     'fix the JSON syntax or encoding',
   ],
+  ERR_SCHEMA_ARGUMENT: [
+    'a command-line form (`NAME,key=value,...` for volumes or mount points) is malformed',
+    'fix the argument as the message says',
+  ],
   ERR_SCHEMA_TYPE: [
     'a member has the wrong JSON type (string, number, list, object, boolean)',
     'write the type the spec gives',
