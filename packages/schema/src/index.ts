@@ -43,6 +43,13 @@ export type { IssueCode } from './issue-codes.ts';
 export { ISSUE_CODES } from './issue-codes.ts';
 export type { ParseJsonOptions } from './json.ts';
 export { parseJson } from './json.ts';
+export type { JsonSchema } from './json-schema.ts';
+export {
+  imageManifestJsonSchema,
+  jsonSchemaText,
+  podManifestJsonSchema,
+  validateWithJsonSchema,
+} from './json-schema.ts';
 export type { Label } from './labels.ts';
 export { hostOsArch, isValidOsArch, OS_ARCH, registerOsArch } from './labels.ts';
 export type { LenientImageManifest, LenientPodManifest } from './lastditch.ts';

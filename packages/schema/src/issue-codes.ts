@@ -10,6 +10,10 @@ export const ISSUE_CODES = {
     'a command-line form (`NAME,key=value,...` for volumes or mount points) is malformed',
     'fix the argument as the message says',
   ],
+  ERR_SCHEMA_JSON_SCHEMA: [
+    '(validateWithJsonSchema only) the published JSON Schema rejects the document',
+    'read the message: it names the keyword and the place',
+  ],
   ERR_SCHEMA_TYPE: [
     'a member has the wrong JSON type (string, number, list, object, boolean)',
     'write the type the spec gives',
