@@ -217,7 +217,7 @@ describe('JSON Schemas and TypeScript validators agree', async () => {
       kind: pick('host', 'empty', 'tmpfs'),
       source: pick('/srv', 'srv'),
       readOnly: pick<unknown>(true, 'x'),
-      mode: pick('0755', '999', 7),
+      mode: pick<unknown>('0755', '999', 7),
       uid: pick<unknown>(0, -1, 'x'),
       recursive: pick<unknown>(true, 'x'),
     },
