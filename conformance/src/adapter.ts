@@ -59,7 +59,10 @@ export async function materialize(vector: Vector, workDir: string): Promise<stri
   return undefined;
 }
 
-function runOne(cmd: string, timeoutMs: number): Promise<{ code: number | null; signal: string | null; stderr: string; timedOut: boolean }> {
+function runOne(
+  cmd: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: string | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -92,14 +95,33 @@ export async function* runAdapter(options: AdapterOptions): AsyncGenerator<Adapt
       const batch = vectors.slice(i, i + concurrency);
       const results = await Promise.all(
         batch.map(async (v): Promise<AdapterResult> => {
-          const head = { id: v.id, requirement: v.requirement, title: v.title, expectedValid: v.expect.valid };
+          const head = {
+            id: v.id,
+            requirement: v.requirement,
+            title: v.title,
+            expectedValid: v.expect.valid,
+          };
           const file = await materialize(v, options.workDir);
           if (file === undefined) return { ...head, outcome: 'skip' };
           const r = await runOne(options.impl.replaceAll('{file}', shellQuote(file)), timeoutMs);
-          const crashed = r.timedOut || r.signal !== null || (r.code !== 0 && r.code !== 1 && /panic:|Traceback|internal error/i.test(r.stderr));
+          const crashed =
+            r.timedOut ||
+            r.signal !== null ||
+            (r.code !== 0 && r.code !== 1 && /panic:|Traceback|internal error/i.test(r.stderr));
           const saidValid = r.code === 0;
-          const outcome = crashed ? 'crash' : saidValid === v.expect.valid && (r.code === 0 || r.code === 1) ? 'pass' : 'fail';
-          return { ...head, outcome, exitCode: r.code, signal: r.signal, stderr: r.stderr.split('\n').slice(0, 5).join('\n'), file };
+          const outcome = crashed
+            ? 'crash'
+            : saidValid === v.expect.valid && (r.code === 0 || r.code === 1)
+              ? 'pass'
+              : 'fail';
+          return {
+            ...head,
+            outcome,
+            exitCode: r.code,
+            signal: r.signal,
+            stderr: r.stderr.split('\n').slice(0, 5).join('\n'),
+            file,
+          };
         }),
       );
       yield* results;

@@ -38,18 +38,30 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'appc-conformance-'));
   const counts = { pass: 0, fail: 0, crash: 0, skip: 0 };
   try {
-    for await (const r of runAdapter({ impl: values.impl, workDir, ...(values.section ? { sections: values.section } : {}) })) {
+    for await (const r of runAdapter({
+      impl: values.impl,
+      workDir,
+      ...(values.section ? { sections: values.section } : {}),
+    })) {
       counts[r.outcome]++;
       if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-      else if (r.outcome === 'fail' || r.outcome === 'crash' || (values['show-passes'] && r.outcome === 'pass')) {
+      else if (
+        r.outcome === 'fail' ||
+        r.outcome === 'crash' ||
+        (values['show-passes'] && r.outcome === 'pass')
+      ) {
         const want = r.expectedValid ? 'valid' : 'invalid';
-        process.stdout.write(`${r.outcome.toUpperCase()} ${r.id} [${r.requirement}] want ${want}, exit ${r.exitCode ?? r.signal}: ${r.title}\n`);
+        process.stdout.write(
+          `${r.outcome.toUpperCase()} ${r.id} [${r.requirement}] want ${want}, exit ${r.exitCode ?? r.signal}: ${r.title}\n`,
+        );
       }
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-  process.stderr.write(`${counts.pass} passed, ${counts.fail} failed, ${counts.crash} crashed, ${counts.skip} not applicable\n`);
+  process.stderr.write(
+    `${counts.pass} passed, ${counts.fail} failed, ${counts.crash} crashed, ${counts.skip} not applicable\n`,
+  );
   return counts.fail + counts.crash > 0 ? 1 : 0;
 }
 

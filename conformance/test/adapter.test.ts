@@ -21,16 +21,20 @@ describe('the conformance adapter judges our own CLI', () => {
   it('every file-shaped vector gets the spec verdict from `appc validate`', { tags: ['slow'] }, async () => {
     expect(existsSync(cli), `${cli} is missing: run \`pnpm build\` first`).toBe(true);
     const results: AdapterResult[] = [];
-    for await (const r of runAdapter({ impl: `node ${cli} validate {file}`, workDir, concurrency: 4 })) results.push(r);
+    for await (const r of runAdapter({ impl: `node ${cli} validate {file}`, workDir, concurrency: 4 }))
+      results.push(r);
     const judged = results.filter((r) => r.outcome !== 'skip');
     expect(judged.length).toBeGreaterThan(50);
-    const wrong = judged.filter((r) => r.outcome !== 'pass').map((r) => `${r.outcome} ${r.id} [${r.requirement}] exit ${r.exitCode}: ${r.stderr}`);
+    const wrong = judged
+      .filter((r) => r.outcome !== 'pass')
+      .map((r) => `${r.outcome} ${r.id} [${r.requirement}] exit ${r.exitCode}: ${r.stderr}`);
     expect(wrong).toEqual([]);
   });
 
   it('tells a crash from a verdict', async () => {
     const results: AdapterResult[] = [];
-    for await (const r of runAdapter({ impl: 'kill -SEGV $$ # {file}', workDir, sections: ['img'] })) results.push(r);
+    for await (const r of runAdapter({ impl: 'kill -SEGV $$ # {file}', workDir, sections: ['img'] }))
+      results.push(r);
     const judged = results.filter((r) => r.outcome !== 'skip');
     expect(judged.length).toBeGreaterThan(0);
     expect(new Set(judged.map((r) => r.outcome))).toEqual(new Set(['crash']));

@@ -40,8 +40,14 @@ export async function loadVectors(section: string): Promise<Vector[]> {
     const data: unknown = JSON.parse(await readFile(join(dir, file), 'utf8'));
     const list = Array.isArray(data) ? data : [data];
     for (const v of list as Omit<Vector, 'dir'>[]) {
-      if (typeof v.id !== 'string' || typeof v.requirement !== 'string' || typeof v.expect?.valid !== 'boolean') {
-        throw new Error(`${join(dir, file)}: a vector needs id, requirement and expect.valid (${JSON.stringify(v).slice(0, 80)})`);
+      if (
+        typeof v.id !== 'string' ||
+        typeof v.requirement !== 'string' ||
+        typeof v.expect?.valid !== 'boolean'
+      ) {
+        throw new Error(
+          `${join(dir, file)}: a vector needs id, requirement and expect.valid (${JSON.stringify(v).slice(0, 80)})`,
+        );
       }
       if (seen.has(v.id)) throw new Error(`${join(dir, file)}: duplicate vector id ${v.id}`);
       seen.add(v.id);

@@ -114,7 +114,8 @@ function paxRecords(records: Record<string, string>): Buffer {
   for (const [key, value] of Object.entries(records)) {
     const body = ` ${key}=${value}\n`;
     let len = Buffer.byteLength(body) + 1;
-    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+    while (String(len).length + Buffer.byteLength(body) !== len)
+      len = String(len).length + Buffer.byteLength(body);
     out += `${len}${body}`;
   }
   return Buffer.from(out, 'utf8');
@@ -127,7 +128,8 @@ function splitUstar(name: string): { prefix: string; name: string } | undefined 
     if (name[i] !== '/') continue;
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0) return { prefix, name: rest };
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0)
+      return { prefix, name: rest };
   }
   return undefined;
 }
@@ -140,7 +142,10 @@ export function writeTar(spec: TarSpec): Buffer {
   const base = { uid: 0, gid: 0, mtime: 0, uname: '', gname: '', devmajor: 0, devminor: 0, magic } as const;
   for (const e of spec.entries) {
     const typeflag = TYPEFLAGS[e.type ?? 'file'] ?? e.type ?? '0';
-    const data = e.contentsBase64 !== undefined ? Buffer.from(e.contentsBase64, 'base64') : Buffer.from(e.contents ?? '', 'utf8');
+    const data =
+      e.contentsBase64 !== undefined
+        ? Buffer.from(e.contentsBase64, 'base64')
+        : Buffer.from(e.contents ?? '', 'utf8');
     const linkname = e.linkname ?? '';
     let name = e.name;
     let prefix = '';
@@ -151,7 +156,10 @@ export function writeTar(spec: TarSpec): Buffer {
       else if (format === 'pax') pax.path = e.name;
       else if (format === 'gnu') {
         const long = Buffer.from(`${e.name}\0`, 'utf8');
-        blocks.push(header({ ...base, name: '././@LongLink', mode: 0, size: long.length, typeflag: 'L', linkname: '' }), ...padded(long));
+        blocks.push(
+          header({ ...base, name: '././@LongLink', mode: 0, size: long.length, typeflag: 'L', linkname: '' }),
+          ...padded(long),
+        );
       } else throw new Error(`tar fixture: name "${e.name}" is too long for the ${format} format`);
       if (format !== 'ustar') name = e.name.slice(0, 100);
     }
@@ -159,12 +167,25 @@ export function writeTar(spec: TarSpec): Buffer {
       if (format === 'pax') pax.linkpath = linkname;
       else if (format === 'gnu') {
         const long = Buffer.from(`${linkname}\0`, 'utf8');
-        blocks.push(header({ ...base, name: '././@LongLink', mode: 0, size: long.length, typeflag: 'K', linkname: '' }), ...padded(long));
+        blocks.push(
+          header({ ...base, name: '././@LongLink', mode: 0, size: long.length, typeflag: 'K', linkname: '' }),
+          ...padded(long),
+        );
       } else throw new Error(`tar fixture: link target of "${e.name}" is too long for the ${format} format`);
     }
     if (Object.keys(pax).length > 0) {
       const body = paxRecords(pax);
-      blocks.push(header({ ...base, name: `PaxHeaders/${name.slice(0, 80)}`, mode: 0o644, size: body.length, typeflag: 'x', linkname: '' }), ...padded(body));
+      blocks.push(
+        header({
+          ...base,
+          name: `PaxHeaders/${name.slice(0, 80)}`,
+          mode: 0o644,
+          size: body.length,
+          typeflag: 'x',
+          linkname: '',
+        }),
+        ...padded(body),
+      );
     }
     const size = typeflag === '0' || typeflag === '7' || typeflag === '\0' ? data.length : 0;
     blocks.push(
@@ -203,7 +224,10 @@ export function compress(data: Buffer, compression: TarSpec['compression']): Buf
 }
 
 /** Writes the archive a vector describes (`input.entries`, `input.format`, `input.compression`, ...) to `outPath`. */
-export async function materializeArchive(vector: { input: Record<string, unknown> }, outPath: string): Promise<string> {
+export async function materializeArchive(
+  vector: { input: Record<string, unknown> },
+  outPath: string,
+): Promise<string> {
   const spec = vector.input as unknown as TarSpec;
   await writeFile(outPath, compress(writeTar(spec), spec.compression));
   return outPath;
