@@ -1,0 +1,340 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ImageManifest, serializeImageManifest } from '@appc/schema';
+import { type Compression, compress } from './compression.ts';
+import { AciError } from './errors.ts';
+import { checkOutput, type OutputOptions, writeAtomically } from './internal/output.ts';
+import { END_BLOCKS, encodeHeader, padding, type TarWriteHeader } from './internal/tar-writer.ts';
+import { validateLayout } from './validate.ts';
+
+/** Options of {@link build}. */
+export interface BuildOptions extends OutputOptions {
+  /** Output compression (default `gzip`, ACI-014). */
+  compression?: Compression;
+  /** Reproducible output: entries sorted, mtimes clamped to `sourceDateEpoch`, no user or group names, the
+   * manifest dated `sourceDateEpoch`. Two builds of the same tree give the same image ID. */
+  deterministic?: boolean;
+  /** Seconds since the epoch; default `SOURCE_DATE_EPOCH` from the environment, else 0 (deterministic only). */
+  sourceDateEpoch?: number;
+  /** Record every entry as owned by uid/gid 0 (user and group `root` unless deterministic). */
+  ownerRoot?: boolean;
+  /** Carry extended attributes (read with the `getfattr` program when it exists; default true). */
+  xattrs?: boolean;
+  /** Called with the number of uncompressed tar bytes produced so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** What {@link build} produced. */
+export interface BuildResult {
+  imageId: string;
+  manifest: ImageManifest;
+  /** Size of the written (compressed) archive in bytes. */
+  sizeBytes: number;
+  /** Size of the uncompressed tar stream in bytes. */
+  tarBytes: number;
+}
+
+interface NameMaps {
+  users: Map<number, string>;
+  groups: Map<number, string>;
+}
+
+function readNames(file: string): Map<number, string> {
+  const out = new Map<number, string>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 3 && f[0] && /^\d+$/.test(f[2] ?? '') && !out.has(Number(f[2])))
+        out.set(Number(f[2]), f[0]);
+    }
+  } catch {
+    // no names on this system: uid/gid numbers are enough
+  }
+  return out;
+}
+
+/** Decodes getfattr's escaped file names (`\ooo` octal escapes). */
+function unescapeGetfattr(s: string): string {
+  if (!s.includes('\\')) return s;
+  const bytes: number[] = [];
+  const raw = Buffer.from(s, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] as number;
+    if (c === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.toString('latin1', i + 1, i + 4))) {
+      bytes.push(Number.parseInt(raw.toString('latin1', i + 1, i + 4), 8));
+      i += 3;
+    } else bytes.push(c);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Reads every extended attribute under `root` with one `getfattr -R` run (Node has no xattr API). Returns
+ * undefined when the program is missing. */
+export async function readXattrs(root: string): Promise<Map<string, Map<string, Buffer>> | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'getfattr',
+      ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', root],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    const parts: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => parts.push(d));
+    child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve(undefined) : reject(e)));
+    child.on('close', () => {
+      const out = new Map<string, Map<string, Buffer>>();
+      let current: Map<string, Buffer> | undefined;
+      for (const line of Buffer.concat(parts).toString('utf8').split('\n')) {
+        if (line.startsWith('# file: ')) {
+          current = new Map();
+          out.set(unescapeGetfattr(line.slice(8)), current);
+        } else if (current && line.includes('=')) {
+          const eq = line.indexOf('=');
+          const name = line.slice(0, eq);
+          const value = line.slice(eq + 1);
+          let bytes: Buffer;
+          if (value.startsWith('0s')) bytes = Buffer.from(value.slice(2), 'base64');
+          else if (value.startsWith('0x')) bytes = Buffer.from(value.slice(2), 'hex');
+          else bytes = Buffer.from(value.replace(/^"|"$/g, ''), 'utf8');
+          current.set(name, bytes);
+        } else if (current && line !== '' && !line.includes('=')) {
+          current.set(line, Buffer.alloc(0));
+        }
+      }
+      resolve(out);
+    });
+  });
+}
+
+/** Major and minor numbers of a device number (glibc's encoding). */
+function devNumbers(rdev: number): { devmajor: number; devminor: number } {
+  const d = BigInt(rdev);
+  const major = Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn));
+  const minor = Number((d & 0xffn) | ((d >> 12n) & ~0xffn));
+  return { devmajor: major, devminor: minor };
+}
+
+interface WalkItem {
+  /** Name in the archive. */
+  name: string;
+  /** Path on disk. */
+  path: string;
+  st: Stats;
+}
+
+/** Walks `rootfs` depth first in lexical (byte) order without following symlinks (ACI-014). */
+async function* walk(layout: string): AsyncGenerator<WalkItem> {
+  const rootPath = join(layout, 'rootfs');
+  yield { name: 'rootfs', path: rootPath, st: await lstat(rootPath) };
+  const stack: { name: string; path: string }[] = [{ name: 'rootfs', path: rootPath }];
+  async function* dir(name: string, path: string): AsyncGenerator<WalkItem> {
+    const children = (await readdir(path)).sort(byteOrder);
+    for (const child of children) {
+      const cp = join(path, child);
+      const cn = `${name}/${child}`;
+      const st = await lstat(cp);
+      yield { name: cn, path: cp, st };
+      if (st.isDirectory()) yield* dir(cn, cp);
+    }
+  }
+  const top = stack.pop();
+  if (top) yield* dir(top.name, top.path);
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Reads a regular file's bytes in pieces, checking that it still has the size its header declared. */
+function* fileData(path: string, size: number, name: string): Generator<Uint8Array> {
+  if (size === 0) return;
+  const fd = openSync(path, 'r');
+  try {
+    let left = size;
+    const chunk = Math.min(size, 1024 * 1024);
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(chunk, left));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0)
+        throw new AciError(
+          `${name} shrank while the image was being built; build again from a tree that does not change.`,
+          {
+            code: 'ERR_ACI_SIZE_MISMATCH',
+            requirement: 'ACI-014',
+            file: path,
+          },
+        );
+      left -= n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Produces the uncompressed tar stream of a layout: rootfs walked in lexical order, then the manifest last. */
+async function* tarStream(
+  layout: string,
+  manifest: ImageManifest,
+  options: BuildOptions,
+  onSize: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  const deterministic = options.deterministic ?? false;
+  const epoch = resolveEpoch(options);
+  const now = Math.floor(Date.now() / 1000);
+  const names: NameMaps | undefined = deterministic
+    ? undefined
+    : { users: readNames('/etc/passwd'), groups: readNames('/etc/group') };
+  const xattrs = options.xattrs === false ? undefined : await readXattrs(join(layout, 'rootfs'));
+  const links = new Map<string, string>();
+  let total = 0;
+  const emit = (b: Uint8Array) => {
+    total += b.length;
+    onSize(total);
+    return b;
+  };
+  for await (const item of walk(layout)) {
+    options.signal?.throwIfAborted();
+    const st = item.st;
+    let type: TarWriteHeader['type'];
+    if (st.isDirectory()) type = 'dir';
+    else if (st.isFile()) type = 'file';
+    else if (st.isSymbolicLink()) type = 'symlink';
+    else if (st.isCharacterDevice()) type = 'char';
+    else if (st.isBlockDevice()) type = 'block';
+    else if (st.isFIFO()) type = 'fifo';
+    else continue; // sockets are skipped (ACI-014)
+    const uid = options.ownerRoot ? 0 : st.uid;
+    const gid = options.ownerRoot ? 0 : st.gid;
+    const h: TarWriteHeader = {
+      name: item.name,
+      type,
+      mode: st.mode & 0o7777,
+      uid,
+      gid,
+      size: 0,
+      mtime: deterministic ? Math.min(Math.floor(st.mtimeMs / 1000), epoch) : Math.floor(st.mtimeMs / 1000),
+    };
+    if (names) {
+      h.uname = options.ownerRoot ? 'root' : (names.users.get(uid) ?? '');
+      h.gname = options.ownerRoot ? 'root' : (names.groups.get(gid) ?? '');
+    }
+    const attrs = xattrs?.get(item.path);
+    if (attrs && attrs.size > 0) h.xattrs = attrs;
+    if (type !== 'dir' && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        h.type = 'hardlink';
+        h.linkname = first;
+        yield emit(encodeHeader(h));
+        continue;
+      }
+      links.set(key, item.name);
+    }
+    if (type === 'symlink') h.linkname = readlinkSync(item.path);
+    if (type === 'char' || type === 'block') Object.assign(h, devNumbers(st.rdev));
+    if (type === 'file') h.size = st.size;
+    yield emit(encodeHeader(h));
+    if (type === 'file') {
+      for (const chunk of fileData(item.path, st.size, item.name)) yield emit(chunk);
+      const pad = padding(st.size);
+      if (pad > 0) yield emit(Buffer.alloc(pad));
+    }
+  }
+  const body = Buffer.from(serializeImageManifest(manifest), 'utf8');
+  const mtime = deterministic ? epoch : now;
+  yield emit(
+    encodeHeader({
+      name: 'manifest',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      ...(deterministic ? {} : { uname: 'root', gname: 'root' }),
+      size: body.length,
+      mtime,
+    }),
+  );
+  yield emit(body);
+  const pad = padding(body.length);
+  if (pad > 0) yield emit(Buffer.alloc(pad));
+  yield emit(END_BLOCKS);
+}
+
+function resolveEpoch(options: BuildOptions): number {
+  if (options.sourceDateEpoch !== undefined) return Math.floor(options.sourceDateEpoch);
+  const env = process.env.SOURCE_DATE_EPOCH;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  return 0;
+}
+
+async function checkedLayout(dir: string): Promise<ImageManifest> {
+  const { issues, manifest } = await validateLayout(dir, { oldVersion: 'warning' });
+  const errors = issues.filter((i) => i.severity !== 'warning');
+  if (errors.length > 0 || !manifest) {
+    const lines = errors.slice(0, 8).map((i) => `  ${i.file ?? ''}${i.pointer}: ${i.message} [${i.code}]`);
+    throw new AciError(`${dir} is not a valid image layout (ACI-009):\n${lines.join('\n')}`, {
+      code: 'ERR_ACI_INVALID_LAYOUT',
+      requirement: errors[0]?.requirement ?? 'ACI-009',
+      pointer: errors[0]?.pointer,
+      file: dir,
+    });
+  }
+  return manifest;
+}
+
+/** Builds an image archive from an image layout directory (ACI-014): validates the layout first, stores modes
+ * (setuid, setgid, sticky), owners, mtimes, xattrs (when `getfattr` exists), symlinks, hard links (second path
+ * becomes a link to the first), devices and fifos (sockets skipped), writes the manifest last, and computes the
+ * image ID in the same pass. gzip (parallel multi-member) by default. Writes to a temporary file beside `outFile`
+ * and renames it at the end: a failed or aborted build leaves nothing behind.
+ * @example
+ * const { imageId } = await build('layout', 'app.aci', { deterministic: true, sourceDateEpoch: 1700000000 });
+ * @throws {@link AciError} `ERR_ACI_INVALID_LAYOUT`, `ERR_ACI_BAD_EXTENSION`, `ERR_ACI_OUTPUT_EXISTS`,
+ * `ERR_ACI_ABORTED`, `ERR_ACI_TOOL_MISSING` (xz, bzip2). */
+export async function build(
+  layoutDir: string,
+  outFile: string,
+  options: BuildOptions = {},
+): Promise<BuildResult> {
+  await checkOutput(outFile, options);
+  const manifest = await checkedLayout(layoutDir);
+  const hash = createHash('sha512');
+  let tarBytes = 0;
+  const progress = options.onProgress;
+  const tar = tarStream(layoutDir, manifest, options, (n) => {
+    tarBytes = n;
+    progress?.(n);
+  });
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const c of tar) {
+      hash.update(c);
+      yield c;
+    }
+  }
+  const sizeBytes = await writeAtomically(
+    outFile,
+    compress(hashed(), options.compression ?? 'gzip'),
+    options.signal,
+  );
+  return { imageId: `sha512-${hash.digest('hex')}`, manifest, sizeBytes, tarBytes };
+}
+
+/** The image ID a layout would have if built with these options (`appc id DIR`): the tar stream is produced and
+ * hashed but written nowhere. Meaningful for comparisons when `deterministic` is set.
+ * @throws {@link AciError} `ERR_ACI_INVALID_LAYOUT`. */
+export async function imageIdOfLayout(
+  layoutDir: string,
+  options: Omit<BuildOptions, 'compression' | 'overwrite' | 'anyExtension'> = {},
+): Promise<string> {
+  const manifest = await checkedLayout(layoutDir);
+  const hash = createHash('sha512');
+  for await (const c of tarStream(layoutDir, manifest, options, (n) => options.onProgress?.(n)))
+    hash.update(c);
+  return `sha512-${hash.digest('hex')}`;
+}

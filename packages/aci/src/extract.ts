@@ -1,0 +1,193 @@
+import { chmod, lstat, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AppcError, type ImageManifest, type Issue } from '@appc/schema';
+import { MAX_MANIFEST_BYTES, openAci, withFile } from './archive.ts';
+import { AciError, type AciErrorCode } from './errors.ts';
+import { placeEntryName } from './internal/paths.ts';
+import { Unpacker } from './internal/unpack.ts';
+import { checkManifestBytes, EntryRules } from './validate.ts';
+
+/** Options of {@link extract}. */
+export interface ExtractOptions {
+  /** Write only the contents of rootfs/ into the target (no `manifest`, no `rootfs/` level). */
+  rootfsOnly?: boolean;
+  /** Replace an existing non-empty target directory (otherwise `ERR_ACI_OUTPUT_EXISTS`). */
+  overwrite?: boolean;
+  /** Restore owners (uid/gid) and keep setuid/setgid bits; default: when running as root. */
+  preserveOwnership?: boolean;
+  /** Restore extended attributes with the `setfattr` program when present (default true). */
+  xattrs?: boolean;
+  /** Refuse the archive unless its image ID is this one (ACI-011); nothing is left behind when it differs. */
+  expectedImageId?: string;
+  signal?: AbortSignal;
+}
+
+/** What {@link extract} did. */
+export interface ExtractResult {
+  imageId: string;
+  manifest: ImageManifest;
+  /** Things that could not be restored and did not make the extraction fail (missing `setfattr`). */
+  warnings: string[];
+}
+
+/** The error a strict reader throws for the first issue found. */
+export function errorFromIssue(issue: Issue, file: string | undefined): AciError {
+  return new AciError(`${file ? `${file}: ` : ''}${issue.message}`, {
+    code: issue.code as AciErrorCode,
+    requirement: issue.requirement,
+    pointer: issue.pointer || undefined,
+    file: issue.file ?? file,
+  });
+}
+
+/** Moves a finished temporary directory to `dir`, replacing an empty directory, or a full one when allowed. */
+export async function moveIntoPlace(tmp: string, dir: string, overwrite: boolean): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) {
+    await rename(tmp, dir);
+    return;
+  }
+  if (st.isDirectory() && (await readdir(dir)).length === 0) {
+    await rmdir(dir);
+    await rename(tmp, dir);
+    return;
+  }
+  if (!overwrite)
+    throw new AciError(`${dir} exists and is not empty; remove it or ask to overwrite it.`, {
+      code: 'ERR_ACI_OUTPUT_EXISTS',
+      requirement: 'ACI-012',
+      file: dir,
+    });
+  const old = `${tmp}.old`;
+  await rename(dir, old);
+  await rename(tmp, dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** Checks up front that the target may be written. */
+export async function checkTarget(dir: string, overwrite: boolean): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st || overwrite) return;
+  if (!st.isDirectory() || (await readdir(dir)).length > 0)
+    throw new AciError(`${dir} exists and is not an empty directory; remove it or ask to overwrite it.`, {
+      code: 'ERR_ACI_OUTPUT_EXISTS',
+      requirement: 'ACI-012',
+      file: dir,
+    });
+}
+
+/** Extracts an image archive into `dir`, safely (ACI-012): nothing is written outside it (absolute names, `..`,
+ * writes through symlinks, hard links out of the tree are refused), device nodes need root, setuid/setgid are
+ * dropped when ownership is not kept. The archive is checked as it is read (ACI-002, ACI-003) and unpacked into
+ * a temporary directory beside `dir` that replaces it only when everything succeeded; on any failure nothing is
+ * left behind. Restores modes, mtimes, owners (root), symlinks, hard links, fifos, devices (root) and xattrs.
+ * @example await extract('app.aci', 'out', { rootfsOnly: true });
+ * @throws {@link AciError} `ERR_ACI_PATH_ESCAPE`, `ERR_ACI_DUPLICATE_ENTRY`, `ERR_ACI_DEVICE_UNPRIVILEGED`,
+ * `ERR_ACI_OUTPUT_EXISTS`, `ERR_ACI_IMAGE_ID_MISMATCH`, the reading errors of `openAci`, and the manifest's. */
+export async function extract(
+  file: string,
+  dir: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
+  await checkTarget(dir, options.overwrite ?? false);
+  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.extract-`));
+  try {
+    const unpacker = new Unpacker(tmp, {
+      replace: 'refuse',
+      ...(options.preserveOwnership !== undefined ? { preserveOwnership: options.preserveOwnership } : {}),
+      ...(options.xattrs !== undefined ? { xattrs: options.xattrs } : {}),
+    });
+    const { imageId, manifest } = await unpackArchive(file, unpacker, {
+      rootfsOnly: options.rootfsOnly ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.expectedImageId ? { expectedImageId: options.expectedImageId } : {}),
+    });
+    if (!options.rootfsOnly) await chmod(tmp, 0o755);
+    unpacker.finish();
+    await moveIntoPlace(tmp, dir, options.overwrite ?? false);
+    return { imageId, manifest, warnings: unpacker.warnings };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    if (options.signal?.aborted && !(e instanceof AppcError && e.code === 'ERR_ACI_ABORTED'))
+      throw new AciError(`${file}: extraction aborted; nothing was left in ${dir}.`, {
+        code: 'ERR_ACI_ABORTED',
+        file,
+        cause: options.signal.reason,
+      });
+    throw e;
+  }
+}
+
+/** Reads a whole archive with the archive rules, hands each acceptable entry to `unpacker` (optionally only
+ * what `keep` admits), checks manifest, rootfs and (when given) the expected image ID. */
+export async function unpackArchive(
+  source: string | AsyncIterable<Uint8Array>,
+  unpacker: Unpacker,
+  options: {
+    rootfsOnly: boolean;
+    signal?: AbortSignal;
+    expectedImageId?: string;
+    file?: string;
+    keep?: (path: string, type: string) => boolean;
+  },
+): Promise<{ imageId: string; manifest: ImageManifest }> {
+  const name = options.file ?? (typeof source === 'string' ? source : undefined);
+  let firstIssue: Issue | undefined;
+  const rules = new EntryRules((i) => {
+    firstIssue ??= i;
+  });
+  const archive = openAci(source, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(name !== undefined ? { file: name } : {}),
+  });
+  let manifest: ImageManifest | undefined;
+  const toRel = (path: string): string | undefined => {
+    if (!options.rootfsOnly) return path;
+    if (path === 'rootfs') return '.';
+    return path.startsWith('rootfs/') ? path.slice(7) : undefined;
+  };
+  const resolveLink = (linkname: string) => {
+    const p = placeEntryName(linkname);
+    return p.ok ? toRel(p.path) : undefined;
+  };
+  try {
+    for await (const e of archive) {
+      const path = rules.check(e);
+      if (firstIssue) throw errorFromIssue(firstIssue, name);
+      if (path === undefined) continue;
+      if (path === 'manifest') {
+        const stored = await e.bytes(MAX_MANIFEST_BYTES);
+        const r = checkManifestBytes(stored, 'manifest', 'warning');
+        const err = r.issues.find((i) => i.severity !== 'warning');
+        if (err || !r.manifest) throw errorFromIssue(err ?? (r.issues[0] as Issue), name);
+        manifest = r.manifest;
+        if (options.rootfsOnly) continue;
+        if (options.keep && !options.keep(path, e.header.type)) continue;
+        await unpacker.put(
+          path,
+          e.header,
+          async function* () {
+            yield stored;
+          },
+          resolveLink,
+        );
+        continue;
+      }
+      const rel = toRel(path);
+      if (rel === undefined) continue;
+      if (options.keep && !options.keep(path, e.header.type)) continue;
+      await unpacker.put(rel, e.header, e.body, resolveLink);
+    }
+  } catch (e) {
+    throw withFile(e, name);
+  }
+  const missing = rules.missing(name)[0];
+  if (missing) throw errorFromIssue(missing, name);
+  const imageId = archive.imageId as string;
+  if (options.expectedImageId !== undefined && options.expectedImageId !== imageId)
+    throw new AciError(
+      `${name ?? 'the archive'} has image ID ${imageId}, not the expected ${options.expectedImageId} (ACI-011); the file is not the image that was asked for — fetch it again.`,
+      { code: 'ERR_ACI_IMAGE_ID_MISMATCH', requirement: 'ACI-011', file: name },
+    );
+  return { imageId, manifest: manifest as ImageManifest };
+}

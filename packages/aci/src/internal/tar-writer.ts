@@ -1,0 +1,191 @@
+/** Metadata of one entry to write. */
+export interface TarWriteHeader {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+  mode: number;
+  uid: number;
+  gid: number;
+  uname?: string;
+  gname?: string;
+  size: number;
+  /** Whole seconds since the epoch. */
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  /** Extended attributes, written as `SCHILY.xattr.NAME` PAX records. */
+  xattrs?: ReadonlyMap<string, Uint8Array>;
+}
+
+const TYPEFLAG = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+} as const;
+const MAX_OCTAL_8 = 0o7777777;
+const MAX_OCTAL_12 = 0o77777777777;
+
+function writeOctal(b: Buffer, value: number, offset: number, width: number): void {
+  b.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, width, 'ascii');
+}
+
+function paxRecord(key: string, value: Uint8Array): Buffer {
+  const k = Buffer.from(` ${key}=`, 'utf8');
+  const base = k.length + value.length + 1;
+  let len = base + 1;
+  while (String(len).length + base !== len) len = String(len).length + base;
+  return Buffer.concat([Buffer.from(String(len), 'ascii'), k, value, Buffer.from('\n')]);
+}
+
+function splitName(name: string): { name: string; prefix: string } | undefined {
+  const total = Buffer.byteLength(name);
+  if (total <= 100) return { name, prefix: '' };
+  if (total > 256) return undefined;
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0)
+      return { name: rest, prefix };
+  }
+  return undefined;
+}
+
+function block(fields: {
+  name: string;
+  prefix: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+}): Buffer {
+  const b = Buffer.alloc(512);
+  b.write(fields.name, 0, 100, 'utf8');
+  writeOctal(b, fields.mode, 100, 8);
+  writeOctal(b, fields.uid, 108, 8);
+  writeOctal(b, fields.gid, 116, 8);
+  writeOctal(b, fields.size, 124, 12);
+  writeOctal(b, fields.mtime, 136, 12);
+  b.write(fields.typeflag, 156, 1, 'ascii');
+  b.write(fields.linkname, 157, 100, 'utf8');
+  b.write('ustar\u000000', 257, 8, 'ascii');
+  b.write(fields.uname, 265, 32, 'utf8');
+  b.write(fields.gname, 297, 32, 'utf8');
+  writeOctal(b, fields.devmajor, 329, 8);
+  writeOctal(b, fields.devminor, 337, 8);
+  if (fields.prefix) b.write(fields.prefix, 345, 155, 'utf8');
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += b[i] as number;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+  return b;
+}
+
+/** Encodes the header block(s) of one entry: a USTAR header, preceded by a PAX header when a value does not fit
+ * (long names or link targets, large sizes or ids, long user names, xattrs). Deterministic: no atime, ctime or
+ * process id is ever written. */
+export function encodeHeader(h: TarWriteHeader): Buffer {
+  const pax: Buffer[] = [];
+  const uname = h.uname ?? '';
+  const gname = h.gname ?? '';
+  const linkname = h.linkname ?? '';
+  let split = splitName(h.name);
+  if (!split) {
+    pax.push(paxRecord('path', Buffer.from(h.name, 'utf8')));
+    split = { name: truncateBytes(h.name, 100), prefix: '' };
+  }
+  let linkField = linkname;
+  if (Buffer.byteLength(linkname) > 100) {
+    pax.push(paxRecord('linkpath', Buffer.from(linkname, 'utf8')));
+    linkField = truncateBytes(linkname, 100);
+  }
+  const num = (key: string, v: number, max: number) => {
+    if (Number.isInteger(v) && v >= 0 && v <= max) return v;
+    pax.push(paxRecord(key, Buffer.from(String(v), 'ascii')));
+    return 0;
+  };
+  const size = num('size', h.size, MAX_OCTAL_12);
+  const uid = num('uid', h.uid, MAX_OCTAL_8);
+  const gid = num('gid', h.gid, MAX_OCTAL_8);
+  const mtime = num('mtime', h.mtime, MAX_OCTAL_12);
+  let unameField = uname;
+  if (Buffer.byteLength(uname) > 32) {
+    pax.push(paxRecord('uname', Buffer.from(uname, 'utf8')));
+    unameField = '';
+  }
+  let gnameField = gname;
+  if (Buffer.byteLength(gname) > 32) {
+    pax.push(paxRecord('gname', Buffer.from(gname, 'utf8')));
+    gnameField = '';
+  }
+  if (h.xattrs) {
+    for (const [k, v] of [...h.xattrs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
+      pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  }
+  const main = block({
+    name: split.name,
+    prefix: split.prefix,
+    mode: h.mode & 0o7777,
+    uid,
+    gid,
+    size,
+    mtime,
+    typeflag: TYPEFLAG[h.type],
+    linkname: linkField,
+    uname: unameField,
+    gname: gnameField,
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+  });
+  if (pax.length === 0) return main;
+  const body = Buffer.concat(pax);
+  const paxHeader = block({
+    name: truncateBytes(`PaxHeader/${lastPart(h.name)}`, 100),
+    prefix: '',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: Math.max(0, Math.min(mtime, MAX_OCTAL_12)),
+    typeflag: 'x',
+    linkname: '',
+    uname: '',
+    gname: '',
+    devmajor: 0,
+    devminor: 0,
+  });
+  return Buffer.concat([paxHeader, body, Buffer.alloc(padding(body.length)), main]);
+}
+
+/** Zero bytes needed after `size` bytes of data to reach a block boundary. */
+export function padding(size: number): number {
+  return (512 - (size % 512)) % 512;
+}
+
+/** The two zero blocks that end an archive. */
+export const END_BLOCKS: Buffer = Buffer.alloc(1024);
+
+function lastPart(name: string): string {
+  const trimmed = name.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  return i < 0 ? trimmed : trimmed.slice(i + 1);
+}
+
+function truncateBytes(s: string, max: number): string {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length <= max) return s;
+  // cut on a character boundary
+  let end = max;
+  while (end > 0 && ((b[end] as number) & 0xc0) === 0x80) end--;
+  return b.toString('utf8', 0, end);
+}
