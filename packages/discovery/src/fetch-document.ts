@@ -293,7 +293,7 @@ export async function getDocument(url: string, session: Session): Promise<Fetche
     } catch (e) {
       throw classify(e, current.href, session, request);
     }
-    return { url, finalUrl: current.href, status: 200, body };
+    return { url, finalUrl: hop === 0 ? url : current.href, status: 200, body };
   }
 }
 

@@ -14,7 +14,7 @@ export type {
   ImageDiscovery,
   PublicKeyDiscovery,
 } from './meta-discovery.ts';
-export { discover, discoverImage, discoverPublicKeys } from './meta-discovery.ts';
+export { discover, discoverImage, discoverPublicKeys, fetchDiscoveryPage } from './meta-discovery.ts';
 export type { MetaTag } from './meta-tags.ts';
 export { parseMetaTags } from './meta-tags.ts';
 export type {

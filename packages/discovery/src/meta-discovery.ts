@@ -46,6 +46,7 @@ type Kind = 'image' | 'pubkeys';
 
 interface Page {
   url: string;
+  body: string;
   tags: MetaTag[];
 }
 
@@ -86,7 +87,7 @@ function page(walk: Walk, prefix: string): Promise<Page | undefined> {
             status: 200,
             ...(doc.finalUrl !== url ? { finalUrl: doc.finalUrl } : {}),
           });
-          return { url: doc.finalUrl, tags: parseMetaTags(doc.body) };
+          return { url: doc.finalUrl, body: doc.body, tags: parseMetaTags(doc.body) };
         } catch (e) {
           if (isFatal(e) || !(e instanceof DiscoveryError)) throw e;
           walk.session.attempts.push({
@@ -103,6 +104,36 @@ function page(walk: Walk, prefix: string): Promise<Page | undefined> {
     walk.pages.set(prefix, p);
   }
   return p;
+}
+
+/** One discovery page as {@link discoverImage} fetches it (DISC-001, DISC-002): `https://{prefix}?ac-discovery=1`,
+ * then the same over plain http when `insecure.http` allows and https failed or was not 200.
+ * @throws {@link DiscoveryError} with the code of the first security refusal (`ERR_DISC_TLS`,
+ * `ERR_DISC_INSECURE_REDIRECT`) among the tries, else that of the last try; `attempts` lists them. */
+export async function fetchDiscoveryPage(
+  prefix: string,
+  options: DiscoveryOptions = {},
+): Promise<{ url: string; body: string; tags: MetaTag[]; attempts: Attempt[] }> {
+  checkApp({ name: prefix, labels: {} });
+  const walk = startWalk(options);
+  try {
+    const p = await page(walk, prefix);
+    const attempts = walk.session.attempts;
+    if (p) return { url: p.url, body: p.body, tags: p.tags, attempts };
+    const failed = attempts.filter((a) => a.code !== undefined);
+    const chosen = failed.find((a) => SECURITY.includes(a.code as DiscoveryErrorCode)) ?? failed.at(-1);
+    throw new DiscoveryError(
+      `Discovery page of ${prefix} could not be fetched:\n${attempts.map((a) => `  ${a.url}: ${a.error}`).join('\n')}`,
+      {
+        code: chosen?.code ?? 'ERR_DISC_NOT_FOUND',
+        requirement: 'DISC-002',
+        attempts: [...attempts],
+        ...(chosen?.status !== undefined ? { status: chosen.status } : {}),
+      },
+    );
+  } finally {
+    walk.session.close();
+  }
 }
 
 function renderLabels(labels: Record<string, string>): Record<string, string> {
