@@ -233,7 +233,7 @@ cases = [
       {'name': 'ac-discovery-pubkeys', 'prefix': 'a.com', 'value': 'https://a.com/k.gpg'}], 'appc/spec discovery/discovery_test.go'),
     ('a tag in the body is read', '<html><body><div><meta name="ac-discovery" content="a.com x"></div></body></html>',
      [{'name': D, 'prefix': 'a.com', 'value': 'x'}], 'ours'),
-    ('attributes in any order and case, unquoted, self-closing', '<META CONTENT=\'a.com  x \' Name=ac-discovery/>',
+    ('attributes in any order and case, unquoted, self-closing', '<META CONTENT=\'a.com  x \' Name=ac-discovery />',
      [{'name': D, 'prefix': 'a.com', 'value': 'x'}], 'ours'),
     ('content is trimmed and split at the first whitespace; the rest is trimmed',
      '<meta name="ac-discovery" content="  a.com   https://a.com/x y  ">', [{'name': D, 'prefix': 'a.com', 'value': 'https://a.com/x y'}], 'ours'),
