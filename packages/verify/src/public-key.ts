@@ -25,6 +25,8 @@ export interface PublicKeyInfo {
 export const MAX_KEY_BYTES = 1024 * 1024;
 
 const ARMOR_START = '-----BEGIN PGP';
+const ARMOR_BLOCK =
+  /-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/g;
 
 /** True when the bytes or text look ASCII-armored (start, after blanks, with an armor header line). */
 export function looksArmored(input: string | Uint8Array): boolean {
@@ -48,11 +50,15 @@ export async function parseKeys(input: string | Uint8Array, where: string): Prom
   }
   let keys: Key[];
   try {
-    keys = looksArmored(input)
-      ? await readKeys({
-          armoredKeys: typeof input === 'string' ? input : Buffer.from(input).toString('utf8'),
-        })
-      : await readKeys({ binaryKeys: typeof input === 'string' ? Buffer.from(input, 'latin1') : input });
+    if (looksArmored(input)) {
+      // a key ring may be several armor blocks one after another (as `cat a.asc b.asc` makes)
+      const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+      const blocks = text.match(ARMOR_BLOCK) ?? [text];
+      keys = [];
+      for (const block of blocks) keys.push(...(await readKeys({ armoredKeys: block })));
+    } else {
+      keys = await readKeys({ binaryKeys: typeof input === 'string' ? Buffer.from(input, 'latin1') : input });
+    }
   } catch (cause) {
     throw new VerifyError(
       `${where}: not an OpenPGP public key (${(cause as Error).message}). ` +

@@ -8,7 +8,13 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTrustStore, type VerifyErrorCode, verifySignature } from '../src/index.ts';
+import {
+  formatFingerprint,
+  openTrustStore,
+  readPublicKey,
+  type VerifyErrorCode,
+  verifySignature,
+} from '../src/index.ts';
 import { createGpg, type Gpg } from './gpg.ts';
 
 let gpg: Gpg;
@@ -112,6 +118,46 @@ describe('signatures made by GnuPG 2.2 (VERIFY-009, VERIFY-002)', () => {
     for (const input of [bytes, createReadStream(data), Readable.from(chunks()), chunks()]) {
       const who = await verifySignature({ data: input, signature, name: 'example.com/app', store });
       expect(who.keyFingerprint).toBe(fp.alice);
+    }
+  });
+});
+
+describe('subkeys', () => {
+  it('VERIFY-003 a signature by a signing subkey verifies under the primary fingerprint; review lists the subkey', async () => {
+    const g = await createGpg();
+    try {
+      const primary = await g.genKey('Sub <sub@example.com>');
+      await g.gpg(['--passphrase', '', '--quick-add-key', primary, 'rsa2048', 'sign', 'never']);
+      const file = join(work, 'sub.aci');
+      await copyFile(data, file);
+      await g.detachSign(file, primary); // gpg picks the newest signing subkey
+      const key = await readPublicKey(await g.exportPublic(primary));
+      expect(key.subkeyFingerprints).toHaveLength(1);
+      const subkeyId = (key.subkeyFingerprints[0] as string).slice(-16);
+      const dir = await mkdtemp(join(work, 'store-'));
+      const store = openTrustStore({ localDir: dir });
+      let text = '';
+      await store.add({
+        prefix: 'example.com',
+        keys: [{ text: key.armored, location: 'sub.asc' }],
+        review: (r) => {
+          text = r.text;
+          return true;
+        },
+      });
+      expect(text).toContain(
+        `\tSubkey fingerprint: ${formatFingerprint(key.subkeyFingerprints[0] as string)}\n`,
+      );
+      const who = await verifySignature({
+        data: file,
+        signature: await readFile(`${file}.asc`),
+        name: 'example.com/app',
+        store,
+      });
+      expect(who.keyFingerprint).toBe(primary);
+      expect(who.signingKeyId).toBe(subkeyId);
+    } finally {
+      await g.close();
     }
   });
 });
