@@ -23,6 +23,8 @@ export interface BuildOptions extends OutputOptions {
   ownerRoot?: boolean;
   /** Carry extended attributes (read with the `getfattr` program when it exists; default true). */
   xattrs?: boolean;
+  /** gzip level (default 6). */
+  gzipLevel?: number;
   /** Called with the number of uncompressed tar bytes produced so far. */
   onProgress?: (bytes: number) => void;
 }
@@ -319,7 +321,7 @@ export async function build(
   }
   const sizeBytes = await writeAtomically(
     outFile,
-    compress(hashed(), options.compression ?? 'gzip'),
+    compress(hashed(), options.compression ?? 'gzip', options.gzipLevel),
     options.signal,
   );
   return { imageId: `sha512-${hash.digest('hex')}`, manifest, sizeBytes, tarBytes };

@@ -163,7 +163,8 @@ export function decompress(
     case 'none':
       return source;
     case 'gzip': {
-      const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+      // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
+      const gunzip = createGunzip({ chunkSize: 128 * 1024, highWaterMark: 4 * 1024 * 1024 });
       // pipeline destroys every stage when one fails or when the consumer stops reading the last one
       return zlibErrors(pipelineCb(Readable.from(source, { objectMode: false }), gunzip, () => {}));
     }
@@ -199,7 +200,7 @@ async function* zlibErrors(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
 
 /** Options of {@link gzipParallel}. */
 export interface GzipParallelOptions {
-  /** zlib level (default 6, as `gzip -6`). */
+  /** zlib level (default 6, as `gzip -6`; 4 or 5 are faster and stay within about 1 % of its size). */
   level?: number;
   /** Uncompressed bytes per gzip member (default 1 MiB). */
   chunkBytes?: number;
@@ -310,5 +311,24 @@ export async function* hashThrough(
   for await (const chunk of source) {
     hash.update(chunk);
     yield chunk;
+  }
+}
+
+/** What a file is, from its first bytes, as `validate` needs to know (ACI-016): an archive (`gzip`, `bzip2`,
+ * `xz`, `tar`), OpenPGP data, UTF-8 `text` (taken as a manifest), or `unknown`. */
+export type FileKind = 'gzip' | 'bzip2' | 'xz' | 'tar' | 'openpgp' | 'text' | 'unknown';
+
+/** Sniffs a file's kind from its first bytes (give 512 or the whole file when shorter). */
+export function sniffFileKind(bytes: Uint8Array): FileKind {
+  const c = detectCompression(bytes);
+  if (c === 'none') return 'tar';
+  if (c !== 'unknown') return c;
+  if (bytes.length === 0 || bytes.includes(0)) return 'unknown';
+  try {
+    // a cut in the middle of a multi-byte character at the end is fine
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
+    return 'text';
+  } catch {
+    return 'unknown';
   }
 }

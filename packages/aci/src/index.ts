@@ -2,8 +2,15 @@ export type { AciEntry, OpenAciOptions, TarEntryType, TarHeader } from './archiv
 export { AciArchive, computeImageId, MAX_MANIFEST_BYTES, openAci, readManifest } from './archive.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
 export { build, imageIdOfLayout } from './build.ts';
-export type { Compression, DetectedCompression, GzipParallelOptions } from './compression.ts';
-export { compress, decompress, detectCompression, gzipParallel, openDecompressed } from './compression.ts';
+export type { Compression, DetectedCompression, FileKind, GzipParallelOptions } from './compression.ts';
+export {
+  compress,
+  decompress,
+  detectCompression,
+  gzipParallel,
+  openDecompressed,
+  sniffFileKind,
+} from './compression.ts';
 export type { AciErrorCode, AciIssueCode } from './errors.ts';
 export { ACI_ERROR_CODES, AciError } from './errors.ts';
 export type { ExtractOptions, ExtractResult } from './extract.ts';

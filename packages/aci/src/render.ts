@@ -1,9 +1,9 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { AppcError, type Dependency, type ImageManifest, type Label } from '@appc/schema';
-import { MAX_MANIFEST_BYTES, openAci, readManifest } from './archive.ts';
+import { AppcError, type Dependency, type ImageManifest, type Issue, type Label } from '@appc/schema';
+import { MAX_MANIFEST_BYTES, openAci } from './archive.ts';
 import { AciError } from './errors.ts';
-import { checkTarget, moveIntoPlace, unpackArchive } from './extract.ts';
+import { checkTarget, errorFromIssue, moveIntoPlace, unpackArchive } from './extract.ts';
 import { cleanPath } from './internal/paths.ts';
 import { Unpacker } from './internal/unpack.ts';
 import { checkManifestBytes } from './validate.ts';
@@ -91,7 +91,13 @@ async function planLayers(
   max: number,
 ): Promise<Layer[]> {
   const out: Layer[] = [];
-  const visit = async (image: ResolvedImage, ancestors: ImageManifest[], chain: string[], isTop: boolean) => {
+  const visit = async (
+    image: ResolvedImage,
+    ancestors: ImageManifest[],
+    chain: string[],
+    names: string[],
+    isTop: boolean,
+  ): Promise<void> => {
     const deps = image.manifest.dependencies ?? [];
     const here = [...ancestors, image.manifest];
     for (const dep of deps) {
@@ -118,10 +124,10 @@ async function planLayers(
         );
       if (chain.includes(found.imageId))
         throw new AciError(
-          `dependency cycle: ${[...chain.map((_, i) => (i === 0 ? top.manifest.name : '…')), dep.imageName].join(' -> ')} leads back to an image already on the path (${found.manifest.name}); remove the cycle from the manifests (ACI-023).`,
+          `dependency cycle: ${[...names, dep.imageName].join(' -> ')} comes back to an image already on the path; remove the cycle from the manifests (ACI-023).`,
           { code: 'ERR_ACI_DEPENDENCY_CYCLE', requirement: 'ACI-023', file: dep.imageName },
         );
-      await visit(found, here, [...chain, found.imageId], false);
+      await visit(found, here, [...chain, found.imageId], [...names, found.manifest.name], false);
     }
     if (out.length >= max)
       throw new AciError(
@@ -133,7 +139,7 @@ async function planLayers(
       );
     out.push({ image, name: image.manifest.name, ancestors, top: isTop });
   };
-  await visit(top, [], [top.imageId], true);
+  await visit(top, [], [top.imageId], [top.manifest.name], true);
   return out;
 }
 
@@ -147,13 +153,8 @@ async function describeArchive(
     if (e.path !== 'manifest' || manifest) continue;
     const r = checkManifestBytes(await e.bytes(MAX_MANIFEST_BYTES), 'manifest', 'warning');
     if (!r.manifest) {
-      const first = r.issues.find((i) => i.severity !== 'warning');
-      throw new AciError(`${String(source)}: manifest: ${first?.message ?? 'invalid'}`, {
-        code: 'ERR_ACI_BAD_MANIFEST',
-        requirement: 'ACI-004',
-        pointer: first?.pointer,
-        file: typeof source === 'string' ? source : undefined,
-      });
+      const first = r.issues.find((i) => i.severity !== 'warning') ?? (r.issues[0] as Issue);
+      throw errorFromIssue(first, typeof source === 'string' ? source : 'the archive');
     }
     manifest = r.manifest;
   }
@@ -233,8 +234,8 @@ export async function render(
   let top: ResolvedImage;
   if (typeof image === 'string') {
     const file = resolvePath(image);
-    const { manifest } = await readManifest(file);
-    top = { imageId: '', manifest, open: async () => file };
+    const { manifest, imageId } = await describeArchive(file);
+    top = { imageId, manifest, open: async () => file };
   } else top = image;
   const layers = await planLayers(top, options.provider, options.maxLayers ?? 256);
   const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.render-`));

@@ -1,8 +1,15 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '@appc/schema';
-import { build, computeImageId, extract, imageIdOfLayout, readManifest, validateArchive } from '../src/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  build,
+  computeImageId,
+  extract,
+  imageIdOfLayout,
+  readManifest,
+  validateArchive,
+} from '../src/index.ts';
 import { makeTree, manifestText, run, scratch, snapshot, xattrsSupported } from './fixtures.ts';
 
 let dir: string;
@@ -32,7 +39,8 @@ beforeAll(async () => {
     'rootfs/empty': '',
     'rootfs/ro': { type: 'dir', mode: 0o555 },
   });
-  if (withXattrs) makeTree(layout, { 'rootfs/xattr-file': { contents: 'x', xattrs: { 'user.note': 'hello' } } });
+  if (withXattrs)
+    makeTree(layout, { 'rootfs/xattr-file': { contents: 'x', xattrs: { 'user.note': 'hello' } } });
 });
 afterAll(() => cleanup());
 
@@ -67,13 +75,23 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
     expect(a).toEqual(b);
     const src = snapshot(layout, { mtimes: true });
     const got = snapshot(join(ours, 'rootfs'), { mtimes: true });
-    const want = Object.fromEntries(Object.entries(src).filter(([k]) => k.startsWith('rootfs/')).map(([k, v]) => [k.slice(7), v]));
-    expect(Object.fromEntries(Object.entries(got).map(([k, v]) => [k, { ...v, link: v.link?.slice(0) }]))).toEqual(
-      Object.fromEntries(Object.entries(want).map(([k, v]) => [k, { ...v, link: v.link?.replace(/^rootfs\//, '') }])),
+    const want = Object.fromEntries(
+      Object.entries(src)
+        .filter(([k]) => k.startsWith('rootfs/'))
+        .map(([k, v]) => [k.slice(7), v]),
+    );
+    expect(
+      Object.fromEntries(Object.entries(got).map(([k, v]) => [k, { ...v, link: v.link?.slice(0) }])),
+    ).toEqual(
+      Object.fromEntries(
+        Object.entries(want).map(([k, v]) => [k, { ...v, link: v.link?.replace(/^rootfs\//, '') }]),
+      ),
     );
     expect(a['rootfs/bin/suid']?.mode).toBe(0o4755);
     expect(a['rootfs/tmp']?.mode).toBe(0o1777);
-    expect(a['rootfs/etc/hardlinked']?.link).toBe('rootfs/etc/hardlinked'.replace('hardlinked', 'hardlinked'));
+    expect(a['rootfs/etc/hardlinked']?.link).toBe(
+      'rootfs/etc/hardlinked'.replace('hardlinked', 'hardlinked'),
+    );
   });
 
   it('ACI-005 carries xattrs when the attr tools exist', async (ctx) => {
@@ -84,13 +102,19 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
     expect(listing).toContain('user.note');
     const ours = join(dir, 'x-ours');
     await extract(out, ours);
-    expect(run('getfattr', ['-n', 'user.note', '--only-values', join(ours, 'rootfs/xattr-file')]).toString()).toBe('hello');
+    expect(
+      run('getfattr', ['-n', 'user.note', '--only-values', join(ours, 'rootfs/xattr-file')]).toString(),
+    ).toBe('hello');
   });
 
   it('ACI-014 deterministic builds give the same image ID, also from a copy with newer mtimes', async () => {
     const epoch = 1_600_000_000;
     const a = await build(layout, join(dir, 'd1.aci'), { deterministic: true, sourceDateEpoch: epoch });
-    const b = await build(layout, join(dir, 'd2.aci'), { deterministic: true, sourceDateEpoch: epoch, compression: 'none' });
+    const b = await build(layout, join(dir, 'd2.aci'), {
+      deterministic: true,
+      sourceDateEpoch: epoch,
+      compression: 'none',
+    });
     expect(b.imageId).toBe(a.imageId);
     const copy = join(dir, 'copy');
     // a copy elsewhere whose every mtime is newer than the epoch
@@ -101,17 +125,22 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
     expect(await imageIdOfLayout(copy, { deterministic: true, sourceDateEpoch: epoch })).toBe(a.imageId);
   });
 
-  it.each(['none', 'xz', 'bzip2'] as const)('ACI-006 builds with %s and reads it back', async (compression) => {
-    const out = join(dir, `c-${compression}.aci`);
-    const r = await build(layout, out, { compression });
-    const v = await validateArchive(out);
-    expect(v.issues).toEqual([]);
-    expect(v.compression).toBe(compression);
-    expect(v.imageId).toBe(r.imageId);
-  });
+  it.each(['none', 'xz', 'bzip2'] as const)(
+    'ACI-006 builds with %s and reads it back',
+    async (compression) => {
+      const out = join(dir, `c-${compression}.aci`);
+      const r = await build(layout, out, { compression });
+      const v = await validateArchive(out);
+      expect(v.issues).toEqual([]);
+      expect(v.compression).toBe(compression);
+      expect(v.imageId).toBe(r.imageId);
+    },
+  );
 
   it('ACI-001 refuses an output not ending in .aci, and an existing output without overwrite', async () => {
-    await expect(build(layout, join(dir, 'x.tar'))).rejects.toSatisfy((e) => hasCode(e, 'ERR_ACI_BAD_EXTENSION'));
+    await expect(build(layout, join(dir, 'x.tar'))).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_BAD_EXTENSION'),
+    );
     const out = join(dir, 'exists.aci');
     writeFileSync(out, 'x');
     await expect(build(layout, out)).rejects.toSatisfy((e) => hasCode(e, 'ERR_ACI_OUTPUT_EXISTS'));
@@ -136,7 +165,9 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
   it('ACI-009 refuses to build an invalid layout', async () => {
     const bad = join(dir, 'bad-layout');
     makeTree(bad, { manifest: '{"acKind":"ImageManifest"}', 'rootfs/x': 'x', extra: 'no' });
-    await expect(build(bad, join(dir, 'bad.aci'))).rejects.toSatisfy((e) => hasCode(e, 'ERR_ACI_INVALID_LAYOUT'));
+    await expect(build(bad, join(dir, 'bad.aci'))).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_INVALID_LAYOUT'),
+    );
     expect(existsSync(join(dir, 'bad.aci'))).toBe(false);
   });
 });

@@ -1,6 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, linkSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,11 +26,7 @@ export function manifestText(name = 'example.com/app', extra: Record<string, unk
 
 /** Entries of a minimal valid image, plus `more`. */
 export function imageEntries(more: TarEntrySpec[] = [], name = 'example.com/app'): TarEntrySpec[] {
-  return [
-    { name: 'manifest', contents: manifestText(name) },
-    { name: 'rootfs', type: 'dir' },
-    ...more,
-  ];
+  return [{ name: 'manifest', contents: manifestText(name) }, { name: 'rootfs', type: 'dir' }, ...more];
 }
 
 /** A scratch directory removed by the returned function. */
@@ -90,7 +97,10 @@ export interface TreeEntry {
 
 /** Describes every path under `root` (not following symlinks): type, permission bits, sizes, content hashes,
  * link targets, mtimes (whole seconds, not for symlinks or directories unless asked), and hard-link groups. */
-export function snapshot(root: string, options: { mtimes?: boolean; owners?: boolean } = {}): Record<string, TreeEntry> {
+export function snapshot(
+  root: string,
+  options: { mtimes?: boolean; owners?: boolean } = {},
+): Record<string, TreeEntry> {
   const out: Record<string, TreeEntry> = {};
   const inodes = new Map<string, string>();
   const walk = (dir: string, rel: string) => {
