@@ -410,6 +410,74 @@ describe('expired and revoked keys', () => {
   });
 });
 
+describe('weak algorithms and aborts', () => {
+  it('VERIFY-002 a SHA-1 signature and a 1024-bit RSA key are refused as weak', async () => {
+    const g = await createGpg();
+    try {
+      const small = await g.genKey('Small <small@example.com>', { algo: 'rsa1024' });
+      const file = join(work, 'weak.aci');
+      await copyFile(data, file);
+      await g.detachSign(file, small, { out: `${file}.rsa1024.asc` });
+      const ed = await g.genKey('Sha1 <sha1@example.com>');
+      await g.gpg([
+        '--yes',
+        '--passphrase',
+        '',
+        '--local-user',
+        ed,
+        '--digest-algo',
+        'SHA1',
+        '--armor',
+        '--output',
+        `${file}.sha1.asc`,
+        '--detach-sign',
+        file,
+      ]);
+      const dir = await mkdtemp(join(work, 'store-'));
+      await mkdir(join(dir, 'trustedkeys', 'root.d'), { recursive: true });
+      await writeFile(join(dir, 'trustedkeys', 'root.d', small), await g.exportPublic(small));
+      await writeFile(join(dir, 'trustedkeys', 'root.d', ed), await g.exportPublic(ed));
+      const store = openTrustStore({ localDir: dir });
+      for (const which of ['rsa1024', 'sha1']) {
+        await expectCode(
+          verifySignature({
+            data: file,
+            signature: await readFile(`${file}.${which}.asc`),
+            name: 'example.com/app',
+            store,
+          }),
+          'ERR_VERIFY_WEAK_ALGORITHM',
+          /insecure/,
+        );
+      }
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('an aborted signal stops verification with ERR_VERIFY_ABORTED, before or during the read', async () => {
+    const store = await storeWith({ 'local/prefix.d/example.com': ['alice'] });
+    const signature = await sig('alice');
+    const before = new AbortController();
+    before.abort();
+    await expectCode(
+      verifySignature({ data, signature, name: 'example.com/app', store, signal: before.signal }),
+      'ERR_VERIFY_ABORTED',
+    );
+    const during = new AbortController();
+    async function* slow() {
+      yield Buffer.alloc(1000);
+      during.abort();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      yield Buffer.alloc(1000);
+    }
+    await expectCode(
+      verifySignature({ data: slow(), signature, name: 'example.com/app', store, signal: during.signal }),
+      'ERR_VERIFY_ABORTED',
+    );
+  });
+});
+
 describe('large images', () => {
   it('VERIFY-002 a 50 MB image verifies streamed, in bounded memory, and one changed byte fails', {
     tags: ['slow'],
