@@ -137,12 +137,12 @@ export async function* throughProgram(
     const { code, signal } = await exited;
     await feeding;
     if (spawnError) throw spawnError.code === 'ENOENT' ? missing() : spawnError;
-    if (feedError) throw feedError;
     if (code !== 0)
       throw new AciError(
         `${what}: "${program} ${args.join(' ')}" failed (${signal ?? `exit status ${code}`}): ${stderr.trim() || 'no message'}; the data is damaged or not ${program} data.`,
         { code: 'ERR_ACI_TOOL_FAILED', requirement: 'ACI-006' },
       );
+    if (feedError) throw feedError;
     finished = true;
   } catch (e) {
     if (spawnError?.code === 'ENOENT') throw missing();

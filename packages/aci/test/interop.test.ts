@@ -52,7 +52,17 @@ describe('interoperability with GNU tar and Python tarfile (ACI-015)', () => {
       it(`ACI-015 reads GNU tar --format=${format} with ${compression}`, async () => {
         const src = format === 'v7' || format === 'ustar' ? shortLayout : layout;
         const out = join(dir, `gnu-${format}-${compression}.aci`);
-        execFileSync('tar', ['-c', `--format=${format}`, ...flags, '-f', out, '-C', src, 'manifest', 'rootfs']);
+        execFileSync('tar', [
+          '-c',
+          `--format=${format}`,
+          ...flags,
+          '-f',
+          out,
+          '-C',
+          src,
+          'manifest',
+          'rootfs',
+        ]);
         const v = await validateArchive(out);
         expect(v.issues).toEqual([]);
         expect(v.compression).toBe(compression);
@@ -92,13 +102,26 @@ describe('interoperability with GNU tar and Python tarfile (ACI-015)', () => {
     makeTree(src, { manifest: manifestText('example.com/x'), rootfs: { type: 'dir' }, 'rootfs/f': 'f' });
     const probe = spawnSync('setfattr', ['-n', 'user.k', '-v', 'v', join(src, 'rootfs/f')]);
     const out = join(dir, 'gnu-xattrs.aci');
-    execFileSync('tar', ['-c', '--format=pax', '--xattrs', '--pax-option=globexthdr.name=g,comment=hello', '-f', out, '-C', src, 'manifest', 'rootfs']);
+    execFileSync('tar', [
+      '-c',
+      '--format=pax',
+      '--xattrs',
+      '--pax-option=globexthdr.name=g,comment=hello',
+      '-f',
+      out,
+      '-C',
+      src,
+      'manifest',
+      'rootfs',
+    ]);
     const v = await validateArchive(out);
     expect(v.issues).toEqual([]);
     const target = join(dir, 'x-xattrs');
     await extract(out, target);
     if (probe.status === 0)
-      expect(execFileSync('getfattr', ['-n', 'user.k', '--only-values', join(target, 'rootfs/f')]).toString()).toBe('v');
+      expect(
+        execFileSync('getfattr', ['-n', 'user.k', '--only-values', join(target, 'rootfs/f')]).toString(),
+      ).toBe('v');
     expect(readdirSync(target).sort()).toEqual(['manifest', 'rootfs']);
   });
 
