@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
-import { createGunzip, gzip, gzipSync, constants as zc } from 'node:zlib';
+import { createGunzip, gzip, gzipSync, type ZlibOptions, constants as zc } from 'node:zlib';
 import { AciError } from './errors.ts';
 import { looksLikeTar } from './internal/tar-reader.ts';
 
@@ -164,7 +164,8 @@ export function decompress(
       return source;
     case 'gzip': {
       // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
-      const gunzip = createGunzip({ chunkSize: 128 * 1024, highWaterMark: 4 * 1024 * 1024 });
+      // (stream options are accepted by zlib constructors though ZlibOptions does not list them)
+      const gunzip = createGunzip({ chunkSize: 128 * 1024, highWaterMark: 4 * 1024 * 1024 } as ZlibOptions);
       // pipeline destroys every stage when one fails or when the consumer stops reading the last one
       return zlibErrors(pipelineCb(Readable.from(source, { objectMode: false }), gunzip, () => {}));
     }
@@ -261,12 +262,13 @@ export async function* gzipParallel(
 export function compress(
   source: AsyncIterable<Uint8Array>,
   compression: Compression,
+  gzipLevel?: number,
 ): AsyncIterable<Uint8Array> {
   switch (compression) {
     case 'none':
       return source;
     case 'gzip':
-      return gzipParallel(source);
+      return gzipParallel(source, gzipLevel === undefined ? {} : { level: gzipLevel });
     case 'xz':
       return throughProgram('xz', ['-c', '-6'], source, 'writing an xz-compressed archive');
     case 'bzip2':
