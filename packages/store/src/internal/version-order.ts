@@ -1,0 +1,39 @@
+import { tryParseSemver } from '@appc/schema';
+
+function comparePre(a: string, b: string): number {
+  // SemVer 2.0.0 §11: a version without pre-release ranks above one with it
+  if (a === b) return 0;
+  if (a === '') return 1;
+  if (b === '') return -1;
+  const pa = a.split('.');
+  const pb = b.split('.');
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const nx = /^\d+$/.test(x);
+    const ny = /^\d+$/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return Math.sign(d);
+    } else if (nx) return -1;
+    else if (ny) return 1;
+    else if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Orders `version` label values: SemVer precedence; any SemVer ranks above a value that is not one
+ * (`latest`, `dev`, none), which compare equal among themselves. Build metadata is ignored. */
+export function compareVersions(a: string | undefined, b: string | undefined): number {
+  const va = tryParseSemver(a);
+  const vb = tryParseSemver(b);
+  if (!va || !vb) return (va ? 1 : 0) - (vb ? 1 : 0);
+  return (
+    Math.sign(va.major - vb.major) ||
+    Math.sign(va.minor - vb.minor) ||
+    Math.sign(va.patch - vb.patch) ||
+    comparePre(va.preRelease, vb.preRelease)
+  );
+}
