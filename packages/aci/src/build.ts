@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { type ImageManifest, serializeImageManifest } from '@appc/schema';
 import { type Compression, compress } from './compression.ts';
@@ -65,7 +73,7 @@ function unescapeGetfattr(s: string): string {
   const raw = Buffer.from(s, 'utf8');
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i] as number;
-    if (c === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.toString('latin1', i + 1, i + 4))) {
+    if (c === 0x5c && i + 3 < raw.length && /^[0-7]{3}$/.test(raw.toString('latin1', i + 1, i + 4))) {
       bytes.push(Number.parseInt(raw.toString('latin1', i + 1, i + 4), 8));
       i += 3;
     } else bytes.push(c);
@@ -128,23 +136,22 @@ interface WalkItem {
   st: Stats;
 }
 
-/** Walks `rootfs` depth first in lexical (byte) order without following symlinks (ACI-014). */
-async function* walk(layout: string): AsyncGenerator<WalkItem> {
+/** Walks `rootfs` depth first in lexical (byte) order without following symlinks (ACI-014). Synchronous
+ * calls on purpose: the thread pool is busy compressing, and a queued lstat per file would stall the walk. */
+function* walk(layout: string): Generator<WalkItem> {
   const rootPath = join(layout, 'rootfs');
-  yield { name: 'rootfs', path: rootPath, st: await lstat(rootPath) };
-  const stack: { name: string; path: string }[] = [{ name: 'rootfs', path: rootPath }];
-  async function* dir(name: string, path: string): AsyncGenerator<WalkItem> {
-    const children = (await readdir(path)).sort(byteOrder);
+  yield { name: 'rootfs', path: rootPath, st: lstatSync(rootPath) };
+  function* dir(name: string, path: string): Generator<WalkItem> {
+    const children = readdirSync(path).sort(byteOrder);
     for (const child of children) {
       const cp = join(path, child);
       const cn = `${name}/${child}`;
-      const st = await lstat(cp);
+      const st = lstatSync(cp);
       yield { name: cn, path: cp, st };
       if (st.isDirectory()) yield* dir(cn, cp);
     }
   }
-  const top = stack.pop();
-  if (top) yield* dir(top.name, top.path);
+  yield* dir('rootfs', rootPath);
 }
 
 function byteOrder(a: string, b: string): number {
@@ -199,7 +206,7 @@ async function* tarStream(
     onSize(total);
     return b;
   };
-  for await (const item of walk(layout)) {
+  for (const item of walk(layout)) {
     options.signal?.throwIfAborted();
     const st = item.st;
     let type: TarWriteHeader['type'];

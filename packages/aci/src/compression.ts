@@ -165,7 +165,7 @@ export function decompress(
     case 'gzip': {
       // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
       // (stream options are accepted by zlib constructors though ZlibOptions does not list them)
-      const gunzip = createGunzip({ chunkSize: 128 * 1024, highWaterMark: 4 * 1024 * 1024 } as ZlibOptions);
+      const gunzip = createGunzip({ chunkSize: 1024 * 1024, highWaterMark: 8 * 1024 * 1024 } as ZlibOptions);
       // pipeline destroys every stage when one fails or when the consumer stops reading the last one
       return zlibErrors(pipelineCb(Readable.from(source, { objectMode: false }), gunzip, () => {}));
     }
@@ -218,14 +218,17 @@ export async function* gzipParallel(
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? 6;
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
-  const concurrency = options.concurrency ?? Math.min(8, Math.max(2, availableParallelism()));
+  const concurrency = options.concurrency ?? Math.min(8, Math.max(4, availableParallelism() * 2));
   const queue: Promise<Buffer>[] = [];
+  const outBytes = chunkBytes + (chunkBytes >> 3) + 1024;
   let block = Buffer.allocUnsafe(chunkBytes);
   let fill = 0;
   let emitted = false;
   const submit = (data: Buffer) => {
     const p = new Promise<Buffer>((resolve, reject) =>
-      gzip(data, { level, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }, (err, out) =>
+      // an output buffer larger than the worst case makes each member one thread-pool task, with no round trips
+      // through the (busy) main thread between 16 KiB output pieces
+      gzip(data, { level, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: outBytes }, (err, out) =>
         err ? reject(err) : resolve(out),
       ),
     );
