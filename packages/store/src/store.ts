@@ -631,15 +631,23 @@ export class Store {
     return image;
   }
 
-  /** Deletes row then blob under the write lock: a crash between the two leaves a row without blob, which
-   * reconcile (and openBlob) drops: the image was being removed anyway. */
-  private removeImage(id: string): number {
+  /** Removes an image in two write transactions: the row first (committed), then the blob if no row came back
+   * meanwhile. A crash between the two leaves an orphan blob (reconcile removes it), never a row without its
+   * blob; a put of the same image between the two keeps its fresh blob. `stillWanted` (checked under the lock)
+   * cancels the removal. Returns the bytes freed, or -1 when nothing was removed. */
+  private removeImage(id: string, cancel?: (lastUsedAt: number) => boolean): number {
     const blob = this.blobPath(id);
-    return this.write(() => {
-      const row = this.db.prepare('SELECT size_bytes FROM images WHERE id = ?').get(id) as
-        | { size_bytes: number }
+    const size = this.write(() => {
+      const row = this.db.prepare('SELECT size_bytes, last_used_at FROM images WHERE id = ?').get(id) as
+        | { size_bytes: number; last_used_at: number }
         | undefined;
+      if (!row || cancel?.(row.last_used_at)) return -1;
       this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+      return row.size_bytes;
+    });
+    if (size < 0) return size;
+    this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(id) !== undefined) return;
       try {
         unlinkSync(blob);
       } catch (e) {
@@ -650,8 +658,8 @@ export class Store {
       } catch {
         // not empty, or gone: both fine
       }
-      return row?.size_bytes ?? 0;
     });
+    return size;
   }
 
   /** The remote an image was downloaded from, by URL, for an ETag / max-age check before re-fetching (DISC-013). */
@@ -768,13 +776,7 @@ export class Store {
     for (const id of old) {
       if (keep.has(id)) continue;
       // re-checked under the write lock: a touch by another process since the query keeps the image
-      const freed = this.write(() => {
-        const row = this.db.prepare('SELECT last_used_at FROM images WHERE id = ?').get(id) as
-          | { last_used_at: number }
-          | undefined;
-        if (!row || row.last_used_at >= now - grace) return -1;
-        return this.removeImage(id);
-      });
+      const freed = this.removeImage(id, (lastUsedAt) => lastUsedAt >= now - grace);
       if (freed < 0) continue;
       report.removedImages.push(id);
       report.freedBytes += freed;
