@@ -1,0 +1,75 @@
+import { hasCode, type Issue } from '@appc/schema';
+import { ExitCode } from './io.ts';
+
+/** A command-line mistake: reported with the command's usage, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Codes that say the tool could not do its work (the output, a program, an abort), not that the input is
+ * invalid: they exit 2 like usage and I/O errors. Every other `AppcError` judges the input and exits 1. */
+const OPERATIONAL_CODES = new Set([
+  'ERR_ACI_OUTPUT_EXISTS',
+  'ERR_ACI_BAD_EXTENSION',
+  'ERR_ACI_TOOL_MISSING',
+  'ERR_ACI_TOOL_FAILED',
+  'ERR_ACI_ABORTED',
+  'ERR_ACI_NOT_LAYOUT',
+  'ERR_ACI_DEPENDENCY_NOT_FOUND',
+]);
+
+/** Node's system errors (`ENOENT`, `EACCES`, ...) carry `syscall` and an `E…` code. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z0-9]+$/.test((error as NodeJS.ErrnoException).code ?? '') &&
+    ('syscall' in error || 'path' in error)
+  );
+}
+
+const SYSTEM_HINTS: Record<string, string> = {
+  ENOENT: 'no such file or directory; check the path',
+  EACCES: 'permission denied; check the file mode or run with the rights needed',
+  EPERM: 'operation not permitted; some operations need root',
+  EISDIR: 'is a directory; name a file',
+  ENOTDIR: 'a component of the path is not a directory',
+  ENOSPC: 'no space left on the device',
+  EEXIST: 'already exists',
+};
+
+/** Turns anything a command throws into one line for a person and an exit status. */
+export function describeError(error: unknown, debug: boolean): { message: string; exitCode: ExitCode } {
+  if (error instanceof UsageError) return { message: error.message, exitCode: ExitCode.Usage };
+  if (isSystemError(error)) {
+    const where = error.path ?? '';
+    const hint = SYSTEM_HINTS[error.code ?? ''] ?? error.message;
+    return { message: `${where ? `${where}: ` : ''}${hint} [${error.code}]`, exitCode: ExitCode.Usage };
+  }
+  if (hasCode(error) && error instanceof Error) {
+    const e = error as Error & { code: string; requirement?: string; pointer?: string; file?: string; issues?: Issue[] };
+    const tags = [e.code, e.requirement].filter(Boolean).join(', ');
+    let message = `${e.message} [${tags}]`;
+    if (Array.isArray(e.issues) && e.issues.length > 0) {
+      message += `\n${e.issues.map((i) => `  ${formatIssue(e.file ?? '', i)}`).join('\n')}`;
+    }
+    if (debug && e.cause) message += `\ncaused by: ${String((e.cause as Error).stack ?? e.cause)}`;
+    if (debug) message += `\n${e.stack ?? ''}`;
+    // A system error wrapped by a library is still an I/O error.
+    const exitCode = OPERATIONAL_CODES.has(e.code) || isSystemError(e.cause) ? ExitCode.Usage : ExitCode.Invalid;
+    return { message, exitCode };
+  }
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return {
+    message: `internal error, please report it with the command you ran${debug ? `:\n${stack}` : ' (run again with --debug for details)'}`,
+    exitCode: ExitCode.Usage,
+  };
+}
+
+/** `PATH#/pointer: message [CODE, REQ-ID]`, the line `validate` prints for each problem. */
+export function formatIssue(path: string, issue: Issue): string {
+  const where = `${path}${issue.file && issue.file !== path ? `:${issue.file}` : ''}${issue.pointer ? `#${issue.pointer}` : ''}`;
+  const severity = issue.severity === 'warning' ? 'warning: ' : '';
+  return `${where}: ${severity}${issue.message} [${[issue.code, issue.requirement].filter(Boolean).join(', ')}]`;
+}

@@ -1,0 +1,84 @@
+import { SPEC_VERSION } from '@appc/schema';
+import { describeError, UsageError } from './errors.ts';
+import { type Command, ExitCode, type Globals, type Io } from './io.ts';
+import { VERSION } from './version.ts';
+
+/** Every command, loaded only when it runs. */
+export const commands: Record<string, () => Promise<Command>> = {
+  build: () => import('./commands/build.ts'),
+  validate: () => import('./commands/validate.ts'),
+  id: () => import('./commands/id.ts'),
+  'cat-manifest': () => import('./commands/cat-manifest.ts'),
+  'patch-manifest': () => import('./commands/patch-manifest.ts'),
+  extract: () => import('./commands/extract.ts'),
+  render: () => import('./commands/render.ts'),
+  version: () => import('./commands/version.ts'),
+};
+
+const GLOBAL_HELP = `Global flags (before or after the command):
+  --debug      more detail: valid paths, stack traces, causes
+  -h, --help   help for appc or for one command`;
+
+async function overview(): Promise<string> {
+  const lines = [`appc ${VERSION}: App Container (appc ${SPEC_VERSION}) images`, '', 'usage: appc COMMAND [flags] [args]', '', 'Commands:'];
+  for (const [name, load] of Object.entries(commands)) lines.push(`  ${name.padEnd(15)} ${(await load()).summary}`);
+  lines.push('  help [COMMAND]  this text, or the help of one command', '', GLOBAL_HELP, '');
+  lines.push('Exit status: 0 success, 1 the input was judged invalid or a check failed, 2 usage or I/O error.');
+  return `${lines.join('\n')}\n`;
+}
+
+function commandHelp(name: string, c: Command): string {
+  return `usage: ${c.usage}\n\n${c.summary}.\n\n${c.help ? `${c.help}\n\n` : ''}${GLOBAL_HELP}\n`;
+}
+
+/** Runs `appc` with the given arguments (without the program name) and returns the exit status; never throws
+ * and never calls `process.exit`. */
+export async function main(argv: string[], io: Io): Promise<ExitCode> {
+  const globals: Globals = { debug: false };
+  let help = false;
+  const rest: string[] = [];
+  let afterDoubleDash = false;
+  for (const arg of argv) {
+    if (afterDoubleDash) rest.push(arg);
+    else if (arg === '--') {
+      afterDoubleDash = true;
+      rest.push(arg);
+    } else if (arg === '--debug') globals.debug = true;
+    else if (arg === '--help' || arg === '-h') help = true;
+    else rest.push(arg);
+  }
+  const [name, ...args] = rest;
+  try {
+    if (name === undefined || name === 'help') {
+      const topic = name === 'help' ? args[0] : undefined;
+      if (topic !== undefined) {
+        const load = commands[topic];
+        if (!load) throw new UsageError(`unknown command "${topic}"; run "appc help" for the list`);
+        io.stdout.write(commandHelp(topic, await load()));
+        return ExitCode.Ok;
+      }
+      (help || name === 'help' ? io.stdout : io.stderr).write(await overview());
+      return help || name === 'help' ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const load = commands[name];
+    if (!load) throw new UsageError(`unknown command "${name}"; run "appc help" for the list`);
+    const command = await load();
+    if (help) {
+      io.stdout.write(commandHelp(name, command));
+      return ExitCode.Ok;
+    }
+    try {
+      return await command.run(args, io, globals);
+    } catch (error) {
+      if (error instanceof UsageError) {
+        io.stderr.write(`appc ${name}: ${error.message}\nusage: ${command.usage}\nRun "appc ${name} --help" for more.\n`);
+        return ExitCode.Usage;
+      }
+      throw error;
+    }
+  } catch (error) {
+    const { message, exitCode } = describeError(error, globals.debug);
+    io.stderr.write(`appc${name ? ` ${name}` : ''}: ${message}\n`);
+    return exitCode;
+  }
+}
