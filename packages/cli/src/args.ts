@@ -5,7 +5,9 @@ import type { Io } from './io.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>;
 
 /** `util.parseArgs` in strict mode, with its errors turned into usage errors (exit 2). */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O): Parsed<O> {

@@ -48,7 +48,13 @@ export function describeError(error: unknown, debug: boolean): { message: string
     return { message: `${where ? `${where}: ` : ''}${hint} [${error.code}]`, exitCode: ExitCode.Usage };
   }
   if (hasCode(error) && error instanceof Error) {
-    const e = error as Error & { code: string; requirement?: string; pointer?: string; file?: string; issues?: Issue[] };
+    const e = error as Error & {
+      code: string;
+      requirement?: string;
+      pointer?: string;
+      file?: string;
+      issues?: Issue[];
+    };
     const tags = [e.code, e.requirement].filter(Boolean).join(', ');
     let message = `${e.message} [${tags}]`;
     if (Array.isArray(e.issues) && e.issues.length > 0) {
@@ -57,7 +63,8 @@ export function describeError(error: unknown, debug: boolean): { message: string
     if (debug && e.cause) message += `\ncaused by: ${String((e.cause as Error).stack ?? e.cause)}`;
     if (debug) message += `\n${e.stack ?? ''}`;
     // A system error wrapped by a library is still an I/O error.
-    const exitCode = OPERATIONAL_CODES.has(e.code) || isSystemError(e.cause) ? ExitCode.Usage : ExitCode.Invalid;
+    const exitCode =
+      OPERATIONAL_CODES.has(e.code) || isSystemError(e.cause) ? ExitCode.Usage : ExitCode.Invalid;
     return { message, exitCode };
   }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);

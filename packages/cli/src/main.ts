@@ -20,10 +20,19 @@ const GLOBAL_HELP = `Global flags (before or after the command):
   -h, --help   help for appc or for one command`;
 
 async function overview(): Promise<string> {
-  const lines = [`appc ${VERSION}: App Container (appc ${SPEC_VERSION}) images`, '', 'usage: appc COMMAND [flags] [args]', '', 'Commands:'];
-  for (const [name, load] of Object.entries(commands)) lines.push(`  ${name.padEnd(15)} ${(await load()).summary}`);
+  const lines = [
+    `appc ${VERSION}: App Container (appc ${SPEC_VERSION}) images`,
+    '',
+    'usage: appc COMMAND [flags] [args]',
+    '',
+    'Commands:',
+  ];
+  for (const [name, load] of Object.entries(commands))
+    lines.push(`  ${name.padEnd(15)} ${(await load()).summary}`);
   lines.push('  help [COMMAND]  this text, or the help of one command', '', GLOBAL_HELP, '');
-  lines.push('Exit status: 0 success, 1 the input was judged invalid or a check failed, 2 usage or I/O error.');
+  lines.push(
+    'Exit status: 0 success, 1 the input was judged invalid or a check failed, 2 usage or I/O error.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -71,7 +80,9 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
       return await command.run(args, io, globals);
     } catch (error) {
       if (error instanceof UsageError) {
-        io.stderr.write(`appc ${name}: ${error.message}\nusage: ${command.usage}\nRun "appc ${name} --help" for more.\n`);
+        io.stderr.write(
+          `appc ${name}: ${error.message}\nusage: ${command.usage}\nRun "appc ${name} --help" for more.\n`,
+        );
         return ExitCode.Usage;
       }
       throw error;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
 
 /** This package's version, read from its package.json (works from src/ and dist/). */
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version;

@@ -32,14 +32,18 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   let compression: Compression = 'gzip';
   if (values.compression !== undefined) {
     if (!(COMPRESSIONS as readonly string[]).includes(values.compression))
-      throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${values.compression}"`);
+      throw new UsageError(
+        `--compression must be one of ${COMPRESSIONS.join(', ')}, not "${values.compression}"`,
+      );
     compression = values.compression as Compression;
   }
   if (values['no-compression']) compression = 'none';
   let sourceDateEpoch: number | undefined;
-  const epochText = values['source-date-epoch'] ?? (values.deterministic ? io.env.SOURCE_DATE_EPOCH : undefined);
+  const epochText =
+    values['source-date-epoch'] ?? (values.deterministic ? io.env.SOURCE_DATE_EPOCH : undefined);
   if (epochText !== undefined && epochText !== '') {
-    if (!/^\d+$/.test(epochText)) throw new UsageError(`the source date epoch must be whole seconds, not "${epochText}"`);
+    if (!/^\d+$/.test(epochText))
+      throw new UsageError(`the source date epoch must be whole seconds, not "${epochText}"`);
     sourceDateEpoch = Number(epochText);
   }
   const [layout, out] = positionals as [string, string];
@@ -50,7 +54,9 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     ownerRoot: values['owner-root'] ?? false,
     overwrite: values.overwrite ?? false,
-    ...(progress ? { onProgress: (bytes: number) => io.stderr.write(`\rbuilding: ${(bytes / 1048576).toFixed(1)} MiB`) } : {}),
+    ...(progress
+      ? { onProgress: (bytes: number) => io.stderr.write(`\rbuilding: ${(bytes / 1048576).toFixed(1)} MiB`) }
+      : {}),
   });
   if (progress) io.stderr.write('\n');
   io.stdout.write(`${result.imageId}\n`);

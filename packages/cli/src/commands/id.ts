@@ -3,7 +3,8 @@ import { computeImageId, imageIdOfLayout } from '@appc/aci';
 import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
-export const summary = 'Print the image ID of an ACI, or of a layout directory as a deterministic build gives it';
+export const summary =
+  'Print the image ID of an ACI, or of a layout directory as a deterministic build gives it';
 export const usage = 'appc id [--source-date-epoch SECONDS] FILE_OR_DIR';
 export const help = `For an ACI (any compression): sha512- and the SHA-512 of its uncompressed tar (ACI-010).
 For an image layout directory: the ID that "appc build --deterministic" gives for it, computed without

@@ -6,7 +6,8 @@ import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
 export const summary = "Copy an ACI with its manifest changed (actool's patch-manifest)";
-export const usage = 'appc patch-manifest [flags] IN.aci OUT.aci | appc patch-manifest --replace [flags] IN.aci';
+export const usage =
+  'appc patch-manifest [flags] IN.aci OUT.aci | appc patch-manifest --replace [flags] IN.aci';
 export const help = `Copies IN entry by entry and replaces only the manifest, at its place (ACI-013); prints the new
 image ID. The result is validated before anything is written; a failure leaves no partial output.
 
@@ -25,7 +26,15 @@ image ID. The result is validated before anything is written; a failure leaves n
   --overwrite                     replace OUT if it exists
   --compression C, --no-compression   output compression (default gzip)`;
 
-const MANIFEST_EXCLUSIVE = ['name', 'exec', 'user', 'group', 'capability', 'revoke-capability', 'mounts'] as const;
+const MANIFEST_EXCLUSIVE = [
+  'name',
+  'exec',
+  'user',
+  'group',
+  'capability',
+  'revoke-capability',
+  'mounts',
+] as const;
 
 export async function run(argv: string[], io: Io, _globals: Globals): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -53,7 +62,8 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   } else expectPositionals(positionals, 2, 2, 'IN.aci and OUT.aci');
   if (values.manifest !== undefined) {
     const clash = MANIFEST_EXCLUSIVE.filter((f) => values[f] !== undefined);
-    if (clash.length > 0) throw new UsageError(`--manifest cannot be combined with ${clash.map((f) => `--${f}`).join(', ')}`);
+    if (clash.length > 0)
+      throw new UsageError(`--manifest cannot be combined with ${clash.map((f) => `--${f}`).join(', ')}`);
   }
   if (values.capability !== undefined && values['revoke-capability'] !== undefined)
     throw new UsageError('--capability and --revoke-capability cannot be combined (ISO-011)');
@@ -79,20 +89,22 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
     ...(values.exec !== undefined ? { exec: values.exec } : {}),
     ...(values.user !== undefined ? { user: values.user } : {}),
     ...(values.group !== undefined ? { group: values.group } : {}),
-    ...(values['supplementary-groups'] !== undefined ? { supplementaryGIDs: values['supplementary-groups'] } : {}),
+    ...(values['supplementary-groups'] !== undefined
+      ? { supplementaryGIDs: values['supplementary-groups'] }
+      : {}),
     ...(values.capability !== undefined ? { capabilityRetain: values.capability } : {}),
     ...(values['revoke-capability'] !== undefined ? { capabilityRemove: values['revoke-capability'] } : {}),
     ...(values.mounts !== undefined ? { mounts: values.mounts } : {}),
     ...(values.ports !== undefined ? { ports: values.ports } : {}),
     ...(values.isolators !== undefined ? { isolators: values.isolators } : {}),
-    ...(values['seccomp-mode'] !== undefined ? { seccomp: values['seccomp-mode'], seccompSet: values['seccomp-set'] ?? '' } : {}),
+    ...(values['seccomp-mode'] !== undefined
+      ? { seccomp: values['seccomp-mode'], seccompSet: values['seccomp-set'] ?? '' }
+      : {}),
   };
-  const result = await patchManifest(
-    input,
-    output,
-    (m) => applyManifestPatch(replacement ?? m, patch),
-    { compression, overwrite: values.overwrite ?? values.replace ?? false },
-  );
+  const result = await patchManifest(input, output, (m) => applyManifestPatch(replacement ?? m, patch), {
+    compression,
+    overwrite: values.overwrite ?? values.replace ?? false,
+  });
   io.stdout.write(`${result.imageId}\n`);
   return ExitCode.Ok;
 }

@@ -42,6 +42,9 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     overwrite: values.overwrite ?? false,
   });
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
-  if (globals.debug) io.stderr.write(`rendered ${result.imageId} from ${result.layers.length} layer(s): ${result.layers.join(' ')}\n`);
+  if (globals.debug)
+    io.stderr.write(
+      `rendered ${result.imageId} from ${result.layers.length} layer(s): ${result.layers.join(' ')}\n`,
+    );
   return ExitCode.Ok;
 }

@@ -1,6 +1,12 @@
 import { open, stat } from 'node:fs/promises';
 import { sniffFileKind, validateArchive, validateLayout } from '@appc/aci';
-import { detectManifestKind, type Issue, parseJson, validateImageManifest, validatePodManifest } from '@appc/schema';
+import {
+  detectManifestKind,
+  type Issue,
+  parseJson,
+  validateImageManifest,
+  validatePodManifest,
+} from '@appc/schema';
 import { parseCommandArgs, pathArg } from '../args.ts';
 import { describeError, formatIssue, UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
@@ -79,9 +85,14 @@ async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind:
     throw error;
   }
   const kind = detectManifestKind(doc);
-  if (kind === 'ImageManifest') return { kind: 'image-manifest', issues: validateImageManifest(doc, { strict, file: path }) };
-  if (kind === 'PodManifest') return { kind: 'pod-manifest', issues: validatePodManifest(doc, { strict, file: path }) };
-  const acKind = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as { acKind?: unknown }).acKind : undefined;
+  if (kind === 'ImageManifest')
+    return { kind: 'image-manifest', issues: validateImageManifest(doc, { strict, file: path }) };
+  if (kind === 'PodManifest')
+    return { kind: 'pod-manifest', issues: validatePodManifest(doc, { strict, file: path }) };
+  const acKind =
+    typeof doc === 'object' && doc !== null && !Array.isArray(doc)
+      ? (doc as { acKind?: unknown }).acKind
+      : undefined;
   return {
     kind: 'unknown',
     issues: [
@@ -98,7 +109,11 @@ async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind:
   };
 }
 
-async function judge(path: string, type: string | undefined, strict: boolean): Promise<{ kind: Kind; issues: Issue[]; imageId?: string }> {
+async function judge(
+  path: string,
+  type: string | undefined,
+  strict: boolean,
+): Promise<{ kind: Kind; issues: Issue[]; imageId?: string }> {
   const st = await stat(path);
   if (st.isDirectory() || type === 'layout') {
     const r = await validateLayout(path);
@@ -145,7 +160,14 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
       const { kind, issues, imageId } = await judge(path, values.type, values.strict ?? false);
       const errors = issues.filter((i) => i.severity !== 'warning');
       const warnings = issues.filter((i) => i.severity === 'warning');
-      verdict = { path: given, kind, valid: errors.length === 0, errors, warnings, ...(imageId ? { imageId } : {}) };
+      verdict = {
+        path: given,
+        kind,
+        valid: errors.length === 0,
+        errors,
+        warnings,
+        ...(imageId ? { imageId } : {}),
+      };
     } catch (error) {
       const { message, exitCode } = describeError(error, globals.debug);
       const code = (error as { code?: unknown }).code;
@@ -169,7 +191,13 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     anyInvalid ||= !verdict.valid;
     anyUnreadable ||= verdict.unreadable === true;
     if (values.json) {
-      const strip = ({ code, requirement, pointer, message, file }: Issue) => ({ code, requirement, pointer, message, ...(file ? { file } : {}) });
+      const strip = ({ code, requirement, pointer, message, file }: Issue) => ({
+        code,
+        requirement,
+        pointer,
+        message,
+        ...(file ? { file } : {}),
+      });
       io.stdout.write(
         `${JSON.stringify({
           path: verdict.path,
@@ -181,8 +209,10 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
         })}\n`,
       );
     } else {
-      for (const issue of [...verdict.errors, ...verdict.warnings]) io.stderr.write(`${formatIssue(given, issue)}\n`);
-      if (verdict.valid && globals.debug) io.stderr.write(`${given}: valid ${verdict.kind}${verdict.imageId ? ` ${verdict.imageId}` : ''}\n`);
+      for (const issue of [...verdict.errors, ...verdict.warnings])
+        io.stderr.write(`${formatIssue(given, issue)}\n`);
+      if (verdict.valid && globals.debug)
+        io.stderr.write(`${given}: valid ${verdict.kind}${verdict.imageId ? ` ${verdict.imageId}` : ''}\n`);
     }
   }
   return anyUnreadable ? ExitCode.Usage : anyInvalid ? ExitCode.Invalid : ExitCode.Ok;

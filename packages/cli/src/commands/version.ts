@@ -10,7 +10,12 @@ export const help = '  --json   {"appc": "...", "appcSpec": "...", "node": "..."
 export async function run(argv: string[], io: Io, _globals: Globals): Promise<ExitCode> {
   const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } });
   if (values.json)
-    io.stdout.write(`${JSON.stringify({ appc: VERSION, appcSpec: SPEC_VERSION, node: process.versions.node })}\n`);
-  else io.stdout.write(`appc version ${VERSION}\nappc spec version ${SPEC_VERSION}\nnode ${process.versions.node}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ appc: VERSION, appcSpec: SPEC_VERSION, node: process.versions.node })}\n`,
+    );
+  else
+    io.stdout.write(
+      `appc version ${VERSION}\nappc spec version ${SPEC_VERSION}\nnode ${process.versions.node}\n`,
+    );
   return ExitCode.Ok;
 }
