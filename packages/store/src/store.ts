@@ -203,7 +203,10 @@ async function writeAll(fh: Awaited<ReturnType<typeof open>>, chunk: Uint8Array)
 }
 
 function describeIssues(issues: Issue[]): string {
-  const lines = issues.slice(0, 5).map((i) => `  ${i.file ?? ''}${i.pointer}: ${i.message} [${i.code}]`);
+  const lines = issues.slice(0, 5).map((i) => {
+    const where = `${i.file !== undefined && !i.message.startsWith(i.file) ? `${i.file}: ` : ''}${i.pointer ? `${i.pointer}: ` : ''}`;
+    return `  ${where}${i.message} [${i.code}]`;
+  });
   const more = issues.length > 5 ? `\n  … and ${issues.length - 5} more (see error.issues)` : '';
   return `${lines.join('\n')}${more}`;
 }

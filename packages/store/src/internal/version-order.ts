@@ -24,11 +24,24 @@ function comparePre(a: string, b: string): number {
   return 0;
 }
 
+// parsing dominates sorting; version strings repeat, so keep the parsed forms (bounded)
+const parsed = new Map<string, ReturnType<typeof tryParseSemver>>();
+function parse(v: string | undefined): ReturnType<typeof tryParseSemver> {
+  if (v === undefined) return undefined;
+  let p = parsed.get(v);
+  if (p === undefined && !parsed.has(v)) {
+    p = tryParseSemver(v);
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(v, p);
+  }
+  return p;
+}
+
 /** Orders `version` label values: SemVer precedence; any SemVer ranks above a value that is not one
  * (`latest`, `dev`, none), which compare equal among themselves. Build metadata is ignored. */
 export function compareVersions(a: string | undefined, b: string | undefined): number {
-  const va = tryParseSemver(a);
-  const vb = tryParseSemver(b);
+  const va = parse(a);
+  const vb = parse(b);
   if (!va || !vb) return (va ? 1 : 0) - (vb ? 1 : 0);
   return (
     Math.sign(va.major - vb.major) ||
