@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { computeImageId } from '@appc/aci';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../src/index.ts';
+import { openStore, TreeStore } from '../src/index.ts';
 import { tempDir, writeAci } from './fixtures.ts';
 import { Worker } from './workers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -102,6 +102,41 @@ describe('two processes, one store', () => {
 });
 
 describe('kill -9 at random points', () => {
+  it('a render killed midway leaves no usable half tree; its lock is broken and the next render completes', async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const storeDir = join(t.dir, 'store');
+    const store = await openStore(storeDir);
+    cleanups.push(() => store.close());
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) files[`d${i % 20}/f${i}`] = randomBytes(4_000).toString('hex');
+    const { image } = await store.put(await writeAci(t.dir, 'many.aci', { name: 'example.com/many', files }));
+    const trees = new TreeStore(store, { lockTimeoutMs: 20_000 });
+    let interrupted = 0;
+    for (const delay of [30, 120, 250]) {
+      const w = await Worker.start(storeDir);
+      cleanups.push(() => w.kill());
+      w.send({ op: 'render', id: image.id });
+      await new Promise((r) => setTimeout(r, delay));
+      await w.kill();
+      // a kill during the render leaves its lock (of a dead pid) behind
+      if (existsSync(join(storeDir, 'trees', `${image.id}.lock`))) interrupted++;
+      const tree = await trees.get(image.id);
+      if (tree) {
+        // the render finished before the kill: the tree is whole
+        expect(readdirSync(join(tree.rootfs, 'd0')).length).toBe(20);
+        await trees.remove(image.id);
+      } else {
+        const rendered = await trees.render(image.id);
+        expect(rendered.cached).toBe(false);
+        expect(readdirSync(join(rendered.rootfs, 'd0')).length).toBe(20);
+        await trees.remove(image.id);
+      }
+      expect(existsSync(join(storeDir, 'trees', `${image.id}.lock`))).toBe(false);
+    }
+    expect(interrupted).toBeGreaterThan(0);
+  });
+
   it('never leaves a row without its complete blob; gc then removes every leftover', {
     tags: ['slow'],
   }, async () => {
