@@ -26,7 +26,7 @@ export function expectPositionals(positionals: string[], min: number, max: numbe
   }
 }
 
-/** Resolves a path argument against the io's working directory. */
+/** Resolves a path argument against the io's working directory (default: the process's). */
 export function pathArg(io: Io, p: string): string {
-  return resolve(io.cwd ?? process.cwd(), p);
+  return io.cwd === undefined ? resolve(p) : resolve(io.cwd, p);
 }

@@ -1,8 +1,23 @@
 #!/usr/bin/env node
+// The only module that touches `process`: everything else gets streams, the environment and a signal.
 import { main } from './main.ts';
+
+// The first Ctrl-C (or SIGTERM) aborts the running operation, which removes what it half wrote; a second
+// one ends the process at once.
+const interrupt = new AbortController();
+const onSignal = (signal: NodeJS.Signals) => {
+  if (interrupt.signal.aborted) process.exit(130);
+  interrupt.abort(new Error(`interrupted by ${signal}`));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  cwd: process.cwd(),
+  signal: interrupt.signal,
 });
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);

@@ -6,9 +6,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Codes that say the tool could not do its work (the output, a program, an abort), not that the input is
- * invalid: they exit 2 like usage and I/O errors. Every other `AppcError` judges the input and exits 1. */
-const OPERATIONAL_CODES = new Set([
+/** The exit-status rule, in one place (README "Exit status"): an error that JUDGES THE INPUT (a bad manifest, a
+ * damaged or unsafe archive, a failed check) exits 1; an error that says the tool COULD NOT DO ITS WORK on
+ * its input (a usage mistake, a file missing or unreadable, an output in the way, a missing program, no
+ * rights, an interruption) exits 2. These `AppcError` codes are of the second kind; every other code judges
+ * the input. */
+export const OPERATIONAL_CODES: ReadonlySet<string> = new Set([
   'ERR_ACI_OUTPUT_EXISTS',
   'ERR_ACI_BAD_EXTENSION',
   'ERR_ACI_TOOL_MISSING',
@@ -16,6 +19,7 @@ const OPERATIONAL_CODES = new Set([
   'ERR_ACI_ABORTED',
   'ERR_ACI_NOT_LAYOUT',
   'ERR_ACI_DEPENDENCY_NOT_FOUND',
+  'ERR_ACI_DEVICE_UNPRIVILEGED',
 ]);
 
 /** Node's system errors (`ENOENT`, `EACCES`, ...) carry `syscall` and an `E…` code. */
@@ -62,16 +66,24 @@ export function describeError(error: unknown, debug: boolean): { message: string
     }
     if (debug && e.cause) message += `\ncaused by: ${String((e.cause as Error).stack ?? e.cause)}`;
     if (debug) message += `\n${e.stack ?? ''}`;
-    // A system error wrapped by a library is still an I/O error.
-    const exitCode =
-      OPERATIONAL_CODES.has(e.code) || isSystemError(e.cause) ? ExitCode.Usage : ExitCode.Invalid;
-    return { message, exitCode };
+    return { message, exitCode: exitCodeFor(error) };
   }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
     message: `internal error, please report it with the command you ran${debug ? `:\n${stack}` : ' (run again with --debug for details)'}`,
     exitCode: ExitCode.Usage,
   };
+}
+
+/** The exit status an error thrown by a command leads to (see {@link OPERATIONAL_CODES}). */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError || isSystemError(error)) return ExitCode.Usage;
+  if (hasCode(error) && error instanceof Error) {
+    const { code, cause } = error as Error & { code: string };
+    // A system error wrapped by a library is still an I/O error.
+    return OPERATIONAL_CODES.has(code) || isSystemError(cause) ? ExitCode.Usage : ExitCode.Invalid;
+  }
+  return ExitCode.Usage;
 }
 
 /** `PATH#/pointer: message [CODE, REQ-ID]`, the line `validate` prints for each problem. */

@@ -8,6 +8,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   /** Working directory relative paths are resolved from (default: the process's). */
   cwd?: string;
+  /** Aborted when the user interrupts (Ctrl-C): long operations stop and leave no partial output. */
+  signal?: AbortSignal;
 }
 
 /** Exit statuses of every command (DESIGN.md, the CLI contract). */
@@ -35,7 +37,19 @@ export interface Globals {
   debug: boolean;
 }
 
-/** True when the stream is a terminal that may show progress (never under NO_COLOR-only rules; progress is not colour). */
+/** True when the stream is a terminal: progress is shown only there. */
 export function isTty(stream: Writable): boolean {
   return (stream as Writable & { isTTY?: boolean }).isTTY === true;
+}
+
+/** Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty string
+ * (https://no-color.org). */
+export function useColor(io: Io): boolean {
+  return isTty(io.stderr) && (io.env.NO_COLOR === undefined || io.env.NO_COLOR === '');
+}
+
+/** Wraps `text` in a bold red (errors) or yellow (warnings) escape sequence when `color` is true. */
+export function paint(color: boolean, kind: 'error' | 'warning', text: string): string {
+  if (!color) return text;
+  return `${kind === 'error' ? '\x1b[1;31m' : '\x1b[1;33m'}${text}\x1b[0m`;
 }

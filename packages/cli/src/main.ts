@@ -1,6 +1,6 @@
 import { SPEC_VERSION } from '@appc/schema';
 import { describeError, UsageError } from './errors.ts';
-import { type Command, ExitCode, type Globals, type Io } from './io.ts';
+import { type Command, ExitCode, type Globals, type Io, paint, useColor } from './io.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, loaded only when it runs. */
@@ -36,7 +36,7 @@ async function overview(): Promise<string> {
   return `${lines.join('\n')}\n`;
 }
 
-function commandHelp(name: string, c: Command): string {
+function commandHelp(c: Command): string {
   return `usage: ${c.usage}\n\n${c.summary}.\n\n${c.help ? `${c.help}\n\n` : ''}${GLOBAL_HELP}\n`;
 }
 
@@ -63,7 +63,7 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
       if (topic !== undefined) {
         const load = commands[topic];
         if (!load) throw new UsageError(`unknown command "${topic}"; run "appc help" for the list`);
-        io.stdout.write(commandHelp(topic, await load()));
+        io.stdout.write(commandHelp(await load()));
         return ExitCode.Ok;
       }
       (help || name === 'help' ? io.stdout : io.stderr).write(await overview());
@@ -73,7 +73,7 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
     if (!load) throw new UsageError(`unknown command "${name}"; run "appc help" for the list`);
     const command = await load();
     if (help) {
-      io.stdout.write(commandHelp(name, command));
+      io.stdout.write(commandHelp(command));
       return ExitCode.Ok;
     }
     try {
@@ -81,7 +81,7 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
     } catch (error) {
       if (error instanceof UsageError) {
         io.stderr.write(
-          `appc ${name}: ${error.message}\nusage: ${command.usage}\nRun "appc ${name} --help" for more.\n`,
+          `${paint(useColor(io), 'error', `appc ${name}:`)} ${error.message}\nusage: ${command.usage}\nRun "appc ${name} --help" for more.\n`,
         );
         return ExitCode.Usage;
       }
@@ -89,7 +89,7 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
     }
   } catch (error) {
     const { message, exitCode } = describeError(error, globals.debug);
-    io.stderr.write(`appc${name ? ` ${name}` : ''}: ${message}\n`);
+    io.stderr.write(`${paint(useColor(io), 'error', `appc${name ? ` ${name}` : ''}:`)} ${message}\n`);
     return exitCode;
   }
 }

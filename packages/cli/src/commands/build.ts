@@ -54,6 +54,7 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     ownerRoot: values['owner-root'] ?? false,
     overwrite: values.overwrite ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
     ...(progress
       ? { onProgress: (bytes: number) => io.stderr.write(`\rbuilding: ${(bytes / 1048576).toFixed(1)} MiB`) }
       : {}),

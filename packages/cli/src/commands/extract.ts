@@ -20,6 +20,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const result = await extract(pathArg(io, aci), pathArg(io, dir), {
     rootfsOnly: values['rootfs-only'] ?? false,
     overwrite: values.overwrite ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
   if (globals.debug) io.stderr.write(`extracted ${result.imageId} into ${dir}\n`);

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { computeImageId, imageIdOfLayout } from '@appc/aci';
 import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
 export const summary =
@@ -17,12 +18,15 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   let id: string;
   if ((await stat(path)).isDirectory()) {
     const epoch = values['source-date-epoch'] ?? io.env.SOURCE_DATE_EPOCH;
+    if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch))
+      throw new UsageError(`the source date epoch must be whole seconds, not "${epoch}"`);
     id = await imageIdOfLayout(path, {
       deterministic: true,
-      ...(epoch && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
+      ...(epoch ? { sourceDateEpoch: Number(epoch) } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
     });
   } else {
-    id = await computeImageId(path);
+    id = await computeImageId(path, io.signal ? { signal: io.signal } : {});
   }
   io.stdout.write(`${id}\n`);
   return ExitCode.Ok;

@@ -104,6 +104,7 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   const result = await patchManifest(input, output, (m) => applyManifestPatch(replacement ?? m, patch), {
     compression,
     overwrite: values.overwrite ?? values.replace ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   io.stdout.write(`${result.imageId}\n`);
   return ExitCode.Ok;

@@ -40,6 +40,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     provider: createFileImageProvider(files),
     rootfsOnly: values['rootfs-only'] ?? false,
     overwrite: values.overwrite ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
   if (globals.debug)

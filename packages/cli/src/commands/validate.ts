@@ -113,6 +113,7 @@ async function judge(
   path: string,
   type: string | undefined,
   strict: boolean,
+  signal: AbortSignal | undefined,
 ): Promise<{ kind: Kind; issues: Issue[]; imageId?: string }> {
   const st = await stat(path);
   if (st.isDirectory() || type === 'layout') {
@@ -138,7 +139,7 @@ async function judge(
       ],
     };
   }
-  const r = await validateArchive(path);
+  const r = await validateArchive(path, signal ? { signal } : {});
   return { kind: 'image', issues: r.issues, ...(r.imageId ? { imageId: r.imageId } : {}) };
 }
 
@@ -154,10 +155,14 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   let anyInvalid = false;
   let anyUnreadable = false;
   for (const given of positionals) {
+    if (io.signal?.aborted) {
+      io.stderr.write('appc validate: interrupted; the remaining paths were not judged\n');
+      return ExitCode.Usage;
+    }
     const path = pathArg(io, given);
     let verdict: Verdict;
     try {
-      const { kind, issues, imageId } = await judge(path, values.type, values.strict ?? false);
+      const { kind, issues, imageId } = await judge(path, values.type, values.strict ?? false, io.signal);
       const errors = issues.filter((i) => i.severity !== 'warning');
       const warnings = issues.filter((i) => i.severity === 'warning');
       verdict = {
