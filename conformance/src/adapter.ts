@@ -42,11 +42,14 @@ function shellQuote(s: string): string {
 export async function materialize(vector: Vector, workDir: string): Promise<string | undefined> {
   const input = vector.input;
   const base = join(workDir, vector.id.replaceAll('/', '__'));
-  if (typeof input.json === 'string') {
+  // A manifest is judged on its own only when the vector says which kind it is; other vectors that carry a
+  // manifest judge something else (DISC-009 compares it with a request) and no validator sees that.
+  const isManifest = input.kind === 'ImageManifest' || input.kind === 'PodManifest';
+  if (isManifest && typeof input.json === 'string') {
     await writeFile(`${base}.json`, input.json);
     return `${base}.json`;
   }
-  if (input.manifest !== undefined) {
+  if (isManifest && input.manifest !== undefined) {
     await writeFile(`${base}.json`, JSON.stringify(input.manifest, null, 2));
     return `${base}.json`;
   }

@@ -18,7 +18,10 @@ describe('the conformance adapter judges our own CLI', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('every file-shaped vector gets the spec verdict from `appc validate`', { tags: ['slow'] }, async () => {
+  it('every file-shaped vector gets the spec verdict from `appc validate`', {
+    tags: ['slow'],
+    timeout: 300_000,
+  }, async () => {
     expect(existsSync(cli), `${cli} is missing: run \`pnpm build\` first`).toBe(true);
     const results: AdapterResult[] = [];
     for await (const r of runAdapter({ impl: `node ${cli} validate {file}`, workDir, concurrency: 4 }))
