@@ -61,7 +61,9 @@ export function describeError(error: unknown, debug: boolean): { message: string
     };
     const tags = [e.code, e.requirement].filter(Boolean).join(', ');
     let message = `${e.message} [${tags}]`;
-    if (Array.isArray(e.issues) && e.issues.length > 0) {
+    // SchemaError messages already list the first few issues: list them all only when the message does not.
+    const listed = Array.isArray(e.issues) && e.issues.some((i) => e.message.includes(i.message));
+    if (Array.isArray(e.issues) && e.issues.length > 0 && !listed) {
       message += `\n${e.issues.map((i) => `  ${formatIssue(e.file ?? '', i)}`).join('\n')}`;
     }
     if (debug && e.cause) message += `\ncaused by: ${String((e.cause as Error).stack ?? e.cause)}`;
@@ -73,6 +75,14 @@ export function describeError(error: unknown, debug: boolean): { message: string
     message: `internal error, please report it with the command you ran${debug ? `:\n${stack}` : ' (run again with --debug for details)'}`,
     exitCode: ExitCode.Usage,
   };
+}
+
+/** The error's message without the path and code tags `describeError` adds, for a line that already names the
+ * path and the code (`validate`'s per-path entries). */
+export function briefMessage(error: unknown, debug: boolean): string {
+  if (isSystemError(error)) return SYSTEM_HINTS[error.code ?? ''] ?? error.message;
+  if (hasCode(error) && error instanceof Error) return error.message;
+  return describeError(error, debug).message;
 }
 
 /** The exit status an error thrown by a command leads to (see {@link OPERATIONAL_CODES}). */

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { build, type Compression } from '@appc/aci';
 import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import { UsageError } from '../errors.ts';
@@ -47,6 +48,11 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
     sourceDateEpoch = Number(epochText);
   }
   const [layout, out] = positionals as [string, string];
+  // A layout that is not there is an I/O error (exit 2, ENOENT with its path); a bad layout is judged (exit 1).
+  if (!(await stat(pathArg(io, layout))).isDirectory())
+    throw new UsageError(
+      `${layout} is not a directory; LAYOUT_DIR is a directory holding manifest and rootfs/`,
+    );
   const progress = isTty(io.stderr);
   const result = await build(pathArg(io, layout), pathArg(io, out), {
     compression,

@@ -8,7 +8,7 @@ import {
   validatePodManifest,
 } from '@appc/schema';
 import { parseCommandArgs, pathArg } from '../args.ts';
-import { describeError, formatIssue, UsageError } from '../errors.ts';
+import { briefMessage, describeError, formatIssue, UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
 export const summary = 'Check ACIs, image and pod manifests, and image layouts against the spec';
@@ -54,7 +54,11 @@ async function firstBytes(path: string, n: number): Promise<Uint8Array> {
   }
 }
 
-async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind: Kind; issues: Issue[] }> {
+async function judgeManifestFile(
+  path: string,
+  shown: string,
+  strict: boolean,
+): Promise<{ kind: Kind; issues: Issue[] }> {
   const size = (await stat(path)).size;
   if (size > MAX_MANIFEST_FILE_BYTES) {
     return {
@@ -78,7 +82,7 @@ async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind:
   }
   let doc: unknown;
   try {
-    doc = parseJson(text, { file: path });
+    doc = parseJson(text, { file: shown });
   } catch (error) {
     const issues = (error as { issues?: Issue[] }).issues;
     if (Array.isArray(issues) && issues.length > 0) return { kind: 'unknown', issues };
@@ -86,9 +90,9 @@ async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind:
   }
   const kind = detectManifestKind(doc);
   if (kind === 'ImageManifest')
-    return { kind: 'image-manifest', issues: validateImageManifest(doc, { strict, file: path }) };
+    return { kind: 'image-manifest', issues: validateImageManifest(doc, { strict, file: shown }) };
   if (kind === 'PodManifest')
-    return { kind: 'pod-manifest', issues: validatePodManifest(doc, { strict, file: path }) };
+    return { kind: 'pod-manifest', issues: validatePodManifest(doc, { strict, file: shown }) };
   const acKind =
     typeof doc === 'object' && doc !== null && !Array.isArray(doc)
       ? (doc as { acKind?: unknown }).acKind
@@ -111,6 +115,7 @@ async function judgeManifestFile(path: string, strict: boolean): Promise<{ kind:
 
 async function judge(
   path: string,
+  shown: string,
   type: string | undefined,
   strict: boolean,
   signal: AbortSignal | undefined,
@@ -124,7 +129,7 @@ async function judge(
   if (type === 'appimage') fileKind = 'tar';
   else if (type === 'manifest') fileKind = 'text';
   else fileKind = sniffFileKind(await firstBytes(path, 512));
-  if (fileKind === 'text') return judgeManifestFile(path, strict);
+  if (fileKind === 'text') return judgeManifestFile(path, shown, strict);
   if (fileKind === 'unknown') {
     return {
       kind: 'unknown',
@@ -141,6 +146,15 @@ async function judge(
   }
   const r = await validateArchive(path, signal ? { signal } : {});
   return { kind: 'image', issues: r.issues, ...(r.imageId ? { imageId: r.imageId } : {}) };
+}
+
+/** An issue's `file` as the user would name it: dropped when it is the PATH itself, relative to PATH when it
+ * lies inside it (`manifest`, `rootfs/bin/x`). */
+function withRelativeFile(issue: Issue, path: string, given: string): Issue {
+  const { file, ...rest } = issue;
+  if (file === undefined || file === path || file === given) return rest;
+  if (file.startsWith(`${path}/`)) return { ...rest, file: file.slice(path.length + 1) };
+  return issue;
 }
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
@@ -162,9 +176,16 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     const path = pathArg(io, given);
     let verdict: Verdict;
     try {
-      const { kind, issues, imageId } = await judge(path, values.type, values.strict ?? false, io.signal);
-      const errors = issues.filter((i) => i.severity !== 'warning');
-      const warnings = issues.filter((i) => i.severity === 'warning');
+      const { kind, issues, imageId } = await judge(
+        path,
+        given,
+        values.type,
+        values.strict ?? false,
+        io.signal,
+      );
+      const shown = issues.map((i) => withRelativeFile(i, path, given));
+      const errors = shown.filter((i) => i.severity !== 'warning');
+      const warnings = shown.filter((i) => i.severity === 'warning');
       verdict = {
         path: given,
         kind,
@@ -174,7 +195,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
         ...(imageId ? { imageId } : {}),
       };
     } catch (error) {
-      const { message, exitCode } = describeError(error, globals.debug);
+      const { exitCode } = describeError(error, globals.debug);
+      const message = briefMessage(error, globals.debug);
       const code = (error as { code?: unknown }).code;
       const requirement = (error as { requirement?: unknown }).requirement;
       verdict = {
