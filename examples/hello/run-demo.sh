@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # The main job: build the example image, validate it, print its image ID and manifest, extract it.
-# Needs the CLI built (scripts/setup.sh does it); writes only under .tmp/demo/ of the repository.
+# Needs the CLI built (pnpm build, or scripts/setup.sh); writes only under .tmp/demo/ of the repository.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-appc() { node "$root/packages/cli/dist/bin.js" "$@"; }
+bin="$root/packages/cli/dist/bin.js"
+if [ ! -f "$bin" ]; then
+  echo "$bin is missing: build the CLI first (pnpm build)" >&2
+  exit 2
+fi
+appc() { node "$bin" "$@"; }
 out="$root/.tmp/demo"
 rm -rf "$out" && mkdir -p "$out"
 layout="$root/examples/hello/layout"
+export SOURCE_DATE_EPOCH=1700000000
 
 echo "== appc build --deterministic examples/hello/layout hello.aci"
-SOURCE_DATE_EPOCH=1700000000 appc build --deterministic "$layout" "$out/hello.aci"
+id="$(appc build --deterministic "$layout" "$out/hello.aci")"
+echo "$id"
 echo "== appc validate hello.aci"
+appc validate --debug "$out/hello.aci"
 appc validate --json "$out/hello.aci"
 echo "== appc id hello.aci"
 appc id "$out/hello.aci"
+echo "== appc id examples/hello/layout (no archive written; the same ID)"
+appc id "$layout"
 echo "== appc cat-manifest --pretty-print hello.aci"
 appc cat-manifest --pretty-print "$out/hello.aci"
 echo "== appc extract hello.aci hello/"
 appc extract "$out/hello.aci" "$out/hello"
 (cd "$out/hello" && find . -printf '%M %p%l\n' | sort -k2)
-echo "== done: $out/hello.aci"
+echo "== the app, run on the host with the variables an executor would set"
+AC_APP_NAME=hello AC_METADATA_URL=http://127.0.0.1:18112 GREETING="Hello from an App Container" \
+  sh "$out/hello/rootfs/bin/hello"
+echo "== done: $out/hello.aci ($id)"
