@@ -263,6 +263,39 @@ describe('validate', () => {
     });
   });
 
+  it('reports an unknown isolator as a warning, and as an error with --strict (ISO-003)', async () => {
+    const file = join(tmp, 'unknown-isolator.json');
+    await writeFile(
+      file,
+      JSON.stringify(
+        manifest('example.com/iso', {
+          app: {
+            exec: ['/x'],
+            user: '0',
+            group: '0',
+            isolators: [{ name: 'example.com/frobnicate', value: {} }],
+          },
+        }),
+      ),
+    );
+    const lenient = await appc(['validate', '--json', file]);
+    expect(lenient.code).toBe(0);
+    expect(JSON.parse(lenient.out)).toMatchObject({
+      valid: true,
+      errors: [],
+      warnings: [{ code: 'WARN_SCHEMA_ISOLATOR_UNKNOWN', pointer: '/app/isolators/0/name' }],
+    });
+    const plain = await appc(['validate', file]);
+    expect(plain.code).toBe(0);
+    expect(plain.err).toContain(`${file}#/app/isolators/0/name: warning:`);
+    const strict = await appc(['validate', '--json', '--strict', file]);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.out)).toMatchObject({
+      valid: false,
+      errors: [{ code: 'ERR_SCHEMA_ISOLATOR_UNKNOWN' }],
+    });
+  });
+
   it('prints one line per problem on stderr without --json', async () => {
     const bad = join(tmp, 'two-problems.json');
     await writeFile(
