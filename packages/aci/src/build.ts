@@ -18,6 +18,9 @@ import { checkOutput, type OutputOptions, writeAtomically } from './internal/out
 import { END_BLOCKS, encodeHeader, padding, type TarWriteHeader } from './internal/tar-writer.ts';
 import { validateLayout } from './validate.ts';
 
+/** gzip level `build` uses unless told otherwise (see {@link BuildOptions.gzipLevel}). */
+export const DEFAULT_BUILD_GZIP_LEVEL = 5;
+
 /** Options of {@link build}. */
 export interface BuildOptions extends OutputOptions {
   /** Output compression (default `gzip`, ACI-014). */
@@ -31,7 +34,8 @@ export interface BuildOptions extends OutputOptions {
   ownerRoot?: boolean;
   /** Carry extended attributes (read with the `getfattr` program when it exists; default true). */
   xattrs?: boolean;
-  /** gzip level (default 6). */
+  /** zlib level of the gzip members (default 5: in 1 MiB members it compresses to the size `gzip -6` gives, within
+   * a fraction of a percent on a mixed image tree, in three quarters of the time of level 6). */
   gzipLevel?: number;
   /** Called with the number of uncompressed tar bytes produced so far. */
   onProgress?: (bytes: number) => void;
@@ -328,7 +332,7 @@ export async function build(
   }
   const sizeBytes = await writeAtomically(
     outFile,
-    compress(hashed(), options.compression ?? 'gzip', options.gzipLevel),
+    compress(hashed(), options.compression ?? 'gzip', options.gzipLevel ?? DEFAULT_BUILD_GZIP_LEVEL),
     options.signal,
   );
   return { imageId: `sha512-${hash.digest('hex')}`, manifest, sizeBytes, tarBytes };
