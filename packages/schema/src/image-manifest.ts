@@ -9,6 +9,7 @@ import {
   isObject,
   optList,
   ptr,
+  readDocument,
   show,
   stringList,
   typeName,
@@ -156,16 +157,7 @@ function readImageManifest(ctx: Ctx, v: unknown): ImageManifest | undefined {
  * @example validateImageManifest(JSON.parse(text)).filter((i) => i.severity !== 'warning') */
 export function validateImageManifest(value: unknown, options: ValidateOptions = {}): Issue[] {
   const ctx = new Ctx(options);
-  try {
-    readImageManifest(ctx, value);
-  } catch (cause) {
-    ctx.error(
-      '',
-      'ERR_SCHEMA_TYPE',
-      'IMG-019',
-      `the document could not be read (${String(cause)}); pass plain JSON data.`,
-    );
-  }
+  readDocument(ctx, readImageManifest, value, 'IMG-019');
   return ctx.issues;
 }
 
@@ -174,17 +166,7 @@ export function validateImageManifest(value: unknown, options: ValidateOptions =
  * @throws {@link SchemaError} `ERR_SCHEMA_INVALID` with every issue in `issues`. */
 export function parseImageManifest(value: unknown, options: ValidateOptions = {}): ImageManifest {
   const ctx = new Ctx(options);
-  let m: ImageManifest | undefined;
-  try {
-    m = readImageManifest(ctx, value);
-  } catch (cause) {
-    ctx.error(
-      '',
-      'ERR_SCHEMA_TYPE',
-      'IMG-019',
-      `the document could not be read (${String(cause)}); pass plain JSON data.`,
-    );
-  }
+  const m = readDocument(ctx, readImageManifest, value, 'IMG-019');
   if (!m || ctx.errorCount > 0) throw schemaErrorFrom('image manifest', ctx.issues, options.file);
   return m;
 }

@@ -12,6 +12,7 @@ import {
   optBool,
   optList,
   ptr,
+  readDocument,
   show,
   typeName,
   type ValidateOptions,
@@ -434,16 +435,7 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
  * `{ template: true }` apps may name their image without an ID (POD-010). */
 export function validatePodManifest(value: unknown, options: ValidateOptions = {}): Issue[] {
   const ctx = new Ctx(options);
-  try {
-    readPodManifest(ctx, value);
-  } catch (cause) {
-    ctx.error(
-      '',
-      'ERR_SCHEMA_TYPE',
-      'POD-001',
-      `the document could not be read (${String(cause)}); pass plain JSON data.`,
-    );
-  }
+  readDocument(ctx, readPodManifest, value, 'POD-001');
   return ctx.issues;
 }
 
@@ -451,17 +443,7 @@ export function validatePodManifest(value: unknown, options: ValidateOptions = {
  * @throws {@link SchemaError} `ERR_SCHEMA_INVALID` with every issue in `issues`. */
 export function parsePodManifest(value: unknown, options: ValidateOptions = {}): PodManifest {
   const ctx = new Ctx(options);
-  let m: PodManifest | undefined;
-  try {
-    m = readPodManifest(ctx, value);
-  } catch (cause) {
-    ctx.error(
-      '',
-      'ERR_SCHEMA_TYPE',
-      'POD-001',
-      `the document could not be read (${String(cause)}); pass plain JSON data.`,
-    );
-  }
+  const m = readDocument(ctx, readPodManifest, value, 'POD-001');
   if (!m || ctx.errorCount > 0) throw schemaErrorFrom('pod manifest', ctx.issues, options.file);
   return m;
 }

@@ -41,6 +41,27 @@ export class Ctx {
 }
 
 /** Appends one reference token to a JSON pointer (RFC 6901 escaping). */
+/** Runs a whole-document reader; anything it throws on exotic input (a getter, a proxy) becomes one issue at
+ * the root instead of a crash, so `validate…` never throws. */
+export function readDocument<T>(
+  ctx: Ctx,
+  read: (ctx: Ctx, value: unknown) => T | undefined,
+  value: unknown,
+  requirement: string,
+): T | undefined {
+  try {
+    return read(ctx, value);
+  } catch (cause) {
+    ctx.error(
+      '',
+      'ERR_SCHEMA_TYPE',
+      requirement,
+      `the document could not be read (${String(cause)}); pass plain JSON data.`,
+    );
+    return undefined;
+  }
+}
+
 export function ptr(base: string, token: string | number): string {
   return `${base}/${String(token).replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }
