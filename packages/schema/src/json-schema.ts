@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noThenProperty: `then` is a JSON Schema keyword here, not a thenable.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from './errors.ts';
 import { ISOLATORS } from './isolators.ts';
 import { OS_ARCH } from './labels.ts';
@@ -407,7 +407,12 @@ let compiled: { ImageManifest: ValidateFunction; PodManifest: ValidateFunction }
 
 function compile() {
   if (!compiled) {
-    const ajv = new Ajv2020({
+    // ajv is loaded on first use, not at import: it takes longer to load than the rest of this package, and
+    // most callers (the CLI's every command among them) never ask for the JSON Schema check.
+    const require = createRequire(import.meta.url);
+    const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 };
+    const addFormatsModule: unknown = require('ajv-formats');
+    const ajv = new Ajv({
       allErrors: true,
       strict: true,
       strictTypes: false,
