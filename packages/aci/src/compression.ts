@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
-import { createGunzip, gzip, gzipSync, type ZlibOptions, constants as zc } from 'node:zlib';
+import { createGunzip, gzipSync, type ZlibOptions } from 'node:zlib';
 import { AciError } from './errors.ts';
+import { encodeIndexedMember, inflateIndexed } from './internal/gzip-members.ts';
 import { looksLikeTar } from './internal/tar-reader.ts';
 
 /** What {@link detectCompression} finds at the start of a file. `none` is a plain tar. */
@@ -165,9 +166,15 @@ export function decompress(
     case 'gzip': {
       // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
       // (stream options are accepted by zlib constructors though ZlibOptions does not list them)
-      const gunzip = createGunzip({ chunkSize: 1024 * 1024, highWaterMark: 8 * 1024 * 1024 } as ZlibOptions);
-      // pipeline destroys every stage when one fails or when the consumer stops reading the last one
-      return zlibErrors(pipelineCb(Readable.from(source, { objectMode: false }), gunzip, () => {}));
+      const gunzip = (rest: AsyncIterable<Uint8Array>) =>
+        // pipeline destroys every stage when one fails or when the consumer stops reading the last one
+        pipelineCb(
+          Readable.from(rest, { objectMode: false }),
+          createGunzip({ chunkSize: 1024 * 1024, highWaterMark: 8 * 1024 * 1024 } as ZlibOptions),
+          () => {},
+        );
+      // members written by our build are indexed and inflate in parallel; anything else streams through gunzip
+      return zlibErrors(inflateIndexed(source, gunzip, Math.max(2, availableParallelism() * 2)));
     }
     case 'xz':
       return throughProgram('xz', ['-dc'], source, 'reading an xz-compressed archive');
@@ -220,18 +227,12 @@ export async function* gzipParallel(
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
   const concurrency = options.concurrency ?? Math.min(8, Math.max(4, availableParallelism() * 2));
   const queue: Promise<Buffer>[] = [];
-  const outBytes = chunkBytes + (chunkBytes >> 3) + 1024;
   let block = Buffer.allocUnsafe(chunkBytes);
   let fill = 0;
   let emitted = false;
   const submit = (data: Buffer) => {
-    const p = new Promise<Buffer>((resolve, reject) =>
-      // an output buffer larger than the worst case makes each member one thread-pool task, with no round trips
-      // through the (busy) main thread between 16 KiB output pieces
-      gzip(data, { level, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: outBytes }, (err, out) =>
-        err ? reject(err) : resolve(out),
-      ),
-    );
+    // each member records its own length, so readers can inflate members in parallel (internal/gzip-members.ts)
+    const p = encodeIndexedMember(data, level);
     p.catch(() => {}); // awaited in order below; this only keeps a later rejection from being "unhandled"
     queue.push(p);
   };

@@ -1,0 +1,164 @@
+import { crc32, deflateRaw, inflateRaw } from 'node:zlib';
+
+/* Indexed gzip members. `build` cuts the tar stream into pieces and compresses each as its own gzip member
+ * (RFC 1952 allows any number of members in one file; gunzip, GNU tar and zlib read them as one stream). Each
+ * member we write carries, in the header's FEXTRA field, a subfield "AC" holding the member's total length, the
+ * way BGZF does for genomics files. A reader that finds it knows where the next member starts without
+ * inflating this one, so members can be inflated in parallel on the thread pool. Files from other tools have no
+ * such subfield and are read by the ordinary streaming gunzip. */
+
+/** Header length of an indexed member: 10 fixed bytes, XLEN (2), and one subfield: id (2), length (2), data (4). */
+const HEADER_BYTES = 20;
+const TRAILER_BYTES = 8;
+
+function header(total: number): Buffer {
+  const h = Buffer.alloc(HEADER_BYTES);
+  h[0] = 0x1f;
+  h[1] = 0x8b;
+  h[2] = 8; // deflate
+  h[3] = 0x04; // FEXTRA
+  // MTIME 0 (none), XFL 0, OS 255 (unknown), as a deterministic build needs
+  h[9] = 255;
+  h.writeUInt16LE(8, 10); // XLEN
+  h[12] = 0x41; // 'A'
+  h[13] = 0x43; // 'C'
+  h.writeUInt16LE(4, 14);
+  h.writeUInt32LE(total, 16);
+  return h;
+}
+
+/** Total length of the indexed member starting at `b[0]`, or undefined when `b` does not start with one. */
+export function indexedMemberLength(b: Uint8Array): number | undefined {
+  if (b.length < HEADER_BYTES) return undefined;
+  if (b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8 || b[3] !== 0x04) return undefined;
+  const v = Buffer.from(b.buffer, b.byteOffset, HEADER_BYTES);
+  if (v.readUInt16LE(10) !== 8 || v[12] !== 0x41 || v[13] !== 0x43 || v.readUInt16LE(14) !== 4)
+    return undefined;
+  const total = v.readUInt32LE(16);
+  return total >= HEADER_BYTES + TRAILER_BYTES + 2 ? total : undefined;
+}
+
+/** Compresses `data` into one indexed gzip member on the thread pool. */
+export function encodeIndexedMember(data: Uint8Array, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // an output buffer above the worst case makes the member one thread-pool task
+    deflateRaw(data, { level, chunkSize: data.length + (data.length >> 3) + 1024 }, (err, body) => {
+      if (err) return reject(err);
+      try {
+        const total = HEADER_BYTES + body.length + TRAILER_BYTES;
+        const out = Buffer.allocUnsafe(total);
+        header(total).copy(out, 0);
+        body.copy(out, HEADER_BYTES);
+        out.writeUInt32LE(crc32(data), total - 8);
+        out.writeUInt32LE(data.length >>> 0, total - 4);
+        resolve(out);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** Inflates one indexed member and checks its CRC-32 and length; rejects with a message naming the member. */
+export function decodeIndexedMember(member: Buffer, index: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const body = member.subarray(HEADER_BYTES, member.length - TRAILER_BYTES);
+    // the uncompressed size is in the trailer: one output buffer, one thread-pool task
+    const size = member.readUInt32LE(member.length - 4);
+    inflateRaw(body, { chunkSize: Math.max(1024, size + 64) }, (err, data) => {
+      if (err)
+        return reject(
+          Object.assign(new Error(`gzip member ${index}: ${err.message}`), { code: 'Z_DATA_ERROR' }),
+        );
+      if (data.length >>> 0 !== size || crc32(data) !== member.readUInt32LE(member.length - 8))
+        return reject(
+          Object.assign(new Error(`gzip member ${index}: CRC-32 or length check failed`), {
+            code: 'Z_DATA_ERROR',
+          }),
+        );
+      resolve(data);
+    });
+  });
+}
+
+/** Bytes collected from a stream, taken off the front in exact amounts. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+  push(c: Uint8Array): void {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+  /** The first `n` bytes (n <= length) without removing them. */
+  peek(n: number): Buffer {
+    if (this.chunks[0] && this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all.subarray(0, n);
+  }
+  take(n: number): Buffer {
+    const out = this.peek(n);
+    const first = this.chunks[0] as Buffer;
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.length -= n;
+    return Buffer.from(out);
+  }
+  drain(): Buffer[] {
+    const all = this.chunks;
+    this.chunks = [];
+    this.length = 0;
+    return all;
+  }
+}
+
+/** Inflates a gzip stream: indexed members in parallel (at most `concurrency` at once, output in order), and
+ * from the first byte that is not an indexed member on, whatever `fallback` makes of the rest (the ordinary
+ * streaming gunzip, which also reports truncation and damage as before). */
+export async function* inflateIndexed(
+  source: AsyncIterable<Uint8Array>,
+  fallback: (rest: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+  concurrency: number,
+): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const q = new ByteQueue();
+  const inFlight: Promise<Buffer>[] = [];
+  let index = 0;
+  let ended = false;
+  const fill = async (n: number): Promise<boolean> => {
+    while (q.length < n && !ended) {
+      const r = await it.next();
+      if (r.done) ended = true;
+      else q.push(r.value);
+    }
+    return q.length >= n;
+  };
+  try {
+    for (;;) {
+      if (!(await fill(HEADER_BYTES))) break;
+      const total = indexedMemberLength(q.peek(HEADER_BYTES));
+      if (total === undefined || !(await fill(total))) break;
+      const p = decodeIndexedMember(q.take(total), index++);
+      p.catch(() => {}); // awaited in order below
+      inFlight.push(p);
+      while (inFlight.length >= concurrency) yield await (inFlight.shift() as Promise<Buffer>);
+    }
+    while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+    if (q.length === 0 && ended) return;
+    // the rest is not (or not only) indexed members: hand it, and what the source still holds, to the fallback
+    const buffered = q.drain();
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      yield* buffered;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    }
+    yield* fallback(rest());
+  } finally {
+    await it.return?.();
+  }
+}
