@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
 import { createGunzip, gzipSync, type ZlibOptions } from 'node:zlib';
 import { AciError } from './errors.ts';
-import { encodeIndexedMember, inflateIndexed } from './internal/gzip-members.ts';
+import { encodeIndexedMember, inflateIndexed, MAX_INDEXED_MEMBER_BYTES } from './internal/gzip-members.ts';
 import { looksLikeTar } from './internal/tar-reader.ts';
 
 /** What {@link detectCompression} finds at the start of a file. `none` is a plain tar. */
@@ -210,7 +210,7 @@ async function* zlibErrors(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
 export interface GzipParallelOptions {
   /** zlib level (default 6, as `gzip -6`; 4 or 5 are faster and stay within about 1 % of its size). */
   level?: number;
-  /** Uncompressed bytes per gzip member (default 1 MiB). */
+  /** Uncompressed bytes per gzip member (default 1 MiB, at most 8 MiB). */
   chunkBytes?: number;
   /** Members compressed at once on the libuv thread pool (default: CPUs, between 2 and 8). */
   concurrency?: number;
@@ -224,7 +224,8 @@ export async function* gzipParallel(
   options: GzipParallelOptions = {},
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? 6;
-  const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+  // readers take indexed members up to MAX_INDEXED_MEMBER_BYTES; half of it leaves room for incompressible data
+  const chunkBytes = Math.min(options.chunkBytes ?? 1024 * 1024, MAX_INDEXED_MEMBER_BYTES / 2);
   const concurrency = options.concurrency ?? Math.min(8, Math.max(4, availableParallelism() * 2));
   const queue: Promise<Buffer>[] = [];
   let block = Buffer.allocUnsafe(chunkBytes);

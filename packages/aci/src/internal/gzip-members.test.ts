@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decompress, gzipParallel } from '../compression.ts';
-import { indexedMemberLength } from './gzip-members.ts';
+import { encodeIndexedMember, indexedMemberLength, MAX_INDEXED_MEMBER_BYTES } from './gzip-members.ts';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -41,6 +41,23 @@ describe('indexed gzip members (ACI-006, ACI-014)', () => {
     });
     await expect(collect(decompress(once(gz.subarray(0, gz.length - 1000)), 'gzip'))).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_ACI_(TRUNCATED|BAD_COMPRESSION)$/),
+    });
+  });
+
+  it('bounds what a hostile member may claim: a huge length or a bomb is refused, never buffered whole', async () => {
+    const member = await encodeIndexedMember(Buffer.alloc(1 << 20), 6);
+    const lying = Buffer.from(member);
+    lying.writeUInt32LE(MAX_INDEXED_MEMBER_BYTES + 1, 16);
+    expect(indexedMemberLength(lying)).toBeUndefined();
+    // a member whose zeros inflate past the bound: 20 MiB of zeros deflate to about 20 KiB
+    const bomb = await encodeIndexedMember(Buffer.alloc(20 * 1024 * 1024), 9);
+    await expect(collect(decompress(once(bomb), 'gzip'))).rejects.toMatchObject({
+      code: 'ERR_ACI_BAD_COMPRESSION',
+    });
+    const trailerLies = Buffer.from(member);
+    trailerLies.writeUInt32LE(0xffffffff, trailerLies.length - 4);
+    await expect(collect(decompress(once(trailerLies), 'gzip'))).rejects.toMatchObject({
+      code: 'ERR_ACI_BAD_COMPRESSION',
     });
   });
 });

@@ -10,6 +10,9 @@ import { crc32, deflateRaw, inflateRaw } from 'node:zlib';
 /** Header length of an indexed member: 10 fixed bytes, XLEN (2), and one subfield: id (2), length (2), data (4). */
 const HEADER_BYTES = 20;
 const TRAILER_BYTES = 8;
+/** Largest indexed member taken, compressed and inflated (ours hold 1 MiB of tar): a header or trailer that
+ * claims more is hostile or foreign, and must not make a reader buffer or allocate without bound. */
+export const MAX_INDEXED_MEMBER_BYTES = 16 * 1024 * 1024;
 
 function header(total: number): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
@@ -35,7 +38,7 @@ export function indexedMemberLength(b: Uint8Array): number | undefined {
   if (v.readUInt16LE(10) !== 8 || v[12] !== 0x41 || v[13] !== 0x43 || v.readUInt16LE(14) !== 4)
     return undefined;
   const total = v.readUInt32LE(16);
-  return total >= HEADER_BYTES + TRAILER_BYTES + 2 ? total : undefined;
+  return total >= HEADER_BYTES + TRAILER_BYTES + 2 && total <= MAX_INDEXED_MEMBER_BYTES ? total : undefined;
 }
 
 /** Compresses `data` into one indexed gzip member on the thread pool. */
@@ -65,19 +68,24 @@ export function decodeIndexedMember(member: Buffer, index: number): Promise<Buff
     const body = member.subarray(HEADER_BYTES, member.length - TRAILER_BYTES);
     // the uncompressed size is in the trailer: one output buffer, one thread-pool task
     const size = member.readUInt32LE(member.length - 4);
-    inflateRaw(body, { chunkSize: Math.max(1024, size + 64) }, (err, data) => {
-      if (err)
-        return reject(
-          Object.assign(new Error(`gzip member ${index}: ${err.message}`), { code: 'Z_DATA_ERROR' }),
-        );
-      if (data.length >>> 0 !== size || crc32(data) !== member.readUInt32LE(member.length - 8))
-        return reject(
-          Object.assign(new Error(`gzip member ${index}: CRC-32 or length check failed`), {
-            code: 'Z_DATA_ERROR',
-          }),
-        );
-      resolve(data);
-    });
+    const limit = MAX_INDEXED_MEMBER_BYTES;
+    inflateRaw(
+      body,
+      { chunkSize: Math.min(limit, Math.max(1024, size + 64)), maxOutputLength: limit },
+      (err, data) => {
+        if (err)
+          return reject(
+            Object.assign(new Error(`gzip member ${index}: ${err.message}`), { code: 'Z_DATA_ERROR' }),
+          );
+        if (data.length >>> 0 !== size || crc32(data) !== member.readUInt32LE(member.length - 8))
+          return reject(
+            Object.assign(new Error(`gzip member ${index}: CRC-32 or length check failed`), {
+              code: 'Z_DATA_ERROR',
+            }),
+          );
+        resolve(data);
+      },
+    );
   });
 }
 
