@@ -112,7 +112,8 @@ class ByteQueue {
     if (first.length === n) this.chunks.shift();
     else this.chunks[0] = first.subarray(n);
     this.length -= n;
-    return Buffer.from(out);
+    // a view, not a copy: chunks are never written to after they are queued
+    return out;
   }
   drain(): Buffer[] {
     const all = this.chunks;
