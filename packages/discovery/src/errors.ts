@@ -27,6 +27,10 @@ export type DiscoveryErrorCode =
   | 'ERR_DISC_NETWORK'
   /** The page is larger than `maxPageBytes`. */
   | 'ERR_DISC_PAGE_TOO_LARGE'
+  /** A download is larger than allowed, declared or received (DISC-013: declared sizes bound downloads). */
+  | 'ERR_DISC_TOO_LARGE'
+  /** A download ended before the length its server declared. */
+  | 'ERR_DISC_TRUNCATED'
   /** A request or the whole discovery ran out of time. */
   | 'ERR_DISC_TIMEOUT'
   /** The caller's `signal` aborted discovery. */

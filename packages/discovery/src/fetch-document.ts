@@ -108,7 +108,7 @@ export function openSession(options: FetchOptions): Session {
   };
 }
 
-function discard(res: FetchResponse): void {
+export function discard(res: FetchResponse): void {
   const body = res.body as { destroy?: () => void; cancel?: () => Promise<void> } | null;
   try {
     if (body?.destroy) body.destroy();
@@ -118,7 +118,7 @@ function discard(res: FetchResponse): void {
   }
 }
 
-function classify(e: unknown, url: string, session: Session, request: AbortSignal): DiscoveryError {
+export function classify(e: unknown, url: string, session: Session, request: AbortSignal): DiscoveryError {
   if (e instanceof DiscoveryError) return e;
   if (session.options.signal?.aborted) {
     const err = new DiscoveryError(`Discovery aborted by the caller while fetching ${url}.`, {
@@ -197,13 +197,23 @@ export interface FetchedDocument {
   body: string;
 }
 
-/** GETs one URL under the session's policy: https only unless `insecure.http`; redirects followed (up to
- * `maxRedirects`) but never from https to http; `Authorization` from `auth` only to the matching host and only
- * over https; the body read up to `maxBodyBytes`; only a final 200 is accepted. Does not log attempts. */
-export async function getDocument(url: string, session: Session): Promise<FetchedDocument> {
+export interface Sent {
+  res: FetchResponse;
+  finalUrl: string;
+}
+
+/** Sends one GET under the session's policy and follows redirects: https only unless `insecure.http`;
+ * redirects followed (up to `maxRedirects`) but never from https to http; `Authorization` from `auth` only to
+ * the matching host and only over https. Returns the first answer whose status is in `accept`. */
+export async function send(
+  url: string,
+  session: Session,
+  request: AbortSignal,
+  accept: ReadonlySet<number>,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): Promise<Sent> {
   const o = session.options;
   const maxRedirects = o.maxRedirects ?? 10;
-  const request = AbortSignal.any([session.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 20_000)]);
   let current: URL;
   try {
     current = new URL(url);
@@ -227,7 +237,7 @@ export async function getDocument(url: string, session: Session): Promise<Fetche
       );
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.headers ?? {})) {
+    for (const [k, v] of Object.entries({ ...(o.headers ?? {}), ...extraHeaders })) {
       if (k.toLowerCase() !== 'authorization' || current.protocol === 'https:') headers[k] = v;
     }
     const authorization = authorizationFor(current, o.auth);
@@ -279,7 +289,7 @@ export async function getDocument(url: string, session: Session): Promise<Fetche
       current = next;
       continue;
     }
-    if (res.status !== 200) {
+    if (!accept.has(res.status)) {
       discard(res);
       throw new DiscoveryError(`${current.href}: expected 200 OK, got ${res.status}.`, {
         code: 'ERR_DISC_HTTP_STATUS',
@@ -287,14 +297,25 @@ export async function getDocument(url: string, session: Session): Promise<Fetche
         status: res.status,
       });
     }
-    let body: string;
-    try {
-      body = await readCapped(res, current.href, o.maxBodyBytes ?? MiB);
-    } catch (e) {
-      throw classify(e, current.href, session, request);
-    }
-    return { url, finalUrl: hop === 0 ? url : current.href, status: 200, body };
+    return { res, finalUrl: hop === 0 ? url : current.href };
   }
+}
+
+const OK = new Set([200]);
+
+/** GETs one URL under the session's policy (see `send`); the body read up to `maxBodyBytes`; only a final 200
+ * is accepted. Does not log attempts. */
+export async function getDocument(url: string, session: Session): Promise<FetchedDocument> {
+  const o = session.options;
+  const request = AbortSignal.any([session.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 20_000)]);
+  const { res, finalUrl } = await send(url, session, request, OK);
+  let body: string;
+  try {
+    body = await readCapped(res, finalUrl, o.maxBodyBytes ?? MiB);
+  } catch (e) {
+    throw classify(e, finalUrl, session, request);
+  }
+  return { url, finalUrl, status: 200, body };
 }
 
 /** Fetches one small document (a discovery page, a public key) under the same rules as discovery: https only

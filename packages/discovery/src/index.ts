@@ -2,6 +2,8 @@ export type { AppString } from './app-string.ts';
 export { checkApp, formatAppString, parseAppString, parseLabelPairs, toQueryString } from './app-string.ts';
 export type { AuthConfig } from './auth.ts';
 export { authorizationFor, loadAuthConfig } from './auth.ts';
+export type { CacheInfo, Download, DownloadOptions } from './download.ts';
+export { openDownload, parseCacheHeaders } from './download.ts';
 export type { Attempt, DiscoveryErrorCode } from './errors.ts';
 export { DiscoveryError } from './errors.ts';
 export type { FetchedDocument } from './fetch-document.ts';

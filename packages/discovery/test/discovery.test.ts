@@ -7,6 +7,8 @@ import type { Vector } from '@appc/vectors';
 import { loadVectors } from '@appc/vectors';
 import nodeFetch from 'node-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pki, TestServer } from '../../../test-support/https-server.ts';
+import { makePki, startServer } from '../../../test-support/https-server.ts';
 import type { AuthConfig, DiscoveryOptions, FetchLike } from '../src/index.ts';
 import {
   discover,
@@ -15,8 +17,6 @@ import {
   fetchDiscoveryPage,
   fetchDocument,
 } from '../src/index.ts';
-import type { Pki, TestServer } from './server.ts';
-import { makePki, startServer } from './server.ts';
 
 const endpointVectors = await loadVectors('disc').then((vs) =>
   vs.filter((v) => v.id.startsWith('disc/endpoints')),

@@ -14,6 +14,8 @@ export const STORE_ERROR_CODES = [
   'ERR_STORE_CLOSED',
   'ERR_STORE_VERSION',
   'ERR_STORE_ABORTED',
+  'ERR_STORE_UNSIGNED',
+  'ERR_STORE_NOT_REQUESTED',
 ] as const;
 
 /** Stable codes of {@link StoreError}. */

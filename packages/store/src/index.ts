@@ -1,5 +1,14 @@
 export type { StoreErrorCode, StoreErrorDetails } from './errors.ts';
 export { STORE_ERROR_CODES, StoreError } from './errors.ts';
+export type {
+  FetchImageOptions,
+  FetchImageResult,
+  FetchInsecureOptions,
+  FetchProgress,
+  ImageRef,
+  PullPolicy,
+} from './fetch.ts';
+export { classifyImageRef, fetchImage } from './fetch.ts';
 export { createStoreImageProvider } from './provider.ts';
 export type {
   FindQuery,
@@ -8,6 +17,7 @@ export type {
   LabelQuery,
   ListOptions,
   OpenStoreOptions,
+  PutCandidate,
   PutOptions,
   PutResult,
   ReconcileReport,

@@ -71,7 +71,21 @@ export interface PutOptions {
   signatureFingerprint?: string;
   /** Name used in messages when the source is a stream. */
   file?: string;
+  /** Called once the archive is whole, valid and hashed, before anything is committed: a throw refuses the
+   * image and nothing is stored (the fetch pipeline checks DISC-009 and the signature here). It returns the
+   * fingerprint of the key whose signature it checked, if any. `path` is the received file, readable until it returns. */
+  check?: (candidate: PutCandidate) => Promise<{ signatureFingerprint?: string | undefined }>;
   signal?: AbortSignal;
+}
+
+/** What {@link PutOptions.check} is shown. */
+export interface PutCandidate {
+  /** The archive exactly as received (a temporary file of the store). */
+  path: string;
+  imageId: string;
+  manifest: ImageManifest;
+  compression: StoredImage['compression'];
+  sizeBytes: number;
 }
 
 /** What {@link Store.put} did. */
@@ -365,6 +379,18 @@ export class Store {
       await fh.sync();
       await fh.close();
       const manifest = result.manifest;
+      let signatureFingerprint = options.signatureFingerprint;
+      if (options.check) {
+        const verdict = await options.check({
+          path: tmp,
+          imageId,
+          manifest,
+          compression: result.compression ?? 'none',
+          sizeBytes: received,
+        });
+        signatureFingerprint = verdict.signatureFingerprint ?? signatureFingerprint;
+        signal?.throwIfAborted();
+      }
       const blob = this.blobPath(imageId);
       await mkdir(dirname(blob), { recursive: true });
       const now = Date.now();
@@ -392,7 +418,7 @@ export class Store {
             now,
             now,
             options.sourceUrl ?? null,
-            options.signatureFingerprint ?? null,
+            signatureFingerprint ?? null,
           );
           const insertLabel = db.prepare(
             'INSERT OR REPLACE INTO labels (image_id, name, value, pos) VALUES (?, ?, ?, ?)',
@@ -401,10 +427,10 @@ export class Store {
             insertLabel.run(imageId, l.name, l.value, i);
           fresh = true;
         } else {
-          if (options.signatureFingerprint !== undefined)
+          if (signatureFingerprint !== undefined)
             db.prepare(
               'UPDATE images SET signature_fingerprint = ? WHERE id = ? AND signature_fingerprint IS NULL',
-            ).run(options.signatureFingerprint, imageId);
+            ).run(signatureFingerprint, imageId);
           if (options.sourceUrl !== undefined)
             db.prepare('UPDATE images SET source_url = ? WHERE id = ? AND source_url IS NULL').run(
               options.sourceUrl,

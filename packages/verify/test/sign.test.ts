@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
 import { openTrustStore, sign, signFile, type VerifyErrorCode, verifySignature } from '../src/index.ts';
-import { createGpg, type Gpg } from './gpg.ts';
 
 let gpg: Gpg;
 let work: string;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
 import {
   formatFingerprint,
   type KeyFetch,
@@ -16,7 +17,6 @@ import {
   type VerifyErrorCode,
   verifySignature,
 } from '../src/index.ts';
-import { createGpg, type Gpg } from './gpg.ts';
 
 let gpg: Gpg;
 let work: string;

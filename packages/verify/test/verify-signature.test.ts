@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
 import {
   formatFingerprint,
   openTrustStore,
@@ -15,7 +16,6 @@ import {
   type VerifyErrorCode,
   verifySignature,
 } from '../src/index.ts';
-import { createGpg, type Gpg } from './gpg.ts';
 
 let gpg: Gpg;
 let work: string;

@@ -1,0 +1,383 @@
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
+import { discover, openDownload, parseAppString, validateDiscoveredManifest } from '@appc/discovery';
+import { hostOsArch, type Issue } from '@appc/schema';
+import type { Keyring, VerifiedSignature } from '@appc/verify';
+import { verifySignature } from '@appc/verify';
+import { StoreError } from './errors.ts';
+import type { PutCandidate, Store, StoredImage } from './store.ts';
+
+/** When a name or URL is looked up in the store instead of the network (DISC-013, rkt's `--pull-policy`). */
+export type PullPolicy = 'new' | 'update' | 'never';
+
+/** What {@link fetchImage} was asked for, as {@link classifyImageRef} reads it. */
+export type ImageRef =
+  | { kind: 'id'; id: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'name'; app: AppString };
+
+/** Progress of one download, for a progress bar. */
+export interface FetchProgress {
+  kind: 'image' | 'signature';
+  url: string;
+  receivedBytes: number;
+  /** The declared length, when the server gave one. */
+  totalBytes: number | undefined;
+  done: boolean;
+}
+
+/** Relaxations of the fetch pipeline (VERIFY-007); all off by default. */
+export interface FetchInsecureOptions {
+  /** Store images without checking their signature (a warning says so). */
+  image?: boolean | undefined;
+  /** Plain http for discovery and downloads (DISC-011). */
+  http?: boolean | undefined;
+  /** Accept any TLS certificate (DISC-011). */
+  tls?: boolean | undefined;
+}
+
+/** Options of {@link fetchImage}. */
+export interface FetchImageOptions {
+  /** The keys trusted per name (a `TrustStore` of `@appc/verify`); needed unless `insecure.image`. */
+  trust?: Keyring | undefined;
+  insecure?: FetchInsecureOptions | undefined;
+  /** `new`: a stored image that matches is used without asking the network; `update` (default): ask the
+   * remote, and reuse the stored image when it is unchanged (ETag, Cache-Control); `never`: the store only. */
+  pullPolicy?: PullPolicy | undefined;
+  /** Transport and discovery options passed to `@appc/discovery` (ca, resolve, port, auth, headers, fetch). */
+  network?: Omit<DiscoveryOptions, 'insecure' | 'signal' | 'requirePublicKeys'> | undefined;
+  /** Largest image accepted, in bytes, as declared or received (a dependency's `size`, for instance). */
+  maxBytes?: number | undefined;
+  /** Asked when no key is trusted for a name fetched by discovery (VERIFY-006): it may trust keys (e.g. by
+   * `TrustStore.add` after a review) and return true to try again; false leaves the fetch refused. */
+  onUntrustedName?: ((name: string, pubkeys: string[]) => Promise<boolean>) | undefined;
+  onProgress?: ((progress: FetchProgress) => void) | undefined;
+  /** The moment cache ages are compared with; default now. */
+  now?: Date | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What {@link fetchImage} did. */
+export interface FetchImageResult {
+  image: StoredImage;
+  /** `store`: found in the store, nothing asked; `cache`: a stored download still fresh by its max-age, nothing
+   * asked; `not-modified`: the remote answered 304; `download`: downloaded now; `file`: imported from a file. */
+  from: 'store' | 'cache' | 'not-modified' | 'download' | 'file';
+  /** The image URL, for downloads. */
+  url: string | undefined;
+  /** The signature that was checked; undefined when nothing was imported or `insecure.image`. */
+  signature: VerifiedSignature | undefined;
+  /** Archive warnings, and a warning when the signature was not checked. */
+  warnings: Issue[];
+  /** Every discovery URL tried (for `--debug`). */
+  attempts: Attempt[];
+}
+
+const MAX_SIGNATURE_BYTES = 1024 * 1024;
+
+/** Tells what an image reference names (DISC-014): a `sha512-` ID (or prefix), an `http(s)://` URL, a `file:`
+ * URL or a path (absolute, `./` or `../`-relative, or ending in `.aci`), or else a name with labels.
+ * @throws `DiscoveryError` `ERR_DISC_BAD_APP_STRING` when it is none of these. */
+export function classifyImageRef(ref: string): ImageRef {
+  if (/^sha512-[0-9a-f]*$/.test(ref)) return { kind: 'id', id: ref };
+  if (/^https?:\/\//i.test(ref)) return { kind: 'url', url: ref };
+  if (/^file:\/\//i.test(ref)) return { kind: 'file', path: new URL(ref).pathname };
+  if (ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ref.endsWith('.aci'))
+    return { kind: 'file', path: ref };
+  return { kind: 'name', app: parseAppString(ref) };
+}
+
+function withHostOsArch(labels: Record<string, string>): Record<string, string> {
+  const host = hostOsArch();
+  return { os: host.os, arch: host.arch, ...labels };
+}
+
+async function* counted(
+  body: AsyncIterable<Uint8Array>,
+  kind: FetchProgress['kind'],
+  dl: Download,
+  onProgress: FetchImageOptions['onProgress'],
+): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  const report = (done: boolean) =>
+    onProgress?.({ kind, url: dl.finalUrl, receivedBytes: received, totalBytes: dl.declaredBytes, done });
+  for await (const chunk of body) {
+    received += chunk.byteLength;
+    report(false);
+    yield chunk;
+  }
+  report(true);
+}
+
+async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of body) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+function insecureWarning(what: string): Issue {
+  return {
+    code: 'WARN_STORE_UNVERIFIED',
+    pointer: '',
+    requirement: 'VERIFY-001',
+    severity: 'warning',
+    message: `the signature of ${what} was not checked (--insecure-options=image); anyone who could change the bytes could have.`,
+  };
+}
+
+/** Checks the manifest against what was asked for (DISC-009), then the detached signature against the keys
+ * trusted for the manifest's name (VERIFY-002); throws to refuse. */
+async function checkCandidate(
+  candidate: PutCandidate,
+  asked: AppString | undefined,
+  signature: Promise<Uint8Array | undefined>,
+  options: FetchImageOptions,
+  source: string,
+  verified: { value?: VerifiedSignature },
+): Promise<{ signatureFingerprint?: string }> {
+  if (asked) {
+    const issues = validateDiscoveredManifest(asked, candidate.manifest);
+    if (issues.length > 0) {
+      throw new StoreError(
+        `${source} is not the image asked for; nothing was stored: ${issues.map((i) => `${i.pointer}: ${i.message}`).join('; ')}`,
+        {
+          code: 'ERR_STORE_NOT_REQUESTED',
+          requirement: 'DISC-009',
+          pointer: issues[0]?.pointer,
+          file: source,
+        },
+      );
+    }
+  }
+  const sig = await signature;
+  if (options.insecure?.image) return {};
+  if (sig === undefined) {
+    throw new StoreError(
+      `${source} has no signature; nothing was stored. Sign it (appc sign) and publish the .asc beside it, or ` +
+        'accept unsigned images with --insecure-options=image.',
+      { code: 'ERR_STORE_UNSIGNED', requirement: 'VERIFY-001', file: source },
+    );
+  }
+  if (!options.trust) {
+    throw new StoreError('fetchImage needs `trust` (a key store) unless insecure.image is set.', {
+      code: 'ERR_STORE_UNSIGNED',
+      requirement: 'VERIFY-001',
+    });
+  }
+  verified.value = await verifySignature({
+    data: candidate.path,
+    signature: sig,
+    name: candidate.manifest.name,
+    store: options.trust,
+    ...(options.now ? { date: options.now } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { signatureFingerprint: verified.value.keyFingerprint };
+}
+
+function notInStore(what: string, policy: PullPolicy): StoreError {
+  return new StoreError(
+    `${what} is not in the store${policy === 'never' ? ' and --pull-policy=never forbids asking the network' : ''}. ` +
+      'Fetch it first (appc fetch), or use another pull policy.',
+    { code: 'ERR_STORE_NOT_FOUND', requirement: 'DISC-013' },
+  );
+}
+
+async function downloadInto(
+  store: Store,
+  url: string,
+  ascUrl: string,
+  asked: AppString | undefined,
+  options: FetchImageOptions,
+  attempts: Attempt[],
+): Promise<FetchImageResult> {
+  const policy = options.pullPolicy ?? 'update';
+  const now = options.now ?? new Date();
+  const remote = store.getRemote(url);
+  const known = remote !== undefined && store.has(remote.imageId) ? remote : undefined;
+  if (known && (policy !== 'update' || (known.expiresAt !== undefined && known.expiresAt > now))) {
+    return {
+      image: store.get(known.imageId),
+      from: policy === 'update' ? 'cache' : 'store',
+      url,
+      signature: undefined,
+      warnings: [],
+      attempts,
+    };
+  }
+  if (policy === 'never') throw notInStore(url, policy);
+  const transport = {
+    ...options.network,
+    insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const dl = await openDownload(url, {
+    ...transport,
+    ...(known?.etag !== undefined ? { ifNoneMatch: known.etag } : {}),
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+  });
+  if (dl.notModified && known) {
+    store.setRemote(url, {
+      imageId: known.imageId,
+      ...(dl.etag !== undefined ? { etag: dl.etag } : known.etag !== undefined ? { etag: known.etag } : {}),
+      ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
+    });
+    return {
+      image: store.get(known.imageId),
+      from: 'not-modified',
+      url,
+      signature: undefined,
+      warnings: [],
+      attempts,
+    };
+  }
+  // the signature downloads while the image streams into the store; the check waits for both
+  const signature: Promise<Uint8Array | undefined> = options.insecure?.image
+    ? Promise.resolve(undefined)
+    : (async () => {
+        let sdl: Download;
+        try {
+          sdl = await openDownload(ascUrl, { ...transport, maxBytes: MAX_SIGNATURE_BYTES });
+        } catch (e) {
+          if ((e as { status?: number }).status === 404 || (e as { status?: number }).status === 410)
+            return undefined;
+          throw e;
+        }
+        return readAll(counted(sdl.body, 'signature', sdl, options.onProgress));
+      })();
+  signature.catch(() => {}); // awaited in the check; never an unhandled rejection meanwhile
+  const verified: { value?: VerifiedSignature } = {};
+  try {
+    const put = await store.put(counted(dl.body, 'image', dl, options.onProgress), {
+      file: dl.finalUrl,
+      sourceUrl: url,
+      ...(dl.etag !== undefined ? { etag: dl.etag } : {}),
+      ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      check: (candidate) => checkCandidate(candidate, asked, signature, options, url, verified),
+    });
+    return {
+      image: put.image,
+      from: 'download',
+      url,
+      signature: verified.value,
+      warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(url)] : [])],
+      attempts,
+    };
+  } finally {
+    dl.close();
+  }
+}
+
+/** Brings an image into the store, verified (DESIGN.md's fetch pipeline): a `sha512-` ID is looked up; a file is
+ * imported with its `FILE.asc`; a URL is downloaded with `URL.asc`; a name is discovered (DISC-001..DISC-008),
+ * downloaded, checked against the name and labels asked for (DISC-009) and its signature against the keys
+ * trusted for the name (VERIFY-001, VERIFY-002), all before anything is stored. A re-fetch of an unchanged
+ * image downloads nothing: a fresh max-age asks nothing, an ETag makes the server answer 304 (DISC-013).
+ * @throws `StoreError` (`ERR_STORE_NOT_FOUND`, `ERR_STORE_UNSIGNED`, `ERR_STORE_NOT_REQUESTED`,
+ * `ERR_STORE_INVALID_IMAGE`, `ERR_STORE_TOO_LARGE`, ...), `DiscoveryError` (`ERR_DISC_*`), `VerifyError`
+ * (`ERR_VERIFY_*`): in every case nothing was stored.
+ * @example
+ * const store = await openStore('/var/lib/appc');
+ * const trust = openTrustStore({ localDir: '/etc/appc' });
+ * const { image } = await fetchImage(store, 'example.com/app:1.0', { trust });
+ */
+export async function fetchImage(
+  store: Store,
+  ref: string | ImageRef,
+  options: FetchImageOptions = {},
+): Promise<FetchImageResult> {
+  const r = typeof ref === 'string' ? classifyImageRef(ref) : ref;
+  const policy = options.pullPolicy ?? 'update';
+  if (r.kind === 'id') {
+    return {
+      image: store.get(r.id),
+      from: 'store',
+      url: undefined,
+      signature: undefined,
+      warnings: [],
+      attempts: [],
+    };
+  }
+  if (r.kind === 'file') {
+    const path = resolvePath(r.path);
+    const ascPath = `${path}.asc`;
+    const signature = options.insecure?.image
+      ? Promise.resolve(undefined)
+      : readFile(ascPath).then(
+          (b) =>
+            b.length > MAX_SIGNATURE_BYTES ? Promise.reject(tooBigSignature(ascPath)) : new Uint8Array(b),
+          (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)),
+        );
+    signature.catch(() => {});
+    const verified: { value?: VerifiedSignature } = {};
+    const put = await store.put(path, {
+      file: r.path,
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      check: (candidate) => checkCandidate(candidate, undefined, signature, options, r.path, verified),
+    });
+    return {
+      image: put.image,
+      from: 'file',
+      url: undefined,
+      signature: verified.value,
+      warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(r.path)] : [])],
+      attempts: [],
+    };
+  }
+  if (r.kind === 'url') return downloadInto(store, r.url, `${r.url}.asc`, undefined, options, []);
+
+  const asked: AppString = { name: r.app.name, labels: withHostOsArch(r.app.labels) };
+  if (policy !== 'update') {
+    const found = store.find({ name: asked.name, labels: asked.labels });
+    if (found)
+      return {
+        image: found,
+        from: 'store',
+        url: undefined,
+        signature: undefined,
+        warnings: [],
+        attempts: [],
+      };
+    if (policy === 'never') throw notInStore(`${r.app.name} with ${JSON.stringify(asked.labels)}`, policy);
+  }
+  const found = await discover(r.app, {
+    ...options.network,
+    insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const wanted: AppString = { name: found.name, labels: found.labels };
+  if (!options.insecure?.image && options.trust && options.onUntrustedName) {
+    const keys = await options.trust.keysFor(found.name);
+    if (keys.length === 0) await options.onUntrustedName(found.name, found.pubkeys);
+  }
+  let lastError: unknown;
+  for (const endpoint of found.endpoints) {
+    try {
+      return await downloadInto(store, endpoint.aci, endpoint.asc, wanted, options, found.attempts);
+    } catch (e) {
+      // another template may serve the image when this one's server is down; any other refusal is final
+      const code = (e as { code?: string }).code;
+      if (code !== 'ERR_DISC_NETWORK' && code !== 'ERR_DISC_HTTP_STATUS' && code !== 'ERR_DISC_TLS') throw e;
+      lastError = e;
+    }
+  }
+  throw (
+    lastError ??
+    new StoreError(`discovery found no image URL for ${r.app.name}.`, { code: 'ERR_STORE_NOT_FOUND' })
+  );
+}
+
+function tooBigSignature(path: string): StoreError {
+  return new StoreError(
+    `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes; it is not a detached signature.`,
+    {
+      code: 'ERR_STORE_UNSIGNED',
+      requirement: 'VERIFY-002',
+      file: path,
+    },
+  );
+}
