@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: build the example image, validate it, print its image ID and manifest, extract it.
-# Needs the CLI built (pnpm build, or scripts/setup.sh); writes only under .tmp/demo/ of the repository.
+# The main job: build the example image, validate it, print its image ID and manifest, extract it; then sign it,
+# publish it as a static discovery site served over HTTPS on loopback, trust the key and fetch the image back by
+# name, verified. Needs the CLI built (pnpm build, or scripts/setup.sh), gpg and openssl; writes only under
+# .tmp/demo/ of the repository (the store, the config dir and the GnuPG home included) and stops its server.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$root/packages/cli/dist/bin.js"
@@ -31,4 +33,66 @@ appc extract "$out/hello.aci" "$out/hello"
 (cd "$out/hello" && find . -printf '%M %p%l\n' | sort -k2)
 echo "== the extracted app, run directly on the host (no executor or metadata service yet, so AC_* are unset)"
 GREETING="Hello from an App Container" sh "$out/hello/rootfs/bin/hello"
-echo "== done: $out/hello.aci ($id)"
+
+# ---- distribution: sign, publish, serve, trust, fetch ----
+state="$out/state" etc="$out/etc" site="$out/site"
+export GNUPGHOME="$out/gnupg"
+mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+echo "== a signing key made by GnuPG (in $GNUPGHOME)"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Hello Publisher <hello@example.com>' ed25519 sign never 2>/dev/null
+fpr="$(gpg --batch --with-colons --list-keys hello@example.com 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')"
+gpg --batch --armor --export "$fpr" >"$out/publisher.pub.asc"
+gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys "$fpr" >"$out/publisher.key.asc"
+echo "$fpr"
+echo "== appc sign --key publisher.key.asc hello.aci"
+appc sign --key "$out/publisher.key.asc" "$out/hello.aci"
+gpg --batch --quiet --verify "$out/hello.aci.asc" "$out/hello.aci" 2>&1 | sed 's/^/gpg: /' | head -3
+
+echo "== a test CA and a certificate for example.com (openssl), then a plain static HTTPS server on loopback"
+(
+  cd "$out"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 2 -subj '/CN=appc demo CA' 2>/dev/null
+  openssl req "${ec[@]}" -keyout site.key -out site.csr -subj '/CN=example.com' 2>/dev/null
+  printf 'subjectAltName=DNS:example.com\nbasicConstraints=CA:FALSE\n' >ext.cnf
+  openssl x509 -req -in site.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out site.crt -days 2 -extfile ext.cnf 2>/dev/null
+)
+mkdir -p "$site"
+node "$root/scripts/serve-static.mjs" --dir "$site" --cert "$out/site.crt" --key "$out/site.key" \
+  --port-file "$out/port" 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
+port="$(cat "$out/port")"
+# example.com is reached on 127.0.0.1:$port, its certificate checked against the demo CA
+net=(--port "$port" --resolve example.com=127.0.0.1 --ca "$out/ca.crt")
+g=(--dir "$state" --local-config "$etc" --system-config "$out/no-system-config")
+
+echo "== appc publish --out site --base-url https://example.com:$port --key publisher.pub.asc hello.aci"
+appc publish --out "$site" --base-url "https://example.com:$port" --key "$out/publisher.pub.asc" "$out/hello.aci"
+(cd "$site" && find . -type f | sort)
+
+echo "== appc discover --json example.com/hello:1.0.0"
+appc "${g[@]}" discover --json "${net[@]}" example.com/hello:1.0.0
+
+echo "== appc fetch example.com/hello:1.0.0, before any key is trusted: refused, nothing stored"
+if appc "${g[@]}" fetch "${net[@]}" example.com/hello:1.0.0; then
+  echo "demo: the fetch should have been refused" >&2
+  exit 1
+fi
+
+echo "== appc trust add --prefix example.com/hello --fingerprint $fpr (the key found by discovery, pinned)"
+appc "${g[@]}" trust add --prefix example.com/hello --fingerprint "$fpr" "${net[@]}"
+appc "${g[@]}" trust list
+
+echo "== appc fetch example.com/hello:1.0.0 (discovered, downloaded, signature and name checked, stored)"
+fetched="$(appc "${g[@]}" fetch "${net[@]}" example.com/hello:1.0.0)"
+echo "$fetched"
+if [ "$fetched" != "$id" ]; then
+  echo "demo: fetched $fetched, built $id" >&2
+  exit 1
+fi
+echo "== appc fetch --json example.com/hello:1.0.0 again: unchanged (ETag, 304), nothing is downloaded"
+appc "${g[@]}" fetch --json "${net[@]}" example.com/hello:1.0.0
+appc "${g[@]}" image list
+echo "== done: $out/hello.aci ($id), published at https://example.com:$port/, fetched back verified"

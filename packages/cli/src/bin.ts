@@ -15,6 +15,10 @@ process.on('SIGTERM', onSignal);
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
+  // read only when a command asks a question: opening stdin early would keep some pipes open
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
   cwd: process.cwd(),
   signal: interrupt.signal,

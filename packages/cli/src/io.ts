@@ -1,9 +1,11 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Where a command reads its environment and writes its output; tests pass PassThrough streams. */
 export interface Io {
   stdout: Writable;
   stderr: Writable;
+  /** Where a question's answer is read (trust's key review); questions are asked only when it is a terminal. */
+  stdin?: Readable;
   /** The process environment (NO_COLOR, SOURCE_DATE_EPOCH, ...). */
   env: Record<string, string | undefined>;
   /** Working directory relative paths are resolved from (default: the process's). */
@@ -35,6 +37,14 @@ export interface Command {
 /** Flags every command accepts, before or after its name. */
 export interface Globals {
   debug: boolean;
+  /** `--dir`: the state root (the image store is `<dir>/images`). */
+  dir?: string | undefined;
+  /** `--local-config`: the admin's config dir (trusted keys, auth.d). */
+  localConfig?: string | undefined;
+  /** `--system-config`: the distribution's config dir, read-only. */
+  systemConfig?: string | undefined;
+  /** `--insecure-options`, unparsed (VERIFY-007). */
+  insecureOptions?: string | undefined;
 }
 
 /** True when the stream is a terminal: progress is shown only there. */

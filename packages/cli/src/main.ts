@@ -12,12 +12,33 @@ export const commands: Record<string, () => Promise<Command>> = {
   'patch-manifest': () => import('./commands/patch-manifest.ts'),
   extract: () => import('./commands/extract.ts'),
   render: () => import('./commands/render.ts'),
+  discover: () => import('./commands/discover.ts'),
+  fetch: () => import('./commands/fetch.ts'),
+  trust: () => import('./commands/trust.ts'),
+  sign: () => import('./commands/sign.ts'),
+  verify: () => import('./commands/verify.ts'),
+  publish: () => import('./commands/publish.ts'),
+  image: () => import('./commands/image.ts'),
   version: () => import('./commands/version.ts'),
 };
 
+/** Global flags that take a value, and where they go. */
+const VALUE_FLAGS: Record<string, 'dir' | 'localConfig' | 'systemConfig' | 'insecureOptions'> = {
+  '--dir': 'dir',
+  '--local-config': 'localConfig',
+  '--system-config': 'systemConfig',
+  '--insecure-options': 'insecureOptions',
+};
+
 const GLOBAL_HELP = `Global flags (before or after the command):
-  --debug      more detail: valid paths, stack traces, causes
-  -h, --help   help for appc or for one command`;
+  --dir DIR                  state root; the image store is DIR/images (default /var/lib/appc as root,
+                             else $XDG_DATA_HOME/appc)
+  --local-config DIR         trusted keys and auth.d (default /etc/appc as root, else $XDG_CONFIG_HOME/appc)
+  --system-config DIR        read-only config of the distribution (default /usr/lib/appc)
+  --insecure-options LIST    relaxations, none by default: image (no signature check), http, tls, pubkey,
+                             all-fetch, all (comma list)
+  --debug                    more detail: valid paths, URLs tried, stack traces, causes
+  -h, --help                 help for appc or for one command`;
 
 async function overview(): Promise<string> {
   const lines = [
@@ -47,17 +68,27 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
   let help = false;
   const rest: string[] = [];
   let afterDoubleDash = false;
-  for (const arg of argv) {
+  let missingValue: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const global = afterDoubleDash ? undefined : VALUE_FLAGS[flag];
     if (afterDoubleDash) rest.push(arg);
     else if (arg === '--') {
       afterDoubleDash = true;
       rest.push(arg);
+    } else if (global !== undefined) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) missingValue = flag;
+      else globals[global] = value;
     } else if (arg === '--debug') globals.debug = true;
     else if (arg === '--help' || arg === '-h') help = true;
     else rest.push(arg);
   }
   const [name, ...args] = rest;
   try {
+    if (missingValue !== undefined) throw new UsageError(`${missingValue} needs a value`);
     if (name === undefined || name === 'help') {
       const topic = name === 'help' ? args[0] : undefined;
       if (topic !== undefined) {

@@ -27,5 +27,7 @@ export type {
   FetchResponse,
   InsecureOptions,
 } from './options.ts';
+export type { DiscoverySite, DiscoverySiteOptions, SiteImage } from './site.ts';
+export { writeDiscoverySite } from './site.ts';
 export type { Ext } from './template.ts';
 export { renderTemplate } from './template.ts';

@@ -1,0 +1,227 @@
+import { extract, render } from '@appc/aci';
+import { serializeImageManifest } from '@appc/schema';
+import type { Store, StoredImage } from '@appc/store';
+import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { formatBytes, openImageStore } from '../context.ts';
+import { describeError, exitCodeFor, UsageError } from '../errors.ts';
+import { ExitCode, type Globals, type Io } from '../io.ts';
+
+export const summary = 'Work with the image store: list, rm, gc, export, extract, render, cat-manifest';
+export const usage = `appc image list [--json] [--name NAME] [--sort FIELD] [--order asc|desc] [--no-legend] [--full]
+       appc image rm ID...
+       appc image gc [--grace-period DURATION]
+       appc image export [--overwrite] ID OUT.aci
+       appc image extract [--rootfs-only] [--overwrite] ID DIR
+       appc image render [--rootfs-only] [--overwrite] ID DIR
+       appc image cat-manifest [--pretty-print] ID`;
+export const help = `ID is an image ID (sha512-...), a unique prefix of one (TYPES-006), or a name with labels
+(NAME[:VERSION][,LABEL=VALUE]...; the newest version that matches). The store is DIR/images under --dir.
+
+list: every stored image, newest import first. --sort importedAt (default), lastUsedAt, name, sizeBytes or id;
+  --json one object per image {"id", "name", "labels", "version", "sizeBytes", "compression", "importedAt",
+  "lastUsedAt", "sourceUrl", "signatureFingerprint"}; --full prints whole IDs.
+rm: removes images (and their rendered trees); a missing ID is reported and the others still go.
+gc: removes images not used for the grace period (default 24h; units s, m, h, d, e.g. 90m or 0s), rendered
+  trees unused as long, temporary files of dead processes and orphans.
+export: writes the stored archive byte for byte. extract/render: as appc extract/render, from the store
+  (render resolves dependencies from the store). cat-manifest: the manifest as imported.`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
+  const [sub, ...rest] = argv;
+  const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
+  if (!handler)
+    throw new UsageError(
+      sub === undefined
+        ? `say one of ${Object.keys(SUBCOMMANDS).join(', ')}`
+        : `unknown subcommand "${sub}"; say one of ${Object.keys(SUBCOMMANDS).join(', ')}`,
+    );
+  const store = await openImageStore(globals, io);
+  try {
+    return await handler(rest, io, globals, store);
+  } finally {
+    store.close();
+  }
+}
+
+type Sub = (argv: string[], io: Io, globals: Globals, store: Store) => Promise<ExitCode>;
+
+/** An ID, an ID prefix, or a name with labels (newest match). */
+async function resolveImage(store: Store, ref: string): Promise<StoredImage> {
+  if (ref.startsWith('sha512-')) return store.get(ref);
+  const { parseAppString } = await import('@appc/discovery');
+  const app = parseAppString(ref);
+  const found = store.find({ name: app.name, labels: app.labels });
+  if (!found) {
+    const { StoreError } = await import('@appc/store');
+    throw new StoreError(`no stored image matches ${ref}; see appc image list, or fetch it (appc fetch).`, {
+      code: 'ERR_STORE_NOT_FOUND',
+    });
+  }
+  return found;
+}
+
+const SORTS = new Set(['importedAt', 'lastUsedAt', 'name', 'sizeBytes', 'id']);
+
+function age(d: Date, now: number): string {
+  const s = Math.max(0, Math.round((now - d.getTime()) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+const list: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    json: { type: 'boolean' },
+    name: { type: 'string' },
+    sort: { type: 'string', default: 'importedAt' },
+    order: { type: 'string' },
+    'no-legend': { type: 'boolean' },
+    full: { type: 'boolean' },
+  });
+  expectPositionals(positionals, 0, 0, 'no arguments');
+  const sort = values.sort as string;
+  if (!SORTS.has(sort)) throw new UsageError(`--sort ${sort}: use one of ${[...SORTS].join(', ')}`);
+  if (values.order !== undefined && values.order !== 'asc' && values.order !== 'desc')
+    throw new UsageError(`--order ${values.order}: use asc or desc`);
+  const images = store.list({
+    sort: sort as 'importedAt',
+    ...(values.order ? { order: values.order as 'asc' | 'desc' } : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
+  });
+  const out: string[] = [];
+  if (values.json) {
+    for (const i of images) out.push(JSON.stringify(i));
+  } else {
+    const now = Date.now();
+    const rows = images.map((i) => [
+      values.full ? i.id : i.id.slice(0, 19),
+      i.name,
+      i.version ?? '',
+      formatBytes(i.sizeBytes),
+      age(i.importedAt, now),
+      age(i.lastUsedAt, now),
+    ]);
+    if (!values['no-legend']) rows.unshift(['ID', 'NAME', 'VERSION', 'SIZE', 'IMPORTED', 'LAST USED']);
+    const widths = rows.reduce<number[]>((w, r) => r.map((c, k) => Math.max(w[k] ?? 0, c.length)), []);
+    for (const r of rows)
+      out.push(r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  '));
+  }
+  if (out.length > 0) io.stdout.write(`${out.join('\n')}\n`);
+  return ExitCode.Ok;
+};
+
+const rm: Sub = async (argv, io, globals, store) => {
+  const { positionals } = parseCommandArgs(argv, {});
+  expectPositionals(positionals, 1, Number.POSITIVE_INFINITY, 'one or more image IDs');
+  let status: ExitCode = ExitCode.Ok;
+  for (const ref of positionals) {
+    try {
+      const image = await store.rm((await resolveImage(store, ref)).id);
+      io.stdout.write(`${image.id}\n`);
+    } catch (e) {
+      const { message } = describeError(e, globals.debug);
+      io.stderr.write(`appc image rm: ${ref}: ${message}\n`);
+      status = Math.max(status, exitCodeFor(e)) as ExitCode;
+    }
+  }
+  return status;
+};
+
+/** Go-style durations as rkt took them: `24h`, `90m`, `1h30m`, `45s`, `0s`; also `d` for days. */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index !== consumed) break;
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || text.length === 0)
+    throw new UsageError(`--grace-period ${text}: write a duration such as 24h, 90m, 1h30m or 0s`);
+  return total;
+}
+
+const gc: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    'grace-period': { type: 'string', default: '24h' },
+  });
+  expectPositionals(positionals, 0, 0, 'no arguments');
+  const gracePeriodMs = parseDuration(values['grace-period'] as string);
+  const { gcTrees } = await import('@appc/store');
+  const trees = await gcTrees(store, { gracePeriodMs });
+  const report = await store.gc({ gracePeriodMs });
+  for (const id of report.removedImages) io.stdout.write(`${id}\n`);
+  io.stderr.write(
+    `Removed ${report.removedImages.length} image(s), ${formatBytes(report.freedBytes)}; ${report.tempFilesRemoved} temporary file(s); ${trees.removed.length} rendered tree(s).\n`,
+  );
+  return ExitCode.Ok;
+};
+
+const exportImage: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, { overwrite: { type: 'boolean' } });
+  expectPositionals(positionals, 2, 2, 'ID and OUT.aci');
+  const image = await resolveImage(store, positionals[0] as string);
+  await store.export(image.id, pathArg(io, positionals[1] as string), {
+    overwrite: values.overwrite ?? false,
+  });
+  return ExitCode.Ok;
+};
+
+const extractImage: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    'rootfs-only': { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+  });
+  expectPositionals(positionals, 2, 2, 'ID and DIR');
+  const { image, path } = await store.openBlob((await resolveImage(store, positionals[0] as string)).id);
+  await extract(path, pathArg(io, positionals[1] as string), {
+    rootfsOnly: values['rootfs-only'] ?? false,
+    overwrite: values.overwrite ?? false,
+    expectedImageId: image.id,
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
+  store.touch(image.id);
+  return ExitCode.Ok;
+};
+
+const renderImage: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    'rootfs-only': { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+  });
+  expectPositionals(positionals, 2, 2, 'ID and DIR');
+  const { image, path } = await store.openBlob((await resolveImage(store, positionals[0] as string)).id);
+  const { createStoreImageProvider } = await import('@appc/store');
+  const result = await render(path, pathArg(io, positionals[1] as string), {
+    provider: createStoreImageProvider(store),
+    rootfsOnly: values['rootfs-only'] ?? false,
+    overwrite: values.overwrite ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
+  for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
+  store.touch(image.id);
+  return ExitCode.Ok;
+};
+
+const catManifest: Sub = async (argv, io, _globals, store) => {
+  const { values, positionals } = parseCommandArgs(argv, { 'pretty-print': { type: 'boolean' } });
+  expectPositionals(positionals, 1, 1, 'one image ID');
+  const manifest = store.manifest((await resolveImage(store, positionals[0] as string)).id);
+  io.stdout.write(`${serializeImageManifest(manifest, values['pretty-print'] ? { indent: 2 } : {})}\n`);
+  return ExitCode.Ok;
+};
+
+const SUBCOMMANDS: Record<string, Sub> = {
+  list,
+  ls: list,
+  rm,
+  gc,
+  export: exportImage,
+  extract: extractImage,
+  render: renderImage,
+  'cat-manifest': catManifest,
+};

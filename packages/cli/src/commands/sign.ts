@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { UsageError } from '../errors.ts';
+import { ExitCode, type Globals, type Io } from '../io.ts';
+
+export const summary = 'Sign an ACI: write an ASCII-armored detached signature ACI.asc';
+export const usage = 'appc sign --key KEY_FILE [--passphrase-file FILE] [--output FILE] ACI';
+export const help = `Signs the archive's bytes exactly as they are (VERIFY-002, VERIFY-009) with an OpenPGP private key,
+as "gpg --armor --export-secret-keys" writes it, and writes ACI.asc atomically. "gpg --verify ACI.asc ACI"
+accepts the result. Prints the signature file and the key's fingerprint.
+
+  --key KEY_FILE           the private key (armored or binary)
+  --passphrase-file FILE   the key's passphrase, first line of FILE (or set APPC_SIGN_PASSPHRASE)
+  --output FILE            write the signature here instead of ACI.asc`;
+
+export async function run(argv: string[], io: Io, _globals: Globals): Promise<ExitCode> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    key: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+  });
+  expectPositionals(positionals, 1, 1, 'one ACI');
+  if (values.key === undefined) {
+    throw new UsageError(
+      '--key KEY_FILE is required (a private key exported by gpg --armor --export-secret-keys)',
+    );
+  }
+  const key = await readFile(pathArg(io, values.key));
+  const passphrase =
+    values['passphrase-file'] !== undefined
+      ? (await readFile(pathArg(io, values['passphrase-file']), 'utf8')).split(/\r?\n/)[0]
+      : io.env.APPC_SIGN_PASSPHRASE;
+  const { signFile } = await import('@appc/verify');
+  const file = pathArg(io, positionals[0] as string);
+  const result = await signFile(
+    file,
+    { privateKeyArmored: key, ...(passphrase !== undefined ? { passphrase } : {}) },
+    {
+      ...(values.output !== undefined ? { output: pathArg(io, values.output) } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    },
+  );
+  io.stdout.write(`${result.signatureFile}\n`);
+  io.stderr.write(`Signed ${file} with key ${result.keyFingerprint}\n`);
+  return ExitCode.Ok;
+}
