@@ -1,0 +1,299 @@
+// appc's distribution commands end to end with real parts: keys and signatures by GnuPG, a site written by
+// `appc publish` and served by a plain static HTTPS server (scripts/serve-static.mjs, a separate process) with a
+// CA made by openssl, a store and trust store in temporary dirs.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hostOsArch } from '@appc/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
+import { makePki } from '../../../test-support/https-server.ts';
+import { appc, layout, manifest } from './helpers.ts';
+
+const { os, arch } = hostOsArch();
+const SERVE = resolve(import.meta.dirname, '../../../scripts/serve-static.mjs');
+let work: string;
+let gpg: Gpg;
+let fpr: string;
+let otherFpr: string;
+let server: ChildProcess;
+let port: number;
+let id: string;
+let g: string[];
+let net: string[];
+
+const file = (name: string) => join(work, name);
+
+async function buildImage(name: string, version: string, out: string, extra = ''): Promise<string> {
+  const dir = await layout(
+    join(work, `layout-${version}${extra}`),
+    manifest(name, {
+      labels: [
+        { name: 'version', value: version },
+        { name: 'os', value: os },
+        { name: 'arch', value: arch },
+      ],
+    }),
+    { 'bin/hello': `#!/bin/sh\necho hello ${version}${extra}\n` },
+  );
+  const r = await appc(['build', '--deterministic', dir, out], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+  expect(r.code, r.err).toBe(0);
+  return r.out.trim();
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'appc-cli-dist-'));
+  gpg = await createGpg();
+  fpr = await gpg.genKey('Hello Publisher <hello@example.com>');
+  otherFpr = await gpg.genKey('Someone Else <else@example.net>');
+  await writeFile(file('pub.asc'), await gpg.exportPublic(fpr));
+  await writeFile(file('key.asc'), await gpg.exportSecret(fpr));
+  await writeFile(file('other-key.asc'), await gpg.exportSecret(otherFpr));
+  const pki = makePki(['example.com']);
+  await writeFile(file('ca.crt'), pki.ca);
+  await writeFile(file('site.crt'), pki.cert);
+  await writeFile(file('site.key'), pki.key);
+  server = spawn(
+    process.execPath,
+    [
+      SERVE,
+      '--dir',
+      file('site'),
+      '--cert',
+      file('site.crt'),
+      '--key',
+      file('site.key'),
+      '--port-file',
+      file('port'),
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100 && !port; i++) {
+    port = Number((await readFile(file('port'), 'utf8').catch(() => '')).trim());
+    if (!port) await new Promise((r) => setTimeout(r, 50));
+  }
+  g = ['--dir', file('state'), '--local-config', file('etc'), '--system-config', file('no-system')];
+  net = ['--port', String(port), '--resolve', 'example.com=127.0.0.1', '--ca', file('ca.crt')];
+  id = await buildImage('example.com/hello', '1.0.0', file('hello.aci'));
+}, 60_000);
+
+afterAll(async () => {
+  server?.kill();
+  await gpg?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009, VERIFY-001..VERIFY-006)', () => {
+  it('sign writes ACI.asc that gpg accepts', async () => {
+    const r = await appc(['sign', '--key', file('key.asc'), file('hello.aci')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe(`${file('hello.aci')}.asc`);
+    await expect(gpg.verify(`${file('hello.aci')}.asc`, file('hello.aci'))).resolves.toContain('GOODSIG');
+  });
+
+  it('publish writes the site; discover --json reads it back', async () => {
+    const r = await appc([
+      'publish',
+      '--out',
+      file('site'),
+      '--base-url',
+      `https://example.com:${port}`,
+      '--key',
+      file('pub.asc'),
+      file('hello.aci'),
+    ]);
+    expect(r.code, r.err).toBe(0);
+    await stat(join(file('site'), 'images/example.com', `hello-1.0.0-${os}-${arch}.aci.asc`));
+    const d = await appc([...g, 'discover', '--json', ...net, 'example.com/hello:1.0.0']);
+    expect(d.code, d.err).toBe(0);
+    const base = `https://example.com:${port}/images/example.com/hello-1.0.0-${os}-${arch}`;
+    expect(JSON.parse(d.out)).toEqual({
+      name: 'example.com/hello',
+      labels: { version: '1.0.0', os, arch },
+      endpoints: [{ aci: `${base}.aci`, asc: `${base}.aci.asc` }],
+      pubkeys: [`https://example.com:${port}/pubkeys.gpg`],
+    });
+  });
+
+  it('fetch refuses while no key is trusted, and stores nothing', async () => {
+    const r = await appc([...g, 'fetch', ...net, 'example.com/hello:1.0.0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('ERR_VERIFY_NO_TRUSTED_KEY');
+    expect(r.err).toContain('appc trust add --prefix example.com/hello');
+    expect((await appc([...g, 'image', 'list', '--json'])).out).toBe('');
+  });
+
+  it('trust add without a terminal needs a pin or --skip-fingerprint-review', async () => {
+    const r = await appc([...g, 'trust', 'add', '--prefix', 'example.com/hello', ...net]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('ERR_VERIFY_REVIEW_REQUIRED');
+    const wrong = await appc([
+      ...g,
+      'trust',
+      'add',
+      '--prefix',
+      'example.com/hello',
+      '--fingerprint',
+      otherFpr,
+      ...net,
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('ERR_VERIFY_FINGERPRINT_MISMATCH');
+  });
+
+  it('trust add discovers the key and pins it; fetch then stores the image; a re-fetch downloads nothing', async () => {
+    const t = await appc([
+      ...g,
+      'trust',
+      'add',
+      '--prefix',
+      'example.com/hello',
+      '--fingerprint',
+      fpr,
+      ...net,
+    ]);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out.trim()).toBe(fpr.toLowerCase());
+    const list = await appc([...g, 'trust', 'list', '--json']);
+    expect(JSON.parse(list.out)).toMatchObject({
+      fingerprint: fpr.toLowerCase(),
+      prefix: 'example.com/hello',
+    });
+
+    const f = await appc([...g, 'fetch', ...net, 'example.com/hello:1.0.0']);
+    expect(f.code, f.err).toBe(0);
+    expect(f.out.trim()).toBe(id);
+    const again = await appc([...g, 'fetch', '--json', ...net, 'example.com/hello:1.0.0']);
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ id, from: 'not-modified', signer: fpr.toLowerCase() });
+    const latest = await appc([...g, 'fetch', '--json', '--pull-policy', 'new', ...net, 'example.com/hello']);
+    expect(JSON.parse(latest.out)).toMatchObject({ id, from: 'store' });
+  });
+
+  it('verify checks a signature against the trusted keys', async () => {
+    const ok = await appc([...g, 'verify', '--json', file('hello.aci')]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({
+      valid: true,
+      fingerprint: fpr.toLowerCase(),
+      name: 'example.com/hello',
+    });
+    const other = await appc([
+      'sign',
+      '--key',
+      file('other-key.asc'),
+      '--output',
+      file('other.asc'),
+      file('hello.aci'),
+    ]);
+    expect(other.code, other.err).toBe(0);
+    const bad = await appc([...g, 'verify', file('hello.aci'), file('other.asc')]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('ERR_VERIFY_UNKNOWN_SIGNER');
+  });
+
+  it('a tampered image on the site is refused and not stored', async () => {
+    const evil = await buildImage('example.com/hello', '2.0.0', file('evil.aci'), '-evil');
+    const good = await buildImage('example.com/hello', '2.0.0', file('good2.aci'));
+    expect(evil).not.toBe(good);
+    expect((await appc(['sign', '--key', file('key.asc'), file('good2.aci')])).code).toBe(0);
+    const p = await appc([
+      'publish',
+      '--out',
+      file('site'),
+      '--base-url',
+      `https://example.com:${port}`,
+      file('good2.aci'),
+    ]);
+    expect(p.code, p.err).toBe(0);
+    // swap the archive, keep the signature of the good one
+    await writeFile(
+      join(file('site'), 'images/example.com', `hello-2.0.0-${os}-${arch}.aci`),
+      await readFile(file('evil.aci')),
+    );
+    const r = await appc([...g, 'fetch', ...net, 'example.com/hello:2.0.0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('ERR_VERIFY_BAD_SIGNATURE');
+    const ids = (await appc([...g, 'image', 'list', '--json'])).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(ids).toEqual([id]);
+  });
+
+  it('plain http is refused without --insecure-options=http', async () => {
+    const r = await appc([
+      ...g,
+      'fetch',
+      `http://127.0.0.1:${port}/images/example.com/hello-1.0.0-${os}-${arch}.aci`,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('ERR_DISC_HTTP_NOT_ALLOWED');
+  });
+});
+
+describe('fetch of files and --insecure-options (VERIFY-001, VERIFY-007)', () => {
+  it('an unsigned file is refused; --insecure-options=image stores it with a warning', async () => {
+    await buildImage('example.com/unsigned', '0.1.0', file('unsigned.aci'));
+    const refused = await appc([...g, 'fetch', file('unsigned.aci')]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('ERR_STORE_UNSIGNED');
+    const ok = await appc([...g, '--insecure-options=image', 'fetch', file('unsigned.aci')]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.err).toContain('WARN_STORE_UNVERIFIED');
+    expect(ok.out).toMatch(/^sha512-[0-9a-f]{128}\n$/);
+  });
+
+  it('an unknown --insecure-options name is a usage error', async () => {
+    const r = await appc([...g, '--insecure-options', 'everything', 'fetch', file('hello.aci')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('ERR_VERIFY_INSECURE_OPTION');
+  });
+
+  it('--pull-policy takes only new, update, never', async () => {
+    const r = await appc([...g, 'fetch', '--pull-policy', 'always', 'example.com/hello']);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('image list|cat-manifest|export|extract|render|rm|gc', () => {
+  it('works on stored images by ID prefix and by name', async () => {
+    const list = await appc([...g, 'image', 'list']);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/^ID\s+NAME\s+VERSION\s+SIZE\s+IMPORTED\s+LAST USED\n/);
+    expect(list.out).toContain(id.slice(0, 19));
+    const cat = await appc([...g, 'image', 'cat-manifest', id.slice(0, 24)]);
+    expect(JSON.parse(cat.out).name).toBe('example.com/hello');
+    const byName = await appc([...g, 'image', 'cat-manifest', '--pretty-print', 'example.com/hello:1.0.0']);
+    expect(byName.code, byName.err).toBe(0);
+    expect(byName.out).toContain('\n  "name": "example.com/hello"');
+
+    expect((await appc([...g, 'image', 'export', id, file('exported.aci')])).code).toBe(0);
+    expect(await readFile(file('exported.aci'))).toEqual(await readFile(file('hello.aci')));
+    expect((await appc([...g, 'image', 'export', id, file('exported.aci')])).code).toBe(2);
+
+    expect((await appc([...g, 'image', 'extract', '--rootfs-only', id, file('x')])).code).toBe(0);
+    expect(await readFile(join(file('x'), 'bin/hello'), 'utf8')).toContain('hello 1.0.0');
+    expect((await appc([...g, 'image', 'render', id, file('r')])).code).toBe(0);
+    await stat(join(file('r'), 'rootfs/bin/hello'));
+  });
+
+  it('rm removes, reports a missing ID and still removes the others; gc clears unused images', async () => {
+    const ids = (await appc([...g, 'image', 'list', '--json'])).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    const other = ids.find((i) => i !== id) as string;
+    const r = await appc([...g, 'image', 'rm', 'sha512-0000', other]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('sha512-0000');
+    expect(r.out.trim()).toBe(other);
+    expect((await appc([...g, 'image', 'gc', '--grace-period', '1h'])).out).toBe('');
+    const gc = await appc([...g, 'image', 'gc', '--grace-period', '0s']);
+    expect(gc.code, gc.err).toBe(0);
+    expect(gc.out.trim()).toBe(id);
+    expect((await appc([...g, 'image', 'list', '--json'])).out).toBe('');
+    expect((await appc([...g, 'image', 'gc', '--grace-period', 'soon'])).code).toBe(2);
+  });
+});
