@@ -1,5 +1,6 @@
 import { DiscoveryError } from './errors.ts';
 import { classify, discard, openSession, send } from './fetch-document.ts';
+import { nodeRequest } from './node-request.ts';
 import type { FetchOptions } from './options.ts';
 
 /** Options of {@link openDownload}: the transport rules of discovery plus what a large download needs. */
@@ -74,7 +75,11 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
     });
   }
   const idleMs = options.idleTimeoutMs ?? 30_000;
-  const session = openSession({ ...options, timeoutMs: options.timeoutMs ?? 20 * DAY_MS });
+  const session = openSession({
+    ...options,
+    fetch: options.fetch ?? nodeRequest,
+    timeoutMs: options.timeoutMs ?? 20 * DAY_MS,
+  });
   const idle = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = (ms: number, why: string) => {

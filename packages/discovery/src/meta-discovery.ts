@@ -143,7 +143,7 @@ function renderLabels(labels: Record<string, string>): Record<string, string> {
 const SECURITY: DiscoveryErrorCode[] = ['ERR_DISC_TLS', 'ERR_DISC_INSECURE_REDIRECT'];
 
 function notFound(kind: Kind, name: string, attempts: Attempt[]): DiscoveryError {
-  const what = kind === 'image' ? 'an ac-discovery template' : 'an ac-discovery-pubkeys tag';
+  const what = kind === 'image' ? 'ac-discovery template' : 'ac-discovery-pubkeys tag';
   const lines = attempts.map((a) => `  ${a.url}: ${a.error ?? `${a.status} OK`}`);
   const security = attempts.find((a) => a.code !== undefined && SECURITY.includes(a.code));
   const hint = security

@@ -1,5 +1,9 @@
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { readManifest } from '@appc/aci';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
 import { discover, openDownload, parseAppString, validateDiscoveredManifest } from '@appc/discovery';
 import { hostOsArch, type Issue } from '@appc/schema';
@@ -136,6 +140,7 @@ async function checkCandidate(
   options: FetchImageOptions,
   source: string,
   verified: { value?: VerifiedSignature },
+  inStream?: Promise<VerifiedSignature>,
 ): Promise<{ signatureFingerprint?: string }> {
   if (asked) {
     const issues = validateDiscoveredManifest(asked, candidate.manifest);
@@ -153,28 +158,76 @@ async function checkCandidate(
   }
   const sig = await signature;
   if (options.insecure?.image) return {};
-  if (sig === undefined) {
-    throw new StoreError(
-      `${source} has no signature; nothing was stored. Sign it (appc sign) and publish the .asc beside it, or ` +
-        'accept unsigned images with --insecure-options=image.',
-      { code: 'ERR_STORE_UNSIGNED', requirement: 'VERIFY-001', file: source },
-    );
-  }
+  if (sig === undefined) throw unsigned(source);
   if (!options.trust) {
     throw new StoreError('fetchImage needs `trust` (a key store) unless insecure.image is set.', {
       code: 'ERR_STORE_UNSIGNED',
       requirement: 'VERIFY-001',
     });
   }
-  verified.value = await verifySignature({
-    data: candidate.path,
-    signature: sig,
-    name: candidate.manifest.name,
-    store: options.trust,
+  verified.value = await (inStream ??
+    verifySignature({
+      data: candidate.path,
+      signature: sig,
+      name: candidate.manifest.name,
+      store: options.trust,
+      ...(options.now ? { date: options.now } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }));
+  return { signatureFingerprint: verified.value.keyFingerprint };
+}
+
+interface InStream {
+  body: AsyncIterable<Uint8Array>;
+  verified: Promise<VerifiedSignature>;
+  close(): void;
+}
+
+/** Feeds every chunk of `source` to a signature check as well as to the caller, with backpressure from both; a
+ * check that fails early (an untrusted signer is known before any byte) ends the stream with its error. */
+function verifyInStream(
+  source: AsyncIterable<Uint8Array>,
+  signature: Uint8Array,
+  name: string,
+  options: FetchImageOptions,
+): InStream {
+  const pass = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  const verified = verifySignature({
+    data: pass,
+    signature,
+    name,
+    store: options.trust as Keyring,
     ...(options.now ? { date: options.now } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { signatureFingerprint: verified.value.keyFingerprint };
+  verified.catch(() => {});
+  const failed = verified.then(
+    () => new Promise<never>(() => {}),
+    (e: unknown) => Promise.reject(e),
+  );
+  failed.catch(() => {});
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
+      yield chunk;
+    }
+    pass.end();
+  }
+  return {
+    body: body(),
+    verified,
+    close() {
+      if (!pass.writableEnded) pass.destroy();
+    },
+  };
+}
+
+function unsigned(source: string): StoreError {
+  return new StoreError(
+    `${source} has no signature; nothing was stored. Sign it (appc sign) and publish the .asc beside it, or ` +
+      'accept unsigned images with --insecure-options=image.',
+    { code: 'ERR_STORE_UNSIGNED', requirement: 'VERIFY-001', file: source },
+  );
 }
 
 function notInStore(what: string, policy: PullPolicy): StoreError {
@@ -249,14 +302,34 @@ async function downloadInto(
       })();
   signature.catch(() => {}); // awaited in the check; never an unhandled rejection meanwhile
   const verified: { value?: VerifiedSignature } = {};
+  let body: AsyncIterable<Uint8Array> = counted(dl.body, 'image', dl, options.onProgress);
+  let stream: InStream | undefined;
+  if (asked && !options.insecure?.image && options.trust) {
+    // the name is known before the first byte (DISC-009 makes the manifest carry it): the signature is checked
+    // on the same pass as the download, the decompression and the image ID
+    let sig: Uint8Array | undefined;
+    try {
+      sig = await signature;
+    } catch (e) {
+      dl.close();
+      throw e;
+    }
+    if (sig === undefined) {
+      dl.close();
+      throw unsigned(url);
+    }
+    stream = verifyInStream(body, sig, asked.name, options);
+    body = stream.body;
+  }
   try {
-    const put = await store.put(counted(dl.body, 'image', dl, options.onProgress), {
+    const put = await store.put(body, {
       file: dl.finalUrl,
       sourceUrl: url,
       ...(dl.etag !== undefined ? { etag: dl.etag } : {}),
       ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      check: (candidate) => checkCandidate(candidate, asked, signature, options, url, verified),
+      check: (candidate) =>
+        checkCandidate(candidate, asked, signature, options, url, verified, stream?.verified),
     });
     return {
       image: put.image,
@@ -267,6 +340,7 @@ async function downloadInto(
       attempts,
     };
   } finally {
+    stream?.close();
     dl.close();
   }
 }
@@ -313,12 +387,39 @@ export async function fetchImage(
         );
     signature.catch(() => {});
     const verified: { value?: VerifiedSignature } = {};
-    const put = await store.put(path, {
-      file: r.path,
-      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      check: (candidate) => checkCandidate(candidate, undefined, signature, options, r.path, verified),
-    });
+    // one read of the file feeds both the import and the signature check (the same bytes for both); the keys
+    // are those of the name in the manifest, read first from the archive's start, and the check is redone from
+    // the imported copy if the imported manifest names another image
+    let stream: InStream | undefined;
+    let streamName: string | undefined;
+    const sig = await signature.catch(() => undefined);
+    if (sig !== undefined && !options.insecure?.image && options.trust) {
+      streamName = await readManifest(path).then(
+        (m) => m.manifest.name,
+        () => undefined,
+      );
+      if (streamName !== undefined) stream = verifyInStream(createReadStream(path), sig, streamName, options);
+    }
+    let put: Awaited<ReturnType<Store['put']>>;
+    try {
+      put = await store.put(stream?.body ?? path, {
+        file: r.path,
+        ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        check: (candidate) =>
+          checkCandidate(
+            candidate,
+            undefined,
+            signature,
+            options,
+            r.path,
+            verified,
+            candidate.manifest.name === streamName ? stream?.verified : undefined,
+          ),
+      });
+    } finally {
+      stream?.close();
+    }
     return {
       image: put.image,
       from: 'file',

@@ -319,10 +319,21 @@ export class Store {
       let failure: unknown;
       const raw = typeof source === 'string' ? createReadStream(source) : source;
       const iterator = raw[Symbol.asyncIterator]();
+      // network chunks are small (a TLS record is 16 KiB): write them to the file in batches of 1 MiB
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        const batch =
+          pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        if (batch.length > 0) await writeAll(fh, batch);
+      };
       const tee = async function* (): AsyncGenerator<Uint8Array> {
         while (true) {
           const next = await iterator.next();
           if (next.done) {
+            await flush();
             exhausted = true;
             return;
           }
@@ -335,7 +346,9 @@ export class Store {
             );
             throw failure;
           }
-          await writeAll(fh, chunk);
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= 1024 * 1024) await flush();
           yield chunk;
         }
       };
@@ -376,6 +389,7 @@ export class Store {
           `${name} has image ID ${imageId}, not the expected ${options.expectedId}; nothing was stored (ACI-011). The source served other bytes than the ones referenced.`,
           { code: 'ERR_STORE_ID_MISMATCH', requirement: 'ACI-011', file: name },
         );
+      await flush(); // the archive may end before the source says so: what the tee holds is still the image's
       await fh.sync();
       await fh.close();
       const manifest = result.manifest;
