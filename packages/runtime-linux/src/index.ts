@@ -1,0 +1,72 @@
+export type { RuntimeErrorCode, RuntimeErrorDetails } from './errors.ts';
+export { RUNTIME_ERROR_CODES, RuntimeError } from './errors.ts';
+export type { AppEnvironmentOptions } from './exec-path.ts';
+export { appEnvironment, CONTAINER_ENV_VALUE, CS_PATH, DEFAULT_PATH, resolveExec } from './exec-path.ts';
+export type { BlockDevice, HostFeatures } from './host-features.ts';
+export { detectHostFeatures } from './host-features.ts';
+export type { RootfsPath } from './internal/rootfs-path.ts';
+export { resolveInRootfs } from './internal/rootfs-path.ts';
+export type { AppIsolatorPlan, IsolatorReportEntry, PodIsolatorPlan } from './isolators.ts';
+export { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
+export type {
+  OciDevice,
+  OciDeviceRule,
+  OciLinux,
+  OciMount,
+  OciProcess,
+  OciResources,
+  OciRuntimeSpec,
+  OciSeccomp,
+  OciThrottleDevice,
+} from './oci.ts';
+export type {
+  AppResult,
+  DestroyPodTarget,
+  PodNetwork,
+  PodResult,
+  PreparedPod,
+  PreparePodOptions,
+  RunPodOptions,
+} from './pod.ts';
+export {
+  appContainerId,
+  DEFAULT_CATATONIT,
+  destroyPod,
+  preparePod,
+  runPod,
+  runPreparedPod,
+  sandboxContainerId,
+} from './pod.ts';
+export type { AppMountRequest, AppRequest, ImageLookup, ImageRef, PodOptions, ReifiedPod } from './reify.ts';
+export { defaultAppName, reifyPod, reifyPodManifest } from './reify.ts';
+export type { RuncContainerState, RuncExit, RuncOptions, StdioTarget } from './runc.ts';
+export { Runc } from './runc.ts';
+export type {
+  AppRuntimeConfig,
+  AppRuntimeConfigInput,
+  SandboxRuntimeConfigInput,
+  VolumeLocator,
+} from './runtime-config.ts';
+export {
+  createAppRuntimeConfig,
+  createSandboxRuntimeConfig,
+  emptyVolumePath,
+  LINUX_DEVICES,
+  linuxFilesystems,
+  OCI_VERSION,
+  volumeSourcePath,
+} from './runtime-config.ts';
+export type { SeccompArch, SeccompPlan, SeccompRequest } from './seccomp.ts';
+export {
+  buildSeccompFilter,
+  DEFAULT_SECCOMP_BLACKLIST,
+  errnoNumber,
+  hostSeccompArch,
+  SECCOMP_ALL,
+  SECCOMP_EMPTY,
+  SECCOMP_LIFECYCLE_WHITELIST,
+  syscallNames,
+} from './seccomp.ts';
+export type { AppIdentity, IdentityRequest } from './user-group.ts';
+export { resolveAppIdentity } from './user-group.ts';
+export { checkHostVolume, prepareVolumes } from './volumes.ts';

@@ -1,0 +1,395 @@
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PodManifest } from '@appc/schema';
+import { RuntimeError } from './errors.ts';
+import { detectHostFeatures, type HostFeatures } from './host-features.ts';
+import type { IsolatorReportEntry } from './isolators.ts';
+import type { OciRuntimeSpec } from './oci.ts';
+import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
+import { createAppRuntimeConfig, createSandboxRuntimeConfig } from './runtime-config.ts';
+import { prepareVolumes } from './volumes.ts';
+
+/** The default place of the static catatonit binary (Debian package `catatonit`). */
+export const DEFAULT_CATATONIT = '/usr/bin/catatonit';
+
+/** Network of a pod: `host` shares the caller's namespace; `none` gives the pod its own with loopback only
+ * (ACE-008). The CNI-backed `default` network is not part of this package yet. */
+export type PodNetwork = 'host' | 'none';
+
+/** Options of {@link preparePod} and {@link runPod}. */
+export interface PreparePodOptions {
+  /** The reified pod ({@link reifyPod} or {@link reifyPodManifest}). */
+  pod: { uuid: string; manifest: PodManifest };
+  /** Rendered rootfs directory of each app, by pod app name (ACI-020; each a fresh copy or overlay, ACE-002). */
+  rootfs: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /** The pod's own state directory (bundles, empty volumes, hosts file); made if missing. */
+  dir: string;
+  runc: RuncOptions;
+  /** Static catatonit binary; default {@link DEFAULT_CATATONIT}. */
+  catatonit?: string;
+  /** Default `none`. */
+  net?: PodNetwork;
+  /** `AC_METADATA_URL` given to every app (META-001). */
+  metadataUrl?: string;
+  /** Pod hostname; default `appc-<uuid>`. */
+  hostname?: string;
+  /** Refuse the pod when any isolator is ignored or changed (ISO-003). */
+  strict?: boolean;
+  /** Host features; read from the machine when absent. */
+  host?: HostFeatures;
+}
+
+/** A pod whose bundles are written and whose volumes exist, with no container started yet. */
+export interface PreparedPod {
+  uuid: string;
+  dir: string;
+  manifest: PodManifest;
+  runcRoot: string;
+  runcBinary: string;
+  sandbox: { id: string; bundle: string; config: OciRuntimeSpec };
+  apps: { name: string; id: string; bundle: string; config: OciRuntimeSpec }[];
+  /** What became of every isolator, pod-level ones first (ACE-017). */
+  isolators: IsolatorReportEntry[];
+  /** cgroup path of the sandbox; every app's is below it. */
+  cgroupsPath: string;
+}
+
+/** How one app ended. */
+export interface AppResult {
+  name: string;
+  /** Exit status of the app's main process; 128 + N when signal N ended it (as runc reports it). */
+  exitCode: number;
+  /** Captured output, with `stdio: 'capture'` (at most `maxOutputBytes` each). */
+  stdout?: string;
+  stderr?: string;
+}
+
+/** Result of a pod run. */
+export interface PodResult {
+  uuid: string;
+  /** One entry per app, in manifest order (ACE-018). */
+  apps: AppResult[];
+  isolators: IsolatorReportEntry[];
+}
+
+/** Options of {@link runPreparedPod}. */
+export interface RunPodOptions {
+  /** `inherit` (default): apps write to this process's stdout and stderr (ACE-009); `capture`: collected into
+   * the result; `ignore`: dropped. */
+  stdio?: 'inherit' | 'capture' | 'ignore';
+  /** Bound of captured output per app and stream; default 1 MiB (the rest is dropped). */
+  maxOutputBytes?: number;
+  /** Called with every chunk an app writes, when `stdio` is `capture`. */
+  onOutput?: (app: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Stops the pod: SIGTERM to every app, SIGKILL after `stopTimeoutMs` (ACE-014). */
+  signal?: AbortSignal;
+  /** Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+function rootfsOf(map: PreparePodOptions['rootfs'], name: string): string | undefined {
+  return map instanceof Map ? map.get(name) : (map as Record<string, string>)[name];
+}
+
+function hostsFileText(hostname: string): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+}
+
+/** runc container ID of a pod's sandbox. */
+export function sandboxContainerId(uuid: string): string {
+  return `appc-${uuid}`;
+}
+
+/** runc container ID of one app of a pod. */
+export function appContainerId(uuid: string, app: string): string {
+  return `appc-${uuid}-${app}`;
+}
+
+/** Writes everything a pod needs to start, and checks everything that can be checked before a container exists:
+ * volumes (ACE-006, ACE-007), each app's OCI config (user, exec, working directory, isolators), strict mode.
+ * Nothing is started; on failure the pod directory is removed again.
+ * @throws {@link RuntimeError} any code of {@link createAppRuntimeConfig}, `ERR_RUN_VOLUME_SOURCE`, `ERR_RUN_STRICT`. */
+export async function preparePod(options: PreparePodOptions): Promise<PreparedPod> {
+  const { uuid, manifest } = options.pod;
+  const host = options.host ?? (await detectHostFeatures());
+  const hostNetwork = options.net === 'host';
+  const hostname = options.hostname ?? `appc-${uuid}`;
+  const catatonit = options.catatonit ?? DEFAULT_CATATONIT;
+  const cgroupsPath = `/appc-${uuid}`;
+  const dirExisted = existsSync(options.dir);
+  await mkdir(options.dir, { recursive: true });
+  try {
+    if (!existsSync(catatonit)) {
+      throw new RuntimeError(
+        `catatonit not found at ${catatonit}; install it (apt-get install catatonit) or give its path.`,
+        {
+          code: 'ERR_RUN_SANDBOX',
+          requirement: 'ACE-003',
+          file: catatonit,
+        },
+      );
+    }
+    const locator = { emptyVolumesDir: join(options.dir, 'volumes') };
+    await prepareVolumes(manifest, locator);
+    const hostsFile = join(options.dir, 'hosts');
+    await writeFile(hostsFile, hostsFileText(hostname), { mode: 0o644 });
+
+    const sandboxBundle = join(options.dir, 'sandbox');
+    await mkdir(join(sandboxBundle, 'rootfs'), { recursive: true });
+    const sandbox = createSandboxRuntimeConfig({
+      uuid,
+      isolators: manifest.isolators ?? [],
+      host,
+      rootfs: join(sandboxBundle, 'rootfs'),
+      catatonit,
+      hostNetwork,
+      hostname,
+      cgroupsPath,
+    });
+    const isolators = [...sandbox.isolators];
+    const apps: PreparedPod['apps'] = [];
+    for (const podApp of manifest.apps) {
+      const rootfs = rootfsOf(options.rootfs, podApp.name);
+      if (rootfs === undefined) {
+        throw new RuntimeError(
+          `app "${podApp.name}" has no rendered rootfs; pass one for every app of the pod.`,
+          {
+            code: 'ERR_RUN_ROOTFS',
+            requirement: 'ACE-002',
+            app: podApp.name,
+          },
+        );
+      }
+      const made = await createAppRuntimeConfig({
+        uuid,
+        manifest,
+        appName: podApp.name,
+        rootfs,
+        volumes: locator,
+        host,
+        ...(options.metadataUrl === undefined ? {} : { metadataUrl: options.metadataUrl }),
+        // The real PID is written in once the sandbox runs (runPreparedPod).
+        sandboxPid: 0,
+        hostNetwork,
+        hostsFile,
+        cgroupsPath: `${cgroupsPath}/${podApp.name}`,
+      });
+      isolators.push(...made.isolators);
+      const bundle = join(options.dir, 'apps', podApp.name);
+      await mkdir(bundle, { recursive: true });
+      apps.push({ name: podApp.name, id: appContainerId(uuid, podApp.name), bundle, config: made.config });
+    }
+    if (options.strict) {
+      const bad = isolators.filter((i) => i.status !== 'enforced');
+      if (bad.length > 0) {
+        throw new RuntimeError(
+          `strict mode: ${bad.length} isolator${bad.length === 1 ? ' is' : 's are'} not enforced as written: ` +
+            `${bad.map((i) => `${i.app === undefined ? 'pod' : `app "${i.app}"`} ${i.name} ${i.status} (${i.detail})`).join('; ')}. ` +
+            'Remove them or run without strict mode.',
+          { code: 'ERR_RUN_STRICT', requirement: 'ISO-003' },
+        );
+      }
+    }
+    await writeFile(join(sandboxBundle, 'config.json'), JSON.stringify(sandbox.config, null, 2));
+    await writeFile(join(options.dir, 'pod-manifest.json'), JSON.stringify(manifest, null, 2));
+    return {
+      uuid,
+      dir: options.dir,
+      manifest,
+      runcRoot: options.runc.root,
+      runcBinary: options.runc.binary ?? 'runc',
+      sandbox: { id: sandboxContainerId(uuid), bundle: sandboxBundle, config: sandbox.config },
+      apps,
+      isolators,
+      cgroupsPath,
+    };
+  } catch (error) {
+    if (!dirExisted) await rm(options.dir, { recursive: true, force: true });
+    else await rm(join(options.dir, 'volumes'), { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function bounded(limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    push(c: Buffer) {
+      if (size >= limit) return;
+      const part = c.subarray(0, limit - size);
+      chunks.push(part);
+      size += part.length;
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+/** Starts a prepared pod: the sandbox (`catatonit -P`, new pid/ipc/uts and network namespaces unless `host`,
+ * ACE-003), then every app as a runc container joining them, all at once; waits until every app ended and
+ * returns each exit status. The containers of apps that ended are gone; the sandbox still runs until
+ * {@link destroyPod}.
+ * @throws {@link RuntimeError} `ERR_RUN_SANDBOX` when the sandbox does not start, `ERR_RUN_RUNC` when runc fails
+ * to start an app (the other apps are stopped first). */
+export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = {}): Promise<PodResult> {
+  const runc = new Runc({ root: pod.runcRoot, binary: pod.runcBinary });
+  await mkdir(pod.runcRoot, { recursive: true });
+  try {
+    await runc.runDetached(pod.sandbox.id, pod.sandbox.bundle, join(pod.dir, 'sandbox.log'));
+  } catch (cause) {
+    throw new RuntimeError(`the pod sandbox did not start: ${(cause as Error).message}`, {
+      code: 'ERR_RUN_SANDBOX',
+      requirement: 'ACE-003',
+      cause,
+    });
+  }
+  const state = await runc.state(pod.sandbox.id);
+  if (state?.status !== 'running' || state.pid <= 0) {
+    throw new RuntimeError(
+      `the pod sandbox ${pod.sandbox.id} is not running after start (${state?.status ?? 'gone'}).`,
+      {
+        code: 'ERR_RUN_SANDBOX',
+        requirement: 'ACE-003',
+      },
+    );
+  }
+  for (const app of pod.apps) {
+    for (const ns of app.config.linux.namespaces) {
+      if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${state.pid}/`);
+    }
+    await writeFile(join(app.bundle, 'config.json'), JSON.stringify(app.config, null, 2));
+  }
+
+  const stdio = options.stdio ?? 'inherit';
+  const limit = options.maxOutputBytes ?? 1024 * 1024;
+  const target: StdioTarget = stdio === 'capture' ? 'pipe' : stdio;
+  const running = pod.apps.map((app) => {
+    const started = runc.runForeground(app.id, app.bundle, join(pod.dir, `app-${app.name}.log`), {
+      stdout: target,
+      stderr: target,
+    });
+    const out = bounded(limit);
+    const err = bounded(limit);
+    if (stdio === 'capture') {
+      started.child.stdout?.on('data', (c: Buffer) => {
+        out.push(c);
+        options.onOutput?.(app.name, 'stdout', c);
+      });
+      started.child.stderr?.on('data', (c: Buffer) => {
+        err.push(c);
+        options.onOutput?.(app.name, 'stderr', c);
+      });
+    }
+    return { app, started, out, err };
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await Promise.all(pod.apps.map((a) => runc.kill(a.id, 'TERM', true)));
+      const timeout = options.stopTimeoutMs ?? 10_000;
+      const all = Promise.allSettled(running.map((r) => r.started.exit));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), timeout);
+      });
+      const first = await Promise.race([all, late]);
+      if (timer) clearTimeout(timer);
+      if (first === 'late') await Promise.all(pod.apps.map((a) => runc.kill(a.id, 'KILL', true)));
+    })();
+    return stopping;
+  };
+  const onAbort = () => void stop();
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const settled = await Promise.allSettled(running.map((r) => r.started.exit));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed && failed.status === 'rejected') {
+      await stop();
+      throw failed.reason;
+    }
+    const apps: AppResult[] = running.map((r, i) => {
+      const s = settled[i] as PromiseFulfilledResult<{ exitCode: number }>;
+      const result: AppResult = { name: r.app.name, exitCode: s.value.exitCode };
+      if (stdio === 'capture') {
+        result.stdout = r.out.text();
+        result.stderr = r.err.text();
+      }
+      return result;
+    });
+    return { uuid: pod.uuid, apps, isolators: pod.isolators };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Every cgroup hierarchy mounted under /sys/fs/cgroup (each v1 controller, or the v2 root). */
+async function cgroupRoots(): Promise<string[]> {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return ['/sys/fs/cgroup'];
+  const out: string[] = [];
+  for (const name of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+    const p = join('/sys/fs/cgroup', name);
+    const st = await lstat(p).catch(() => undefined);
+    if (st?.isDirectory()) out.push(p);
+  }
+  return out;
+}
+
+/** Removes a cgroup directory and the ones below it, deepest first; only empty cgroups can go. */
+async function removeCgroupTree(path: string): Promise<void> {
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return;
+  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(join(path, e.name));
+  await rmdir(path).catch(() => undefined);
+}
+
+/** What {@link destroyPod} needs to find a pod's leftovers. */
+export interface DestroyPodTarget {
+  uuid: string;
+  dir: string;
+  runcRoot: string;
+  runcBinary?: string;
+  /** App names, so that their containers are found even when the pod directory is gone. */
+  apps?: readonly { name: string }[];
+}
+
+/** Stops and removes everything of a pod: its app containers and sandbox (SIGKILL, then `runc delete`), the cgroups
+ * left under `/appc-<uuid>` in every hierarchy, and, unless `keepDir`, its state directory with its empty volumes
+ * (ACE-007). Safe to call more than once, and on a pod that never started.
+ * @throws {@link RuntimeError} `ERR_RUN_RUNC` when runc cannot delete a container. */
+export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boolean } = {}): Promise<void> {
+  const runc = new Runc({
+    root: pod.runcRoot,
+    ...(pod.runcBinary === undefined ? {} : { binary: pod.runcBinary }),
+  });
+  const prefix = `appc-${pod.uuid}`;
+  const known = existsSync(pod.runcRoot) ? await runc.list().catch(() => []) : [];
+  const ids = new Set<string>(known.map((c) => c.id).filter((id) => id.startsWith(prefix)));
+  for (const a of pod.apps ?? []) ids.add(appContainerId(pod.uuid, a.name));
+  const sandbox = sandboxContainerId(pod.uuid);
+  ids.delete(sandbox);
+  for (const id of ids) await runc.delete(id, true);
+  await runc.delete(sandbox, true);
+  for (const root of await cgroupRoots()) await removeCgroupTree(join(root, prefix));
+  if (!options.keepDir) await rm(pod.dir, { recursive: true, force: true });
+}
+
+/** Prepares, runs and destroys a pod in one call: the library form of `appc run`. The pod is destroyed however
+ * the run ends (success, failure, abort).
+ * @example
+ * ```ts
+ * const pod = reifyPod([{ image: { id, manifest }, exec: ['/bin/echo', 'hello'] }]);
+ * const result = await runPod({ pod, rootfs: { [pod.manifest.apps[0].name]: '/tmp/rootfs' },
+ *   dir: `/run/appc/pods/${pod.uuid}`, runc: { root: '/run/appc/runc' } });
+ * process.exitCode = result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
+ * ```
+ * @throws {@link RuntimeError} any code of {@link preparePod} and {@link runPreparedPod}. */
+export async function runPod(options: PreparePodOptions & RunPodOptions): Promise<PodResult> {
+  const prepared = await preparePod(options);
+  try {
+    return await runPreparedPod(prepared, options);
+  } finally {
+    await destroyPod(prepared);
+  }
+}

@@ -1,0 +1,57 @@
+import { chmod, chown, lstat, mkdir, realpath } from 'node:fs/promises';
+import type { PodManifest, Volume } from '@appc/schema';
+import { RuntimeError } from './errors.ts';
+import { emptyVolumePath, type VolumeLocator } from './runtime-config.ts';
+
+/** Checks the source of a `host` volume (ACE-006): it must exist, and neither it nor any of its parents may be a
+ * symlink (the source must be what it names).
+ * @throws {@link RuntimeError} `ERR_RUN_VOLUME_SOURCE` naming the volume and what to do. */
+export async function checkHostVolume(volume: Volume, pointer = '/volumes'): Promise<void> {
+  const source = volume.source ?? '';
+  const fail = (why: string, cause?: unknown): never => {
+    throw new RuntimeError(`volume "${volume.name}": host source ${source} ${why}`, {
+      code: 'ERR_RUN_VOLUME_SOURCE',
+      requirement: 'ACE-006',
+      pointer,
+      file: source,
+      cause,
+    });
+  };
+  if (!source.startsWith('/')) fail('must be an absolute path.');
+  const st = await lstat(source).catch((cause) =>
+    fail('does not exist; create it first (the executor never creates host paths).', cause),
+  );
+  if (st.isSymbolicLink()) fail('is a symlink; give the path it points to.');
+  const real = await realpath(source).catch((cause) => fail('cannot be resolved.', cause));
+  const normalized = source.length > 1 ? source.replace(/\/+$/, '') : source;
+  if (real !== normalized) fail(`goes through a symlink (it resolves to ${real}); give the real path.`);
+}
+
+function parseMode(mode: string | undefined): number {
+  return Number.parseInt(mode ?? '0755', 8);
+}
+
+/** Makes one `empty` volume directory with the volume's mode, uid and gid (ACE-007). */
+async function makeEmptyVolume(path: string, volume: Volume): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await chown(path, volume.uid ?? 0, volume.gid ?? 0);
+  await chmod(path, parseMode(volume.mode));
+}
+
+/** Prepares every volume of a reified pod: `host` sources are checked (ACE-006), `empty` volumes (the pod's and
+ * the apps' own `appVolume`s) are made under the locator's directory with their mode, uid and gid (ACE-007).
+ * @throws {@link RuntimeError} `ERR_RUN_VOLUME_SOURCE`. */
+export async function prepareVolumes(manifest: PodManifest, locator: VolumeLocator): Promise<void> {
+  for (const [i, volume] of (manifest.volumes ?? []).entries()) {
+    if (volume.kind === 'host') await checkHostVolume(volume, `/volumes/${i}/source`);
+    else await makeEmptyVolume(emptyVolumePath(locator, volume), volume);
+  }
+  for (const [a, app] of manifest.apps.entries()) {
+    for (const [m, mount] of (app.mounts ?? []).entries()) {
+      const v = mount.appVolume;
+      if (!v) continue;
+      if (v.kind === 'host') await checkHostVolume(v, `/apps/${a}/mounts/${m}/appVolume/source`);
+      else await makeEmptyVolume(emptyVolumePath(locator, v, app.name), v);
+    }
+  }
+}
