@@ -41,7 +41,7 @@ async function isExecutableFile(rootfs: string, path: string): Promise<boolean> 
   const resolved = await resolveInRootfs(rootfs, path);
   if (resolved.hostPath === undefined) return false;
   const st = await stat(resolved.hostPath).catch(() => undefined);
-  return st?.isFile() && (st.mode & 0o111) !== 0;
+  return st?.isFile() === true && (st.mode & 0o111) !== 0;
 }
 
 /** Resolves the program of an exec list inside the app's rootfs as execvp would (ACE-012): a name with a `/` is
