@@ -54,6 +54,10 @@ export interface FetchImageOptions {
   network?: Omit<DiscoveryOptions, 'insecure' | 'signal' | 'requirePublicKeys'> | undefined;
   /** Largest image accepted, in bytes, as declared or received (a dependency's `size`, for instance). */
   maxBytes?: number | undefined;
+  /** The image must have this ID (ACI-011; a dependency's `imageID`), or nothing is stored. */
+  expectedId?: string | undefined;
+  /** Also fetch the image's dependencies, recursively (ACI-023); default true. */
+  dependencies?: boolean | undefined;
   /** Asked when no key is trusted for a name fetched by discovery (VERIFY-006): it may trust keys (e.g. by
    * `TrustStore.add` after a review) and return true to try again; false leaves the fetch refused. */
   onUntrustedName?: ((name: string, pubkeys: string[]) => Promise<boolean>) | undefined;
@@ -77,6 +81,8 @@ export interface FetchImageResult {
   warnings: Issue[];
   /** Every discovery URL tried (for `--debug`). */
   attempts: Attempt[];
+  /** The dependencies brought in or found in the store, depth first (ACI-023). */
+  dependencies: StoredImage[];
 }
 
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
@@ -249,7 +255,12 @@ async function downloadInto(
   const policy = options.pullPolicy ?? 'update';
   const now = options.now ?? new Date();
   const remote = store.getRemote(url);
-  const known = remote !== undefined && store.has(remote.imageId) ? remote : undefined;
+  const known =
+    remote !== undefined &&
+    store.has(remote.imageId) &&
+    (options.expectedId === undefined || remote.imageId === options.expectedId)
+      ? remote
+      : undefined;
   if (known && (policy !== 'update' || (known.expiresAt !== undefined && known.expiresAt > now))) {
     return {
       image: store.get(known.imageId),
@@ -258,6 +269,7 @@ async function downloadInto(
       signature: undefined,
       warnings: [],
       attempts,
+      dependencies: [],
     };
   }
   if (policy === 'never') throw notInStore(url, policy);
@@ -284,6 +296,7 @@ async function downloadInto(
       signature: undefined,
       warnings: [],
       attempts,
+      dependencies: [],
     };
   }
   // the signature downloads while the image streams into the store; the check waits for both
@@ -325,6 +338,7 @@ async function downloadInto(
     const put = await store.put(body, {
       file: dl.finalUrl,
       sourceUrl: url,
+      ...(options.expectedId !== undefined ? { expectedId: options.expectedId } : {}),
       ...(dl.etag !== undefined ? { etag: dl.etag } : {}),
       ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -338,6 +352,7 @@ async function downloadInto(
       signature: verified.value,
       warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(url)] : [])],
       attempts,
+      dependencies: [],
     };
   } finally {
     stream?.close();
@@ -363,6 +378,63 @@ export async function fetchImage(
   ref: string | ImageRef,
   options: FetchImageOptions = {},
 ): Promise<FetchImageResult> {
+  const result = await fetchOne(store, ref, options);
+  if (options.dependencies === false) return result;
+  const dependencies: StoredImage[] = [];
+  await fetchDependencies(store, result.image, options, [result.image.id], dependencies);
+  return { ...result, dependencies };
+}
+
+const MAX_DEPENDENCY_DEPTH = 32;
+
+/** ACI-023: each dependency by name and labels (an imageID pins it, ACI-011; a size bounds its download),
+ * depth first; a cycle is an error. */
+async function fetchDependencies(
+  store: Store,
+  image: StoredImage,
+  options: FetchImageOptions,
+  chain: string[],
+  out: StoredImage[],
+): Promise<void> {
+  for (const dep of store.manifest(image.id).dependencies ?? []) {
+    let found: StoredImage | undefined;
+    if (dep.imageID !== undefined && store.has(dep.imageID)) found = store.get(dep.imageID);
+    else {
+      const labels = Object.fromEntries((dep.labels ?? []).map((l) => [l.name, l.value]));
+      const { dependencies: _, expectedId: __, maxBytes: ___, ...rest } = options;
+      const r = await fetchOne(
+        store,
+        { kind: 'name', app: { name: dep.imageName, labels } },
+        {
+          ...rest,
+          ...(dep.imageID !== undefined ? { expectedId: dep.imageID } : {}),
+          ...(dep.size !== undefined && dep.size > 0 ? { maxBytes: dep.size } : {}),
+        },
+      );
+      found = r.image;
+    }
+    if (chain.includes(found.id) || chain.length > MAX_DEPENDENCY_DEPTH) {
+      throw new StoreError(
+        `${image.name} depends on ${dep.imageName}, which ${chain.includes(found.id) ? 'depends back on it: a dependency cycle' : `is more than ${MAX_DEPENDENCY_DEPTH} levels deep`} (ACI-023).`,
+        { code: 'ERR_STORE_INVALID_IMAGE', requirement: 'ACI-023', pointer: '/dependencies' },
+      );
+    }
+    if (dep.size !== undefined && dep.size > 0 && found.sizeBytes !== dep.size) {
+      throw new StoreError(
+        `dependency ${dep.imageName} of ${image.name} is declared as ${dep.size} bytes, but the image is ${found.sizeBytes} bytes (ACI-023).`,
+        { code: 'ERR_STORE_INVALID_IMAGE', requirement: 'ACI-023', pointer: '/dependencies' },
+      );
+    }
+    await fetchDependencies(store, found, options, [...chain, found.id], out);
+    if (!out.some((d) => d.id === found.id)) out.push(found);
+  }
+}
+
+async function fetchOne(
+  store: Store,
+  ref: string | ImageRef,
+  options: FetchImageOptions,
+): Promise<FetchImageResult> {
   const r = typeof ref === 'string' ? classifyImageRef(ref) : ref;
   const policy = options.pullPolicy ?? 'update';
   if (r.kind === 'id') {
@@ -373,6 +445,7 @@ export async function fetchImage(
       signature: undefined,
       warnings: [],
       attempts: [],
+      dependencies: [],
     };
   }
   if (r.kind === 'file') {
@@ -404,6 +477,7 @@ export async function fetchImage(
     try {
       put = await store.put(stream?.body ?? path, {
         file: r.path,
+        ...(options.expectedId !== undefined ? { expectedId: options.expectedId } : {}),
         ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         check: (candidate) =>
@@ -427,6 +501,7 @@ export async function fetchImage(
       signature: verified.value,
       warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(r.path)] : [])],
       attempts: [],
+      dependencies: [],
     };
   }
   if (r.kind === 'url') return downloadInto(store, r.url, `${r.url}.asc`, undefined, options, []);
@@ -434,7 +509,7 @@ export async function fetchImage(
   const asked: AppString = { name: r.app.name, labels: withHostOsArch(r.app.labels) };
   if (policy !== 'update') {
     const found = store.find({ name: asked.name, labels: asked.labels });
-    if (found)
+    if (found && (options.expectedId === undefined || found.id === options.expectedId))
       return {
         image: found,
         from: 'store',
@@ -442,6 +517,7 @@ export async function fetchImage(
         signature: undefined,
         warnings: [],
         attempts: [],
+        dependencies: [],
       };
     if (policy === 'never') throw notInStore(`${r.app.name} with ${JSON.stringify(asked.labels)}`, policy);
   }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { computeImageId } from '@appc/aci';
 import { hostOsArch } from '@appc/schema';
 import { openTrustStore, type TrustStore } from '@appc/verify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -356,6 +357,74 @@ describe('fetchImage by URL, file and ID', () => {
     expect(() => classifyImageRef('Bad Name')).toThrow(
       expect.objectContaining({ code: 'ERR_DISC_BAD_APP_STRING' }),
     );
+  });
+});
+
+describe('dependencies (ACI-011, ACI-023)', () => {
+  async function publishBase(): Promise<{ id: string; size: number }> {
+    const aci = makeAci({
+      name: 'example.com/base',
+      labels: { version: '1', os, arch },
+      files: { 'etc/base': 'base\n' },
+    });
+    const path = aciPath('example.com/base', '1');
+    site.set(path, { body: aci });
+    site.set(`${path}.asc`, { body: await signed(aci, good) });
+    site.set('page:/', { body: page(`${base()}/images/{name}-{version}-{os}-{arch}.{ext}`) });
+    return {
+      id: await computeImageId(
+        (async function* () {
+          yield aci;
+        })(),
+      ),
+      size: aci.length,
+    };
+  }
+
+  async function publishApp(dep: Record<string, unknown>): Promise<void> {
+    const aci = makeAci({
+      name: NAME,
+      labels: { version: '1.0.0', os, arch },
+      dependencies: [
+        { imageName: 'example.com/base', labels: [{ name: 'version', value: '1' }], ...dep },
+      ] as never,
+      files: { 'bin/hello': 'hello\n' },
+    });
+    const path = aciPath(NAME, '1.0.0');
+    site.set(path, { body: aci });
+    site.set(`${path}.asc`, { body: await signed(aci, good) });
+  }
+
+  it('fetches the dependencies, verified, pinned by imageID and bounded by size', async () => {
+    await trustPublisher();
+    const b = await publishBase();
+    await publishApp({ imageID: b.id, size: b.size });
+    const r = await fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() });
+    expect(r.dependencies.map((d) => d.id)).toEqual([b.id]);
+    expect(r.dependencies[0]?.signatureFingerprint).toBe(good);
+    served = [];
+    const again = await fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() });
+    expect(again.dependencies.map((d) => d.id)).toEqual([b.id]);
+    expect(served.filter((x) => x.includes('base'))).toEqual([]); // pinned and stored: not asked again
+  });
+
+  it('refuses a dependency whose image ID differs (ACI-011)', async () => {
+    await trustPublisher();
+    await publishBase();
+    await publishApp({ imageID: `sha512-${'0'.repeat(128)}` });
+    await expect(fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() })).rejects.toMatchObject({
+      code: 'ERR_STORE_ID_MISMATCH',
+    });
+    expect(store.list().map((i) => i.name)).toEqual([NAME]);
+  });
+
+  it('a dependency larger than its declared size is cut off (ACI-023)', async () => {
+    await trustPublisher();
+    await publishBase();
+    await publishApp({ size: 64 });
+    await expect(fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() })).rejects.toMatchObject({
+      code: 'ERR_DISC_TOO_LARGE',
+    });
   });
 });
 

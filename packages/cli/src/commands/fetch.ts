@@ -21,14 +21,16 @@ export const help = `IMAGE is a name (NAME[:VERSION][,LABEL=VALUE]..., found by 
 signature is URL.asc), a file (absolute, ./ or ../ relative, or ending in .aci; its signature is FILE.asc), or a
 sha512- image ID. The image and its signature download together; the manifest must carry the name and labels
 asked for (DISC-009) and the signature must verify with a key trusted for the name (appc trust), or nothing is
-stored. Prints each image ID on stdout, one per line.
+stored. Its dependencies are fetched the same way (ACI-023), pinned by their imageID and bounded by their
+size when the manifest gives them. Prints each image ID on stdout, one per line.
 
   --pull-policy P            update (default): ask the remote, reuse the stored image when unchanged (ETag,
                              Cache-Control max-age: nothing is downloaded again); new: use a matching stored
                              image without asking; never: only the store
   --trust-keys-from-https    when no key is trusted for a name, trust the keys its site publishes over
                              verified https without review (VERIFY-006)
-  --json                     one object per image: {"ref", "id", "name", "labels", "from", "url", "signer"}
+  --json                     one object per image: {"ref", "id", "name", "labels", "from", "url", "signer",
+                             "dependencies"}
 ${NETWORK_HELP}
 
 --insecure-options=image stores unsigned images (with a warning); http and tls relax the transport.`;
@@ -86,6 +88,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
             from: result.from,
             url: result.url ?? null,
             signer: result.signature?.keyFingerprint ?? image.signatureFingerprint ?? null,
+            dependencies: result.dependencies.map((d) => d.id),
           })}\n`,
         );
       } else io.stdout.write(`${image.id}\n`);
