@@ -171,6 +171,48 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     expect(JSON.parse(latest.out)).toMatchObject({ id, from: 'store' });
   });
 
+  it('trust add shows the key on a terminal and stores it only after "yes" (VERIFY-005)', async () => {
+    const other = [
+      '--dir',
+      file('state2'),
+      '--local-config',
+      file('etc2'),
+      '--system-config',
+      file('no-system'),
+    ];
+    const no = await appc([...other, 'trust', 'add', '--prefix', 'example.com', file('pub.asc')], {
+      typed: 'no\n',
+    });
+    expect(no.code).toBe(1);
+    expect(no.err).toContain('Prefix: "example.com"');
+    expect(no.err).toMatch(/GPG key fingerprint is: [0-9A-F]{4} /);
+    expect((await appc([...other, 'trust', 'list', '--json'])).out).toBe('');
+    const yes = await appc([...other, 'trust', 'add', '--prefix', 'example.com', file('pub.asc')], {
+      typed: 'yes\n',
+    });
+    expect(yes.code, yes.err).toBe(0);
+    expect(yes.out.trim()).toBe(fpr.toLowerCase());
+  });
+
+  it('fetch --trust-keys-from-https trusts the keys a name publishes when none is trusted (VERIFY-006)', async () => {
+    const other = [
+      '--dir',
+      file('state3'),
+      '--local-config',
+      file('etc3'),
+      '--system-config',
+      file('no-system'),
+    ];
+    const r = await appc([...other, 'fetch', '--trust-keys-from-https', ...net, 'example.com/hello:1.0.0']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe(id);
+    const keys = await appc([...other, 'trust', 'list', '--json']);
+    expect(JSON.parse(keys.out)).toMatchObject({
+      fingerprint: fpr.toLowerCase(),
+      prefix: 'example.com/hello',
+    });
+  });
+
   it('verify checks a signature against the trusted keys', async () => {
     const ok = await appc([...g, 'verify', '--json', file('hello.aci')]);
     expect(ok.code, ok.err).toBe(0);

@@ -13,7 +13,14 @@ export interface Run {
 /** Runs `main()` as bin.ts would, with PassThrough streams; `tty` makes stderr claim to be a terminal. */
 export async function appc(
   argv: string[],
-  options: { env?: Record<string, string>; tty?: boolean; cwd?: string; signal?: AbortSignal } = {},
+  options: {
+    env?: Record<string, string>;
+    tty?: boolean;
+    cwd?: string;
+    signal?: AbortSignal;
+    /** Text typed on a terminal (stdin claims to be a TTY). */
+    typed?: string;
+  } = {},
 ): Promise<Run> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -26,9 +33,16 @@ export async function appc(
   stderr.on('data', (d) => {
     err += d;
   });
+  let stdin: PassThrough | undefined;
+  if (options.typed !== undefined) {
+    stdin = new PassThrough();
+    Object.assign(stdin, { isTTY: true });
+    stdin.end(options.typed);
+  }
   const code = await main(argv, {
     stdout,
     stderr,
+    ...(stdin ? { stdin } : {}),
     env: options.env ?? {},
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

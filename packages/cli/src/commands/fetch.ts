@@ -65,7 +65,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
           network,
           onProgress: (p) =>
             p.kind === 'image' && progress(`Downloading ${p.url}`, p.receivedBytes, p.totalBytes, p.done),
-          onUntrustedName: (name, pubkeys) => offerKeys(io, globals, trust, name, pubkeys, values, insecure),
+          onUntrustedName: (name, pubkeys) => offerKeys(io, network, trust, name, pubkeys, values, insecure),
           ...(io.signal ? { signal: io.signal } : {}),
         });
       } catch (e) {
@@ -102,7 +102,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
 /** VERIFY-006: no key is trusted for a name being fetched; offer the keys its site publishes. */
 async function offerKeys(
   io: Io,
-  globals: Globals,
+  network: Awaited<ReturnType<typeof networkOptions>>,
   trust: Awaited<ReturnType<typeof openTrust>>,
   name: string,
   pubkeys: string[],
@@ -111,8 +111,9 @@ async function offerKeys(
 ): Promise<boolean> {
   const interactive = (io.stdin as { isTTY?: boolean } | undefined)?.isTTY === true;
   if (pubkeys.length === 0 || (!values['trust-keys-from-https'] && !interactive)) return false;
+  // keys over unverified TLS are no better than over http: those need --insecure-options=pubkey (VERIFY-006)
+  if (network.insecure.tls && !insecure.has('pubkey')) return false;
   const { fetchDocument } = await import('@appc/discovery');
-  const network = await networkOptions(globals, io, {});
   await trust.add({
     prefix: name,
     keys: pubkeys,
