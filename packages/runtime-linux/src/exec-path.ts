@@ -53,7 +53,13 @@ async function isExecutableFile(rootfs: string, path: string): Promise<boolean> 
 export async function resolveExec(
   rootfs: string,
   exec: readonly string[],
-  options: { appName: string; environment: readonly EnvironmentVariable[]; workingDirectory?: string },
+  options: {
+    appName: string;
+    environment: readonly EnvironmentVariable[];
+    workingDirectory?: string;
+    /** JSON pointer of the exec list in the pod manifest, for errors; default `/app/exec`. */
+    pointer?: string;
+  },
 ): Promise<string[]> {
   const program = exec[0];
   if (program === undefined || program === '') {
@@ -63,7 +69,7 @@ export async function resolveExec(
         code: 'ERR_RUN_EXEC_EMPTY',
         requirement: 'IMG-006',
         app: options.appName,
-        pointer: '/app/exec',
+        pointer: options.pointer ?? '/app/exec',
       },
     );
   }
@@ -86,6 +92,11 @@ export async function resolveExec(
   throw new RuntimeError(
     `app "${options.appName}": program "${program}" was not found as an executable file in the app's rootfs ` +
       `(searched ${searched}); fix the exec or the image.`,
-    { code: 'ERR_RUN_EXEC_NOT_FOUND', requirement: 'ACE-012', app: options.appName, pointer: '/app/exec/0' },
+    {
+      code: 'ERR_RUN_EXEC_NOT_FOUND',
+      requirement: 'ACE-012',
+      app: options.appName,
+      pointer: `${options.pointer ?? '/app/exec'}/0`,
+    },
   );
 }

@@ -48,7 +48,14 @@ export interface PreparedPod {
   runcRoot: string;
   runcBinary: string;
   sandbox: { id: string; bundle: string; config: OciRuntimeSpec };
-  apps: { name: string; id: string; bundle: string; config: OciRuntimeSpec }[];
+  apps: {
+    name: string;
+    id: string;
+    bundle: string;
+    config: OciRuntimeSpec;
+    /** Resolved exec lists of the app's event handlers (ACE-014). */
+    handlers: { 'pre-start'?: string[]; 'post-stop'?: string[] };
+  }[];
   /** What became of every isolator, pod-level ones first (ACE-017). */
   isolators: IsolatorReportEntry[];
   /** cgroup path of the sandbox; every app's is below it. */
@@ -58,8 +65,13 @@ export interface PreparedPod {
 /** How one app ended. */
 export interface AppResult {
   name: string;
-  /** Exit status of the app's main process; 128 + N when signal N ended it (as runc reports it). */
+  /** Exit status of the app's main process (or of its pre-start handler when that failed and the main process
+   * never started); 128 + N when signal N ended it (as runc reports it). */
   exitCode: number;
+  /** Exit status of the pre-start handler, when the app has one (ACE-014). */
+  preStartExitCode?: number;
+  /** Exit status of the post-stop handler, when the app has one and its main process ran (ACE-014). */
+  postStopExitCode?: number;
   /** Captured output, with `stdio: 'capture'` (at most `maxOutputBytes` each). */
   stdout?: string;
   stderr?: string;
@@ -178,7 +190,13 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       isolators.push(...made.isolators);
       const bundle = join(options.dir, 'apps', podApp.name);
       await mkdir(bundle, { recursive: true });
-      apps.push({ name: podApp.name, id: appContainerId(uuid, podApp.name), bundle, config: made.config });
+      apps.push({
+        name: podApp.name,
+        id: appContainerId(uuid, podApp.name),
+        bundle,
+        config: made.config,
+        handlers: made.handlers,
+      });
     }
     if (options.strict) {
       const bad = isolators.filter((i) => i.status !== 'enforced');
@@ -226,8 +244,9 @@ function bounded(limit: number) {
 }
 
 /** Starts a prepared pod: the sandbox (`catatonit -P`, new pid/ipc/uts and network namespaces unless `host`,
- * ACE-003), then every app as a runc container joining them, all at once; waits until every app ended and
- * returns each exit status. The containers of apps that ended are gone; the sandbox still runs until
+ * ACE-003), then every app as a runc container joining them, all at once; each app's pre-start handler runs to
+ * completion before its main process and its post-stop handler after it (ACE-014), each as a container of the
+ * same config and rootfs; waits until every app ended and returns each exit status. The containers of apps that ended are gone; the sandbox still runs until
  * {@link destroyPod}.
  * @throws {@link RuntimeError} `ERR_RUN_SANDBOX` when the sandbox does not start, `ERR_RUN_RUNC` when runc fails
  * to start an app (the other apps are stopped first). */
@@ -263,61 +282,103 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   const stdio = options.stdio ?? 'inherit';
   const limit = options.maxOutputBytes ?? 1024 * 1024;
   const target: StdioTarget = stdio === 'capture' ? 'pipe' : stdio;
-  const running = pod.apps.map((app) => {
-    const started = runc.runForeground(app.id, app.bundle, join(pod.dir, `app-${app.name}.log`), {
-      stdout: target,
-      stderr: target,
-    });
+  // The container each app runs right now (its pre-start handler, its main process or its post-stop handler).
+  const current = new Map<string, string>();
+  const mainRunning = new Set<string>();
+  let stopped = false;
+
+  const runApp = async (app: PreparedPod['apps'][number]): Promise<AppResult> => {
     const out = bounded(limit);
     const err = bounded(limit);
-    if (stdio === 'capture') {
-      started.child.stdout?.on('data', (c: Buffer) => {
-        out.push(c);
-        options.onOutput?.(app.name, 'stdout', c);
+    const phase = async (name: 'main' | 'pre-start' | 'post-stop'): Promise<number> => {
+      const id = name === 'main' ? app.id : `${app.id}.${name}`;
+      const bundle = name === 'main' ? app.bundle : join(app.bundle, name);
+      if (name !== 'main') {
+        const config = structuredClone(app.config);
+        config.process.args = app.handlers[name] as string[];
+        await mkdir(bundle, { recursive: true });
+        await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      }
+      const started = runc.runForeground(id, bundle, join(pod.dir, `app-${app.name}.${name}.log`), {
+        stdout: target,
+        stderr: target,
       });
-      started.child.stderr?.on('data', (c: Buffer) => {
-        err.push(c);
-        options.onOutput?.(app.name, 'stderr', c);
-      });
+      current.set(app.name, id);
+      if (name === 'main') mainRunning.add(app.name);
+      if (stdio === 'capture') {
+        started.child.stdout?.on('data', (c: Buffer) => {
+          out.push(c);
+          options.onOutput?.(app.name, 'stdout', c);
+        });
+        started.child.stderr?.on('data', (c: Buffer) => {
+          err.push(c);
+          options.onOutput?.(app.name, 'stderr', c);
+        });
+      }
+      try {
+        return (await started.exit).exitCode;
+      } finally {
+        current.delete(app.name);
+        mainRunning.delete(app.name);
+      }
+    };
+    const result: AppResult = { name: app.name, exitCode: 0 };
+    const finish = () => {
+      if (stdio === 'capture') {
+        result.stdout = out.text();
+        result.stderr = err.text();
+      }
+      return result;
+    };
+    // ACE-014: pre-start runs to completion first; a failure fails the app and its main process never starts.
+    if (app.handlers['pre-start']) {
+      result.preStartExitCode = await phase('pre-start');
+      if (result.preStartExitCode !== 0) {
+        result.exitCode = result.preStartExitCode;
+        return finish();
+      }
     }
-    return { app, started, out, err };
-  });
+    if (stopped) {
+      result.exitCode = 128 + 15;
+      return finish();
+    }
+    result.exitCode = await phase('main');
+    // ACE-014: post-stop runs once the main process exited or was killed.
+    if (app.handlers['post-stop']) result.postStopExitCode = await phase('post-stop');
+    return finish();
+  };
 
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (all: Promise<unknown>) => {
+    stopped = true;
     stopping ??= (async () => {
-      await Promise.all(pod.apps.map((a) => runc.kill(a.id, 'TERM', true)));
+      await Promise.all([...current.values()].map((id) => runc.kill(id, 'TERM', true)));
       const timeout = options.stopTimeoutMs ?? 10_000;
-      const all = Promise.allSettled(running.map((r) => r.started.exit));
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), timeout);
+        timer.unref();
       });
       const first = await Promise.race([all, late]);
       if (timer) clearTimeout(timer);
-      if (first === 'late') await Promise.all(pod.apps.map((a) => runc.kill(a.id, 'KILL', true)));
+      if (first === 'late') {
+        await Promise.all([...current.values()].map((id) => runc.kill(id, 'KILL', true)));
+      }
     })();
     return stopping;
   };
-  const onAbort = () => void stop();
+  const runs = pod.apps.map((app) => runApp(app));
+  const all = Promise.allSettled(runs);
+  // When runc fails for one app, the others are stopped rather than left running.
+  for (const r of runs) r.catch(() => void stop(all));
+  const onAbort = () => void stop(all);
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const settled = await Promise.allSettled(running.map((r) => r.started.exit));
+    const settled = await all;
     const failed = settled.find((s) => s.status === 'rejected');
-    if (failed && failed.status === 'rejected') {
-      await stop();
-      throw failed.reason;
-    }
-    const apps: AppResult[] = running.map((r, i) => {
-      const s = settled[i] as PromiseFulfilledResult<{ exitCode: number }>;
-      const result: AppResult = { name: r.app.name, exitCode: s.value.exitCode };
-      if (stdio === 'capture') {
-        result.stdout = r.out.text();
-        result.stderr = r.err.text();
-      }
-      return result;
-    });
+    if (failed && failed.status === 'rejected') throw failed.reason;
+    const apps = settled.map((s) => (s as PromiseFulfilledResult<AppResult>).value);
     return { uuid: pod.uuid, apps, isolators: pod.isolators };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { App, Isolator, PodApp, PodManifest, Volume } from '@appc/schema';
+import { type App, hasCode, type Isolator, type PodApp, type PodManifest, type Volume } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { appEnvironment, resolveExec } from './exec-path.ts';
 import type { HostFeatures } from './host-features.ts';
@@ -150,6 +150,8 @@ export interface AppRuntimeConfig {
   config: OciRuntimeSpec;
   identity: AppIdentity;
   isolators: IsolatorReportEntry[];
+  /** Resolved exec lists of the app's event handlers (IMG-009, ACE-014); each runs with the same config. */
+  handlers: { 'pre-start'?: string[]; 'post-stop'?: string[] };
 }
 
 function findApp(manifest: PodManifest, name: string): { podApp: PodApp; app: App; index: number } {
@@ -241,13 +243,29 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
       },
     );
   }
-  const args = inVolume
-    ? [...(app.exec ?? [])]
-    : await resolveExec(input.rootfs, app.exec ?? [], {
+  // A program inside a volume cannot be checked before the volume is mounted; anything else must exist (ACE-012).
+  const resolveProgram = async (exec: readonly string[], pointer: string): Promise<string[]> => {
+    try {
+      return await resolveExec(input.rootfs, exec, {
         appName: name,
         environment: env,
         workingDirectory: cwd,
+        pointer,
       });
+    } catch (error) {
+      const program = exec[0] ?? '';
+      const absolute = program.includes('/') ? posix.resolve(cwd, program) : undefined;
+      const inAVolume = absolute !== undefined && targets.some((t) => absolute.startsWith(`${t}/`));
+      if (hasCode(error, 'ERR_RUN_EXEC_NOT_FOUND') && (inAVolume || (absolute === undefined && inVolume)))
+        return [...exec];
+      throw error;
+    }
+  };
+  const args = await resolveProgram(app.exec ?? [], `/apps/${index}/app/exec`);
+  const handlers: AppRuntimeConfig['handlers'] = {};
+  for (const [i, h] of (app.eventHandlers ?? []).entries()) {
+    handlers[h.name] = await resolveProgram(h.exec, `/apps/${index}/app/eventHandlers/${i}/exec`);
+  }
 
   // /etc/hosts (OS-005): only when neither the image nor a volume provides one.
   if (input.hostsFile !== undefined) {
@@ -317,7 +335,7 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   if (pid === undefined) config.hostname = input.hostname ?? `appc-${input.uuid}`;
   if (input.cgroupsPath !== undefined) config.linux.cgroupsPath = input.cgroupsPath;
   if (plan.seccomp) config.linux.seccomp = plan.seccomp;
-  return { config, identity, isolators: plan.report };
+  return { config, identity, isolators: plan.report, handlers };
 }
 
 /** What {@link createSandboxRuntimeConfig} needs. */

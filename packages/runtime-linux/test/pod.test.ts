@@ -248,6 +248,63 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     await assertClean(pod.uuid, podDir);
   });
 
+  it('ACE-014 VAL-002 pre-start runs before the main process and post-stop after it, in one writable root', {
+    tags: ['root'],
+  }, async () => {
+    const rootfs = await makeBusyboxRootfs(join(base, 'handlers-rootfs'));
+    const image = imageManifest('example.com/handlers', {
+      exec: [
+        'sh',
+        '-c',
+        'test -e /prestart && test ! -e /main && test ! -e /poststop && touch /main && echo main-ok',
+      ],
+      eventHandlers: [
+        {
+          name: 'pre-start',
+          exec: ['sh', '-c', 'test ! -e /prestart && test ! -e /main && touch /prestart && echo pre-ok'],
+        },
+        {
+          name: 'post-stop',
+          exec: ['sh', '-c', 'test -e /prestart && test -e /main && touch /poststop && echo post-ok'],
+        },
+      ],
+    });
+    const pod = reifyPod([{ image: { id: imageIdOf('handlers'), manifest: image } }]);
+    const podDir = join(base, 'pods', pod.uuid);
+    const result = await runPod({
+      pod,
+      rootfs: { handlers: rootfs },
+      dir: podDir,
+      runc: { root: runcRoot },
+      stdio: 'capture',
+    });
+    expect(result.apps[0]).toMatchObject({ exitCode: 0, preStartExitCode: 0, postStopExitCode: 0 });
+    expect(result.apps[0]?.stdout).toBe('pre-ok\nmain-ok\npost-ok\n');
+    for (const f of ['prestart', 'main', 'poststop']) expect(existsSync(join(rootfs, f))).toBe(true);
+    await assertClean(pod.uuid, podDir);
+
+    // A failing pre-start fails the app: the main process and post-stop never run.
+    const failing = imageManifest('example.com/failing', {
+      exec: ['sh', '-c', 'echo main-ran'],
+      eventHandlers: [
+        { name: 'pre-start', exec: ['sh', '-c', 'exit 4'] },
+        { name: 'post-stop', exec: ['sh', '-c', 'echo post-ran'] },
+      ],
+    });
+    const pod2 = reifyPod([{ image: { id: imageIdOf('failing'), manifest: failing } }]);
+    const podDir2 = join(base, 'pods', pod2.uuid);
+    const r2 = await runPod({
+      pod: pod2,
+      rootfs: { failing: rootfs },
+      dir: podDir2,
+      runc: { root: runcRoot },
+      stdio: 'capture',
+    });
+    expect(r2.apps[0]).toMatchObject({ exitCode: 4, preStartExitCode: 4, stdout: '' });
+    expect(r2.apps[0]?.postStopExitCode).toBeUndefined();
+    await assertClean(pod2.uuid, podDir2);
+  });
+
   it('ACE-012 a missing program fails before any container starts, leaving nothing', {
     tags: ['root'],
   }, async () => {
@@ -292,5 +349,73 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     const hostIfaces = (await readdir('/sys/class/net')).sort().join(' ');
     expect(results[0]?.trim()).toBe(hostIfaces);
     expect(results[1]?.trim()).toBe('lo');
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/catatonit') || !existsSync('/usr/bin/busybox'))('preparePod', () => {
+  it('ISO-003 strict mode refuses a pod whose isolators are not all enforced, and leaves no directory', async () => {
+    const base = await tempDir();
+    try {
+      const rootfs = await makeBusyboxRootfs(join(base, 'rootfs'));
+      const image = imageManifest('example.com/strict', {
+        isolators: [{ name: 'resource/network-bandwidth', value: { default: true, limit: '1M' } }],
+      });
+      const pod = reifyPod([{ image: { id: imageIdOf('strict'), manifest: image } }]);
+      const podDir = join(base, 'pod');
+      const err = await preparePod({
+        pod,
+        rootfs: { strict: rootfs },
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+        strict: true,
+      }).catch((e) => e);
+      expect(hasCode(err, 'ERR_RUN_STRICT')).toBe(true);
+      expect(err.message).toMatch(/app "strict" resource\/network-bandwidth ignored/);
+      expect(existsSync(podDir)).toBe(false);
+      // Without strict mode the same pod is prepared, the isolator reported as ignored (ACE-017).
+      const prepared = await preparePod({
+        pod,
+        rootfs: { strict: rootfs },
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+      });
+      expect(prepared.isolators).toEqual([
+        expect.objectContaining({ app: 'strict', name: 'resource/network-bandwidth', status: 'ignored' }),
+      ]);
+      expect(existsSync(join(podDir, 'sandbox', 'config.json'))).toBe(true);
+      expect(existsSync(join(podDir, 'pod-manifest.json'))).toBe(true);
+      expect(prepared.apps[0]?.config.linux.cgroupsPath).toBe(`/appc-${pod.uuid}/strict`);
+      await destroyPod(prepared);
+      expect(existsSync(podDir)).toBe(false);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it('ACE-002 an app without a rootfs, or a missing catatonit, is refused before anything is made', async () => {
+    const base = await tempDir();
+    try {
+      const pod = reifyPod([{ image: { id: imageIdOf('x'), manifest: imageManifest('example.com/x') } }]);
+      const podDir = join(base, 'pod');
+      const noRootfs = await preparePod({
+        pod,
+        rootfs: {},
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+      }).catch((e) => e);
+      expect(hasCode(noRootfs, 'ERR_RUN_ROOTFS')).toBe(true);
+      expect(existsSync(podDir)).toBe(false);
+      const noInit = await preparePod({
+        pod,
+        rootfs: { x: base },
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+        catatonit: join(base, 'no-catatonit'),
+      }).catch((e) => e);
+      expect(hasCode(noInit, 'ERR_RUN_SANDBOX')).toBe(true);
+      expect(existsSync(podDir)).toBe(false);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
