@@ -16,6 +16,7 @@ import { type Compression, compress } from './compression.ts';
 import { AciError } from './errors.ts';
 import { checkOutput, type OutputOptions, writeAtomically } from './internal/output.ts';
 import { END_BLOCKS, encodeHeader, padding, type TarWriteHeader } from './internal/tar-writer.ts';
+import { hashTarPieces, type TarPiece } from './internal/tree-hash.ts';
 import { validateLayout } from './validate.ts';
 
 /** gzip level `build` uses unless told otherwise (see {@link BuildOptions.gzipLevel}). */
@@ -162,6 +163,17 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+function shrank(name: string, path: string): AciError {
+  return new AciError(
+    `${name} shrank while the image was being built; build again from a tree that does not change.`,
+    {
+      code: 'ERR_ACI_SIZE_MISMATCH',
+      requirement: 'ACI-014',
+      file: path,
+    },
+  );
+}
+
 /** Reads a regular file's bytes in pieces, checking that it still has the size its header declared. */
 function* fileData(path: string, size: number, name: string): Generator<Uint8Array> {
   if (size === 0) return;
@@ -172,15 +184,7 @@ function* fileData(path: string, size: number, name: string): Generator<Uint8Arr
     while (left > 0) {
       const buf = Buffer.allocUnsafe(Math.min(chunk, left));
       const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0)
-        throw new AciError(
-          `${name} shrank while the image was being built; build again from a tree that does not change.`,
-          {
-            code: 'ERR_ACI_SIZE_MISMATCH',
-            requirement: 'ACI-014',
-            file: path,
-          },
-        );
+      if (n === 0) throw shrank(name, path);
       left -= n;
       yield n === buf.length ? buf : buf.subarray(0, n);
     }
@@ -189,27 +193,24 @@ function* fileData(path: string, size: number, name: string): Generator<Uint8Arr
   }
 }
 
-/** Produces the uncompressed tar stream of a layout: rootfs walked in lexical order, then the manifest last. */
-async function* tarStream(
+/** Extended attributes of a path on disk, when the layout's were read. */
+type XattrLookup = (path: string) => ReadonlyMap<string, Buffer> | undefined;
+
+/** The entries of the uncompressed tar stream of a layout, in order: rootfs walked in lexical order, then the
+ * manifest last, then the end blocks. `build` and `imageIdOfLayout` both write exactly these bytes. */
+function* tarPieces(
   layout: string,
   manifest: ImageManifest,
   options: BuildOptions,
-  onSize: (n: number) => void,
-): AsyncGenerator<Uint8Array> {
+  xattrsOf: XattrLookup,
+): Generator<TarPiece> {
   const deterministic = options.deterministic ?? false;
   const epoch = resolveEpoch(options);
   const now = Math.floor(Date.now() / 1000);
   const names: NameMaps | undefined = deterministic
     ? undefined
     : { users: readNames('/etc/passwd'), groups: readNames('/etc/group') };
-  const xattrs = options.xattrs === false ? undefined : await readXattrs(join(layout, 'rootfs'));
   const links = new Map<string, string>();
-  let total = 0;
-  const emit = (b: Uint8Array) => {
-    total += b.length;
-    onSize(total);
-    return b;
-  };
   for (const item of walk(layout)) {
     options.signal?.throwIfAborted();
     const st = item.st;
@@ -236,7 +237,7 @@ async function* tarStream(
       h.uname = options.ownerRoot ? 'root' : (names.users.get(uid) ?? '');
       h.gname = options.ownerRoot ? 'root' : (names.groups.get(gid) ?? '');
     }
-    const attrs = xattrs?.get(item.path);
+    const attrs = xattrsOf(item.path);
     if (attrs && attrs.size > 0) h.xattrs = attrs;
     if (type !== 'dir' && st.nlink > 1) {
       const key = `${st.dev}:${st.ino}`;
@@ -244,25 +245,28 @@ async function* tarStream(
       if (first !== undefined) {
         h.type = 'hardlink';
         h.linkname = first;
-        yield emit(encodeHeader(h));
+        yield { head: encodeHeader(h), pad: 0 };
         continue;
       }
       links.set(key, item.name);
     }
     if (type === 'symlink') h.linkname = readlinkSync(item.path);
     if (type === 'char' || type === 'block') Object.assign(h, devNumbers(st.rdev));
-    if (type === 'file') h.size = st.size;
-    yield emit(encodeHeader(h));
-    if (type === 'file') {
-      for (const chunk of fileData(item.path, st.size, item.name)) yield emit(chunk);
-      const pad = padding(st.size);
-      if (pad > 0) yield emit(Buffer.alloc(pad));
+    if (type !== 'file') {
+      yield { head: encodeHeader(h), pad: 0 };
+      continue;
     }
+    h.size = st.size;
+    yield {
+      head: encodeHeader(h),
+      file: { path: item.path, name: item.name, size: st.size },
+      pad: padding(st.size),
+    };
   }
   const body = Buffer.from(serializeImageManifest(manifest), 'utf8');
   const mtime = deterministic ? epoch : now;
-  yield emit(
-    encodeHeader({
+  yield {
+    head: encodeHeader({
       name: 'manifest',
       type: 'file',
       mode: 0o644,
@@ -272,11 +276,33 @@ async function* tarStream(
       size: body.length,
       mtime,
     }),
-  );
-  yield emit(body);
-  const pad = padding(body.length);
-  if (pad > 0) yield emit(Buffer.alloc(pad));
-  yield emit(END_BLOCKS);
+    data: body,
+    pad: padding(body.length),
+  };
+  yield { head: END_BLOCKS, pad: 0 };
+}
+
+/** Produces the uncompressed tar stream of a layout as pieces (headers, file chunks of up to 1 MiB, padding). */
+async function* tarStream(
+  layout: string,
+  manifest: ImageManifest,
+  options: BuildOptions,
+  onSize: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  const xattrs = options.xattrs === false ? undefined : await readXattrs(join(layout, 'rootfs'));
+  let total = 0;
+  const emit = (b: Uint8Array) => {
+    total += b.length;
+    onSize(total);
+    return b;
+  };
+  for (const piece of tarPieces(layout, manifest, options, (p) => xattrs?.get(p))) {
+    yield emit(piece.head);
+    if (piece.file)
+      for (const chunk of fileData(piece.file.path, piece.file.size, piece.file.name)) yield emit(chunk);
+    if (piece.data) yield emit(piece.data);
+    if (piece.pad > 0) yield emit(Buffer.alloc(piece.pad));
+  }
 }
 
 function resolveEpoch(options: BuildOptions): number {
@@ -339,15 +365,41 @@ export async function build(
 }
 
 /** The image ID a layout would have if built with these options (`appc id DIR`): the tar stream is produced and
- * hashed but written nowhere. Meaningful for comparisons when `deterministic` is set.
+ * hashed but written nowhere. Meaningful for comparisons when `deterministic` is set. The tree is walked on this
+ * thread while worker threads read the files and hash (internal/tree-hash.ts); extended attributes are read
+ * (`getfattr`) meanwhile, and in the rare case that an entry laid out before they were known has some, the
+ * stream is produced again from the start with them.
  * @throws {@link AciError} `ERR_ACI_INVALID_LAYOUT`. */
 export async function imageIdOfLayout(
   layoutDir: string,
   options: Omit<BuildOptions, 'compression' | 'overwrite' | 'anyExtension'> = {},
 ): Promise<string> {
   const manifest = await checkedLayout(layoutDir);
-  const hash = createHash('sha512');
-  for await (const c of tarStream(layoutDir, manifest, options, (n) => options.onProgress?.(n)))
-    hash.update(c);
-  return `sha512-${hash.digest('hex')}`;
+  const xattrs =
+    options.xattrs === false ? Promise.resolve(undefined) : readXattrs(join(layoutDir, 'rootfs'));
+  xattrs.catch(() => {}); // awaited below
+  let known: Map<string, Map<string, Buffer>> | undefined | 'pending' = 'pending';
+  xattrs.then(
+    (m) => {
+      known = m;
+    },
+    () => {},
+  );
+  const hash = (xattrsOf: XattrLookup) =>
+    hashTarPieces(tarPieces(layoutDir, manifest, options, xattrsOf), {
+      shrank,
+      ...(options.onProgress ? { onSize: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  const unchecked: string[] = [];
+  let hex = await hash((path) => {
+    if (known === 'pending') {
+      unchecked.push(path);
+      return undefined;
+    }
+    return known?.get(path);
+  });
+  const all = await xattrs;
+  if (all && unchecked.some((p) => (all.get(p)?.size ?? 0) > 0)) hex = await hash((path) => all.get(path));
+  return `sha512-${hex}`;
 }

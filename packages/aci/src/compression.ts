@@ -94,9 +94,10 @@ export async function peek(
   return { head, source: rest() };
 }
 
-/** A readable file as chunks of up to 256 KiB. */
+/** A readable file as chunks of up to 1 MiB. */
 export function fileSource(file: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-  return createReadStream(file, { highWaterMark: 256 * 1024, ...(signal ? { signal } : {}) });
+  // large reads: an indexed gzip member (about 0.4 MiB) straddles two of them less often, and fewer are joined by a copy
+  return createReadStream(file, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) });
 }
 
 /** Passes bytes through an external program (`xz`, `bzip2`) and yields its output. The child is killed when the

@@ -91,8 +91,9 @@ export async function extract(
 ): Promise<ExtractResult> {
   await checkTarget(dir, options.overwrite ?? false);
   const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.extract-`));
+  let unpacker: Unpacker | undefined;
   try {
-    const unpacker = new Unpacker(tmp, {
+    unpacker = new Unpacker(tmp, {
       replace: 'refuse',
       ...(options.preserveOwnership !== undefined ? { preserveOwnership: options.preserveOwnership } : {}),
       ...(options.xattrs !== undefined ? { xattrs: options.xattrs } : {}),
@@ -103,10 +104,12 @@ export async function extract(
       ...(options.expectedImageId ? { expectedImageId: options.expectedImageId } : {}),
     });
     if (!options.rootfsOnly) await chmod(tmp, 0o755);
-    unpacker.finish();
+    await unpacker.finish();
     await moveIntoPlace(tmp, dir, options.overwrite ?? false);
     return { imageId, manifest, warnings: unpacker.warnings };
   } catch (e) {
+    // the writer thread must have stopped before its directory is removed
+    await unpacker?.close();
     await rm(tmp, { recursive: true, force: true });
     if (options.signal?.aborted && !(e instanceof AppcError && e.code === 'ERR_ACI_ABORTED'))
       throw new AciError(`${file}: extraction aborted; nothing was left in ${dir}.`, {

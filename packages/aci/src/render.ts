@@ -239,8 +239,9 @@ export async function render(
   } else top = image;
   const layers = await planLayers(top, options.provider, options.maxLayers ?? 256);
   const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.render-`));
+  let unpacker: Unpacker | undefined;
   try {
-    const unpacker = new Unpacker(tmp, {
+    unpacker = new Unpacker(tmp, {
       replace: 'replace',
       ...(options.preserveOwnership !== undefined ? { preserveOwnership: options.preserveOwnership } : {}),
     });
@@ -262,10 +263,12 @@ export async function render(
       if (layer.top) topId = r.imageId;
       applied.push(r.imageId);
     }
-    unpacker.finish();
+    await unpacker.finish();
     await moveIntoPlace(tmp, dir, options.overwrite ?? false);
     return { imageId: topId, layers: applied, warnings: unpacker.warnings };
   } catch (e) {
+    // the writer thread must have stopped before its directory is removed
+    await unpacker?.close();
     await rm(tmp, { recursive: true, force: true });
     if (e instanceof AppcError) throw e;
     throw e;

@@ -1,4 +1,4 @@
-import { crc32, deflateRaw, inflateRaw } from 'node:zlib';
+import { crc32, deflateRaw, gunzip } from 'node:zlib';
 
 /* Indexed gzip members. `build` cuts the tar stream into pieces and compresses each as its own gzip member
  * (RFC 1952 allows any number of members in one file; gunzip, GNU tar and zlib read them as one stream). Each
@@ -62,22 +62,23 @@ export function encodeIndexedMember(data: Uint8Array, level: number): Promise<Bu
   });
 }
 
-/** Inflates one indexed member and checks its CRC-32 and length; rejects with a message naming the member. */
+/** Inflates one indexed member and checks its CRC-32 and length; rejects with a message naming the member.
+ * The whole member goes to zlib's gunzip, so the header is parsed and the CRC-32 and length in the trailer are
+ * checked on the thread pool, not on the main thread. */
 export function decodeIndexedMember(member: Buffer, index: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const body = member.subarray(HEADER_BYTES, member.length - TRAILER_BYTES);
     // the uncompressed size is in the trailer: one output buffer, one thread-pool task
     const size = member.readUInt32LE(member.length - 4);
     const limit = MAX_INDEXED_MEMBER_BYTES;
-    inflateRaw(
-      body,
+    gunzip(
+      member,
       { chunkSize: Math.min(limit, Math.max(1024, size + 64)), maxOutputLength: limit },
       (err, data) => {
         if (err)
           return reject(
             Object.assign(new Error(`gzip member ${index}: ${err.message}`), { code: 'Z_DATA_ERROR' }),
           );
-        if (data.length >>> 0 !== size || crc32(data) !== member.readUInt32LE(member.length - 8))
+        if (data.length >>> 0 !== size)
           return reject(
             Object.assign(new Error(`gzip member ${index}: CRC-32 or length check failed`), {
               code: 'Z_DATA_ERROR',
@@ -102,9 +103,14 @@ class ByteQueue {
   /** The first `n` bytes (n <= length) without removing them. */
   peek(n: number): Buffer {
     if (this.chunks[0] && this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all];
-    return all.subarray(0, n);
+    // join only the chunks that hold the first n bytes: joining everything queued on every call made reading
+    // a member that spans many input chunks copy the queue over and over
+    let count = 0;
+    let len = 0;
+    while (len < n && count < this.chunks.length) len += (this.chunks[count++] as Buffer).length;
+    const joined = Buffer.concat(this.chunks.slice(0, count), len);
+    this.chunks.splice(0, count, joined);
+    return joined.subarray(0, n);
   }
   take(n: number): Buffer {
     const out = this.peek(n);

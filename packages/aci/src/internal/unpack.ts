@@ -1,26 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  futimesSync,
-  lchownSync,
-  linkSync,
-  lutimesSync,
-  mkdirSync,
-  openSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  utimesSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { AciError } from '../errors.ts';
 import { parentOf } from './paths.ts';
 import type { TarEntryType, TarHeader } from './tar-reader.ts';
+import { WriteQueue } from './write-worker.ts';
 
 /** How an {@link Unpacker} treats what is already at a path. */
 export type ReplacePolicy = 'refuse' | 'replace';
@@ -33,9 +17,12 @@ interface DirMeta {
 
 /** Writes entries under a root directory that this process created and owns exclusively (a fresh temporary
  * directory), so the only things in it are what the unpacker itself laid down: it tracks every path it created
- * and never writes through a symlink (ACI-012). Regular files are opened with O_EXCL|O_NOFOLLOW. Synchronous
- * file-system calls are used on purpose: on small files they are several times faster than a thread-pool round
- * trip per call, and the decompressor keeps running on the pool meanwhile. */
+ * and never writes through a symlink (ACI-012). Regular files are opened with O_EXCL|O_NOFOLLOW. Every decision
+ * is made here, on the main thread, in archive order; the resulting file-system calls (synchronous ones: on
+ * small files they are several times faster than a thread-pool round trip per call) run in the same order on
+ * one writer thread (internal/write-worker.ts), so that writing overlaps with decompression, hashing and
+ * parsing. Call {@link Unpacker.finish} at the end, or {@link Unpacker.close} when giving up, before the root is
+ * moved or removed. */
 export class Unpacker {
   private readonly types = new Map<string, TarEntryType>([['.', 'dir']]);
   private readonly dirs = new Map<string, DirMeta>();
@@ -45,6 +32,7 @@ export class Unpacker {
   readonly preserveOwnership: boolean;
 
   readonly root: string;
+  private readonly queue = new WriteQueue();
   constructor(
     root: string,
     options: { preserveOwnership?: boolean; replace: ReplacePolicy; xattrs?: boolean },
@@ -91,7 +79,7 @@ export class Unpacker {
     }
     for (let i = missing.length - 1; i >= 0; i--) {
       const p = missing[i] as string;
-      mkdirSync(this.abs(p), 0o700);
+      this.queue.op({ t: 'mkdir', abs: this.abs(p) });
       this.types.set(p, 'dir');
       this.dirs.set(p, { abs: this.abs(p), mode: 0o755, mtime: -1 });
     }
@@ -100,11 +88,11 @@ export class Unpacker {
   private remove(rel: string): void {
     const t = this.types.get(rel);
     if (t === 'dir') {
-      rmSync(this.abs(rel), { recursive: true, force: true });
+      this.queue.op({ t: 'rm', abs: this.abs(rel) });
       const prefix = `${rel}/`;
       for (const k of [...this.types.keys()]) if (k.startsWith(prefix)) this.types.delete(k);
       for (const k of [...this.dirs.keys()]) if (k === rel || k.startsWith(prefix)) this.dirs.delete(k);
-    } else unlinkSync(this.abs(rel));
+    } else this.queue.op({ t: 'unlink', abs: this.abs(rel) });
     this.types.delete(rel);
   }
 
@@ -135,37 +123,39 @@ export class Unpacker {
     const abs = this.abs(rel);
     switch (h.type) {
       case 'dir': {
-        if (existing !== 'dir') mkdirSync(abs, 0o700);
+        if (existing !== 'dir') this.queue.op({ t: 'mkdir', abs });
         this.types.set(rel, 'dir');
         this.dirs.set(rel, { abs, mode: this.mode(h), mtime: h.mtime });
         this.chownPath(abs, h);
         break;
       }
       case 'file': {
-        const fd = openSync(
-          abs,
-          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-          0o600,
-        );
+        this.queue.op({ t: 'open', abs });
         this.types.set(rel, 'file');
-        try {
-          for await (const chunk of body()) {
-            let off = 0;
-            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-          }
-          if (this.preserveOwnership) fchownSync(fd, h.uid, h.gid);
-          fchmodSync(fd, this.mode(h));
-          futimesSync(fd, h.mtime, h.mtime);
-        } finally {
-          closeSync(fd);
-        }
+        // the writer thread closes the file at the next `close`; if reading the body fails, the extraction
+        // fails as a whole, and close() makes the writer stop (it closes what it holds) before the root goes
+        for await (const chunk of body()) await this.queue.write(chunk);
+        this.queue.op({
+          t: 'close',
+          chown: this.preserveOwnership,
+          uid: h.uid,
+          gid: h.gid,
+          mode: this.mode(h),
+          mtime: h.mtime,
+        });
         break;
       }
       case 'symlink': {
-        symlinkSync(h.linkname, abs);
+        this.queue.op({
+          t: 'symlink',
+          abs,
+          target: h.linkname,
+          chown: this.preserveOwnership,
+          uid: h.uid,
+          gid: h.gid,
+          mtime: h.mtime,
+        });
         this.types.set(rel, 'symlink');
-        if (this.preserveOwnership) lchownSync(abs, h.uid, h.gid);
-        lutimesSync(abs, h.mtime, h.mtime);
         break;
       }
       case 'hardlink': {
@@ -176,7 +166,7 @@ export class Unpacker {
             `hard link "${h.name}" points to "${h.linkname}", which is not a file laid down by this image.`,
             { code: 'ERR_ACI_BAD_HARDLINK', requirement: 'ACI-012', file: h.name },
           );
-        linkSync(this.abs(target), abs);
+        this.queue.op({ t: 'link', abs, target: this.abs(target) });
         this.types.set(rel, t);
         break;
       }
@@ -188,6 +178,8 @@ export class Unpacker {
             `"${h.name}" is a ${h.type === 'char' ? 'character' : 'block'} device (${h.devmajor}:${h.devminor}); only root may create device nodes. Extract as root, or leave devices out of the image (the executor provides /dev).`,
             { code: 'ERR_ACI_DEVICE_UNPRIVILEGED', requirement: 'ACI-012', file: h.name },
           );
+        // rare: run on this thread once everything before it was done
+        await this.queue.drain();
         const mode = this.mode(h).toString(8);
         const args =
           h.type === 'fifo'
@@ -224,7 +216,7 @@ export class Unpacker {
   }
 
   private chownPath(abs: string, h: TarHeader): void {
-    if (this.preserveOwnership) lchownSync(abs, h.uid, h.gid);
+    if (this.preserveOwnership) this.queue.op({ t: 'lchown', abs, uid: h.uid, gid: h.gid });
   }
 
   private queueXattrs(abs: string, xattrs: Map<string, Buffer>): void {
@@ -233,8 +225,14 @@ export class Unpacker {
     this.xattrDump.push(Buffer.from(`${lines.join('\n')}\n\n`, 'utf8'));
   }
 
-  /** Sets extended attributes (one `setfattr --restore` run), then directory modes and mtimes, deepest first. */
-  finish(): void {
+  /** Waits until every queued write is done, sets extended attributes (one `setfattr --restore` run), then
+   * directory modes and mtimes, deepest first, and stops the writer thread. Throws the first write failure. */
+  async finish(): Promise<void> {
+    try {
+      await this.queue.drain();
+    } finally {
+      await this.queue.close();
+    }
     if (this.xattrDump.length > 0) {
       const r = spawnSync('setfattr', ['-h', '--restore=-'], {
         input: Buffer.concat(this.xattrDump),
@@ -254,6 +252,12 @@ export class Unpacker {
       chmodSync(d.abs, d.mode);
       if (d.mtime >= 0) utimesSync(d.abs, d.mtime, d.mtime);
     }
+  }
+
+  /** Stops the writer thread without finishing (after a failure); once this returns, nothing more is written
+   * under the root, which may then be removed. Safe to call more than once, and after {@link finish}. */
+  async close(): Promise<void> {
+    await this.queue.close();
   }
 }
 

@@ -1,0 +1,243 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+/* The SHA-512 of a tar stream made of headers and files on disk, on two threads: this one walks the tree and
+ * lays out each block of the stream (headers copied in, padding zeroed, small files read in with synchronous
+ * calls, the place of every large file's bytes noted); a worker thread reads the large files into their places,
+ * also with synchronous calls, then hashes the block. Blocks are transferred between the threads, never copied,
+ * and reused. The split keeps both cores busy: walking, opening and reading thousands of small files costs this
+ * thread about what copying the bulk of the bytes and hashing them costs the worker. */
+
+/** One entry of a tar stream: its header block(s), then (for a regular file) the file's bytes or the bytes
+ * given, then zero padding to the next 512-byte block. */
+export interface TarPiece {
+  head: Buffer;
+  /** A file to copy `size` bytes from; `name` is used in messages. */
+  file?: { path: string; name: string; size: number };
+  /** Bytes that follow the header (the manifest, the end blocks). */
+  data?: Buffer;
+  pad: number;
+}
+
+// Plain CommonJS run with `eval`, so that it works the same from src/ (tests) and dist/ (users).
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const hash = require('node:crypto').createHash('sha512');
+let failed = false;
+parentPort.on('message', (m) => {
+  if (!m.buffer) {
+    parentPort.postMessage({ digest: hash.digest('hex') });
+    return;
+  }
+  if (failed) return;
+  const buf = Buffer.from(m.buffer);
+  let r;
+  try {
+    for (r of m.reads) {
+      const fd = fs.openSync(r.path, 'r');
+      try {
+        let got = 0;
+        while (got < r.len) {
+          const n = fs.readSync(fd, buf, r.at + got, r.len - got, r.pos + got);
+          if (n === 0) throw Object.assign(new Error('shrank'), { shrank: true });
+          got += n;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  } catch (e) {
+    failed = true;
+    const error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path, shrank: !!(e && e.shrank) };
+    parentPort.postMessage({ error, name: r && r.name, path: r && r.path });
+    return;
+  }
+  hash.update(new Uint8Array(m.buffer, 0, m.length));
+  parentPort.postMessage({ buffer: m.buffer }, [m.buffer]);
+});
+`;
+
+interface ReadPlan {
+  path: string;
+  name: string;
+  /** Where in the block. */
+  at: number;
+  len: number;
+  /** Where in the file. */
+  pos: number;
+}
+
+interface Reply {
+  buffer?: ArrayBuffer;
+  digest?: string;
+  error?: {
+    message: string;
+    code?: string;
+    errno?: number;
+    syscall?: string;
+    path?: string;
+    shrank: boolean;
+  };
+  name?: string;
+  path?: string;
+}
+
+/** Options of {@link hashTarPieces}. */
+export interface HashTarPiecesOptions {
+  /** Called with the number of bytes laid out so far. */
+  onSize?: (bytes: number) => void;
+  /** The error for a file that ended before its size (it shrank since it was examined). */
+  shrank: (name: string, path: string) => Error;
+  signal?: AbortSignal;
+  /** Block size (default 2 MiB) and how many blocks exist at once (default 8). */
+  blockBytes?: number;
+  maxBlocks?: number;
+  /** Files of at least this size are read by the worker (default 64 KiB), smaller ones by this thread. */
+  workerReadBytes?: number;
+}
+
+/** The hex SHA-512 of the tar stream the pieces make. */
+export async function hashTarPieces(
+  pieces: Iterable<TarPiece>,
+  options: HashTarPiecesOptions,
+): Promise<string> {
+  const blockBytes = options.blockBytes ?? 2 * 1024 * 1024;
+  const maxBlocks = options.maxBlocks ?? 8;
+  const workerReadBytes = options.workerReadBytes ?? 64 * 1024;
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const spare: Buffer[] = [];
+  let blocks = 0;
+  let sent = 0;
+  let hashed = 0;
+  let digest: string | undefined;
+  let failure: Error | undefined;
+  let waiting: (() => void) | undefined;
+  let stopping = false;
+  const notify = () => {
+    const w = waiting;
+    waiting = undefined;
+    w?.();
+  };
+  const fail = (e: Error) => {
+    failure ??= e;
+    notify();
+  };
+  const next = async () => {
+    await new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    if (failure) throw failure;
+  };
+  worker.on('message', (r: Reply) => {
+    if (r.error) {
+      const e = r.error;
+      fail(
+        e.shrank
+          ? options.shrank(r.name ?? '', r.path ?? '')
+          : Object.assign(new Error(e.message), {
+              ...(e.code !== undefined ? { code: e.code } : {}),
+              ...(e.errno !== undefined ? { errno: e.errno } : {}),
+              ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
+              ...(e.path !== undefined ? { path: e.path } : {}),
+            }),
+      );
+      return;
+    }
+    if (r.buffer) {
+      hashed++;
+      spare.push(Buffer.from(r.buffer));
+    }
+    if (r.digest !== undefined) digest = r.digest;
+    notify();
+  });
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    if (!stopping) fail(new Error(`the hashing thread stopped (exit code ${code})`));
+  });
+  const take = async (): Promise<Buffer> => {
+    for (;;) {
+      if (failure) throw failure;
+      const b = spare.pop();
+      if (b) return b;
+      if (blocks < maxBlocks) {
+        blocks++;
+        return Buffer.allocUnsafeSlow(blockBytes);
+      }
+      await next();
+    }
+  };
+  try {
+    let block = await take();
+    let fill = 0;
+    let reads: ReadPlan[] = [];
+    let total = 0;
+    const send = async () => {
+      if (failure) throw failure;
+      const buffer = block.buffer as ArrayBuffer;
+      worker.postMessage({ buffer, length: fill, reads }, [buffer]);
+      sent++;
+      total += fill;
+      options.onSize?.(total);
+      reads = [];
+      fill = 0;
+      block = await take();
+    };
+    const copy = async (bytes: Buffer) => {
+      let off = 0;
+      while (off < bytes.length) {
+        const n = bytes.copy(block, fill, off);
+        fill += n;
+        off += n;
+        if (fill === block.length) await send();
+      }
+    };
+    for (const piece of pieces) {
+      options.signal?.throwIfAborted();
+      await copy(piece.head);
+      if (piece.file && piece.file.size >= workerReadBytes) {
+        const { path, name, size } = piece.file;
+        let pos = 0;
+        while (pos < size) {
+          const len = Math.min(size - pos, block.length - fill);
+          reads.push({ path, name, at: fill, len, pos });
+          fill += len;
+          pos += len;
+          if (fill === block.length) await send();
+        }
+      } else if (piece.file && piece.file.size > 0) {
+        const { path, name, size } = piece.file;
+        const fd = openSync(path, 'r');
+        try {
+          let left = size;
+          while (left > 0) {
+            const n = readSync(fd, block, fill, Math.min(left, block.length - fill), null);
+            if (n === 0) throw options.shrank(name, path);
+            left -= n;
+            fill += n;
+            if (fill === block.length) await send();
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+      if (piece.data) await copy(piece.data);
+      let pad = piece.pad;
+      while (pad > 0) {
+        const n = Math.min(pad, block.length - fill);
+        block.fill(0, fill, fill + n);
+        fill += n;
+        pad -= n;
+        if (fill === block.length) await send();
+      }
+    }
+    if (fill > 0) await send();
+    while (hashed < sent) await next();
+    worker.postMessage({});
+    while (digest === undefined) await next();
+    return digest;
+  } finally {
+    stopping = true;
+    await worker.terminate();
+  }
+}
