@@ -24,6 +24,7 @@ export const RUNTIME_ERROR_CODES = [
   'ERR_RUN_ROOTFS',
   'ERR_RUN_RUNC',
   'ERR_RUN_SANDBOX',
+  'ERR_RUN_NETWORK',
 ] as const;
 
 /** Stable codes of {@link RuntimeError}. */

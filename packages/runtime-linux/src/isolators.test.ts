@@ -153,7 +153,7 @@ describe('planAppIsolators', () => {
         arch: undefined,
       }),
     );
-    expect(hasCode(noArch, 'ERR_RUN_ISOLATOR')).toBe(true);
+    expect(hasCode(noArch, 'ERR_RUN_UNSUPPORTED_ARCH')).toBe(true);
   });
 
   it('ISO-008 ISO-009 SELinux and AppArmor: ignored when the host lacks them, a missing profile refuses to run', () => {

@@ -273,9 +273,9 @@ export function planAppIsolators(
   const secValue = sec[0];
   if (!host.arch) {
     if (secValue)
-      fail(
-        `no system call table for this host's architecture (${process.arch}); seccomp cannot be applied.`,
-        'ISO-004',
+      throw new RuntimeError(
+        `app "${appName}": no system call table for this host's architecture (${process.arch}); seccomp cannot be applied.`,
+        { code: 'ERR_RUN_UNSUPPORTED_ARCH', requirement: 'ISO-004', app: appName },
       );
   } else if (secValue && (secValue.kind === 'seccomp-remove-set' || secValue.kind === 'seccomp-retain-set')) {
     const mode = secValue.kind === 'seccomp-remove-set' ? 'remove' : 'retain';

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { RuntimeError } from './errors.ts';
+
+/** Where Debian's `containernetworking-plugins` puts the plugins. */
+export const DEFAULT_CNI_PATH = '/usr/lib/cni';
+
+/** A port of the pod forwarded from the host (the `portmap` plugin; POD-010). */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  /** Host address to bind; default every address. */
+  hostIP?: string | undefined;
+}
+
+/** Options of {@link addPodNetwork} and {@link removePodNetwork}. */
+export interface PodNetworkOptions {
+  /** The pod's UUID (the CNI container ID). */
+  containerId: string;
+  /** Path of the pod's network namespace, e.g. `/proc/<sandbox pid>/ns/net`. */
+  netns: string;
+  /** Interface inside the pod; default `eth0`. */
+  ifName?: string | undefined;
+  /** Directory of the plugins; default {@link DEFAULT_CNI_PATH}. */
+  cniPath?: string | undefined;
+  /** Where host-local keeps its leases (under the state dir, so `gc` can find them). */
+  ipamDataDir: string;
+  /** The pods' subnet; default `172.16.28.0/24` (rkt's default network). */
+  subnet?: string | undefined;
+  /** Masquerade the pod's traffic to the outside (default true), as rkt's `default` network does. */
+  ipMasq?: boolean | undefined;
+  ports?: readonly PortMapping[] | undefined;
+}
+
+/** The pod's address and the host side of its link (where the metadata service listens, META-001). */
+export interface PodNetworkResult {
+  /** The pod's address, without prefix length. */
+  address: string;
+  /** The host side of the pod's point-to-point link. */
+  gateway: string;
+  /** The raw CNI result of the main plugin. */
+  result: unknown;
+}
+
+const NETWORK_NAME = 'appc-default';
+const CNI_VERSION = '1.0.0';
+
+function mainConfig(o: PodNetworkOptions): Record<string, unknown> {
+  return {
+    cniVersion: CNI_VERSION,
+    name: NETWORK_NAME,
+    type: 'ptp',
+    ipMasq: o.ipMasq ?? true,
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: o.subnet ?? '172.16.28.0/24' }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+      dataDir: o.ipamDataDir,
+    },
+  };
+}
+
+function portmapConfig(o: PodNetworkOptions, prevResult: unknown): Record<string, unknown> {
+  return {
+    cniVersion: CNI_VERSION,
+    name: NETWORK_NAME,
+    type: 'portmap',
+    capabilities: { portMappings: true },
+    snat: true,
+    runtimeConfig: { portMappings: o.ports ?? [] },
+    ...(prevResult === undefined ? {} : { prevResult }),
+  };
+}
+
+/** Runs one CNI plugin as the CNI spec says: the command in the environment, the config on stdin, the result
+ * (or an error object) on stdout. */
+async function invoke(
+  command: 'ADD' | 'DEL' | 'CHECK',
+  config: Record<string, unknown>,
+  o: PodNetworkOptions,
+): Promise<unknown> {
+  const cniPath = o.cniPath ?? DEFAULT_CNI_PATH;
+  const plugin = `${cniPath}/${config.type as string}`;
+  const child = spawn(plugin, [], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: o.containerId,
+      CNI_NETNS: o.netns,
+      CNI_IFNAME: o.ifName ?? 'eth0',
+      CNI_PATH: cniPath,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  child.stdin.end(JSON.stringify(config));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw new RuntimeError(
+      `the CNI plugin ${plugin} could not be started (${e.code ?? e.message}); install containernetworking-plugins or pass cniPath.`,
+      { code: 'ERR_RUN_NETWORK', requirement: 'ACE-008', cause: e },
+    );
+  });
+  if (code !== 0) {
+    let detail = err.trim() || out.trim();
+    try {
+      const parsed = JSON.parse(out) as { msg?: string; details?: string };
+      detail = [parsed.msg, parsed.details].filter(Boolean).join(': ') || detail;
+    } catch {
+      // not JSON: keep the raw text
+    }
+    throw new RuntimeError(`CNI ${command} with ${config.type as string} failed (exit ${code}): ${detail}`, {
+      code: 'ERR_RUN_NETWORK',
+      requirement: 'ACE-008',
+    });
+  }
+  return out.trim() === '' ? undefined : JSON.parse(out);
+}
+
+/** Gives a pod's network namespace the `default` network (ACE-008): a point-to-point veth link to the host with
+ * an address from host-local, a default route through the host, masquerading out, and the pod's ports forwarded
+ * from the host (portmap). Undo with {@link removePodNetwork}, with the same options.
+ * @throws {@link RuntimeError} `ERR_RUN_NETWORK` naming the plugin and its message. */
+export async function addPodNetwork(options: PodNetworkOptions): Promise<PodNetworkResult> {
+  const result = (await invoke('ADD', mainConfig(options), options)) as {
+    ips?: { address: string; gateway?: string }[];
+  };
+  const ip = result?.ips?.[0];
+  if (!ip?.gateway) {
+    await invoke('DEL', mainConfig(options), options).catch(() => {});
+    throw new RuntimeError('the ptp plugin returned no address and gateway for the pod.', {
+      code: 'ERR_RUN_NETWORK',
+      requirement: 'ACE-008',
+    });
+  }
+  if (options.ports && options.ports.length > 0) {
+    try {
+      await invoke('ADD', portmapConfig(options, result), options);
+    } catch (e) {
+      await invoke('DEL', mainConfig(options), options).catch(() => {});
+      throw e;
+    }
+  }
+  return { address: ip.address.split('/')[0] as string, gateway: ip.gateway, result };
+}
+
+/** Removes what {@link addPodNetwork} made: port forwards, the veth pair, the masquerading rule and the lease.
+ * Safe to call again, or when the namespace is already gone (the plugins then clean up the host side). */
+export async function removePodNetwork(options: PodNetworkOptions): Promise<void> {
+  const errors: unknown[] = [];
+  if (options.ports && options.ports.length > 0)
+    await invoke('DEL', portmapConfig(options, undefined), options).catch((e) => errors.push(e));
+  await invoke('DEL', mainConfig(options), options).catch((e) => errors.push(e));
+  if (errors.length > 0) throw errors[0];
+}
