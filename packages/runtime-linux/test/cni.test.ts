@@ -1,13 +1,15 @@
 // The default pod network from the real CNI plugins (ptp, host-local, portmap) on a real network namespace.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPodNetwork, removePodNetwork } from '../src/cni.ts';
 
+const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
 const NS = `appc-cni-test-${process.pid}`;
 let dir: string;
@@ -58,9 +60,10 @@ describe('CNI default network (ACE-008)', () => {
     await new Promise<void>((resolve) => server.listen(0, net.gateway, resolve));
     const { port } = server.address() as AddressInfo;
     const client = `require('net').connect(${port}, '${net.gateway}').on('data', (d) => process.stdout.write(d))`;
-    const got = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '-e', client], { timeout: 10_000 });
+    // (a child run asynchronously: this process's loop must stay free to accept)
+    const got = await run('ip', ['netns', 'exec', NS, process.execPath, '-e', client], { timeout: 10_000 });
     server.close();
-    expect(got.stdout.toString()).toBe('host side\n');
+    expect(got.stdout).toBe('host side\n');
     const rules = execFileSync('iptables', ['-t', 'nat', '-S']).toString();
     expect(rules).toContain('41234');
     expect(veths().length).toBe(before + 1);
