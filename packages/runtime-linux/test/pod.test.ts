@@ -305,6 +305,43 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     await assertClean(pod2.uuid, podDir2);
   });
 
+  it('ACE-007 destroyPod while apps still run (a runner that died): containers, cgroups and volumes go', {
+    tags: ['root'],
+  }, async () => {
+    const rootfs = await makeBusyboxRootfs(join(base, 'gc-rootfs'));
+    const image = imageManifest('example.com/busy', {
+      exec: ['sh', '-c', 'sleep 60 & sleep 60'],
+      mountPoints: [{ name: 'scratch', path: '/scratch' }],
+    });
+    const pod = reifyPod([
+      { image: { id: imageIdOf('busy'), manifest: image } },
+      { image: { id: imageIdOf('busy'), manifest: image }, name: 'busy-2' },
+    ]);
+    const podDir = join(base, 'pods', pod.uuid);
+    const prepared = await preparePod({
+      pod,
+      rootfs: { busy: rootfs, 'busy-2': rootfs },
+      dir: podDir,
+      runc: { root: runcRoot },
+    });
+    const run = runPreparedPod(prepared, { stdio: 'ignore' });
+    const runc = new Runc({ root: runcRoot });
+    for (let i = 0; i < 100 && (await runc.list()).filter((c) => c.status === 'running').length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await runc.list()).map((c) => c.id).sort()).toEqual(
+      [`appc-${pod.uuid}`, `appc-${pod.uuid}-busy`, `appc-${pod.uuid}-busy-2`].sort(),
+    );
+    expect(existsSync(join(podDir, 'volumes', 'pod', 'scratch'))).toBe(true);
+    // Only the UUID, the directory and the runc root are needed, as a gc after a killed CLI would have them.
+    await destroyPod({ uuid: pod.uuid, dir: podDir, runcRoot });
+    const result = await run;
+    expect(result.apps.map((a) => a.exitCode)).toEqual([137, 137]);
+    await assertClean(pod.uuid, podDir);
+    // A second destroy finds nothing left and does not fail.
+    await destroyPod({ uuid: pod.uuid, dir: podDir, runcRoot });
+  });
+
   it('ACE-012 a missing program fails before any container starts, leaving nothing', {
     tags: ['root'],
   }, async () => {
