@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RuntimeError } from './errors.ts';
 
 /** Where runc is and where it keeps its state. */
@@ -102,13 +104,17 @@ export class Runc {
     return out();
   }
 
-  /** Creates and starts a container in the background (`runc run -d`); its stdio is /dev/null. */
-  async runDetached(id: string, bundle: string, logFile: string): Promise<void> {
+  /** Creates and starts a container in the background (`runc run -d`); its stdio is /dev/null. Resolves with the
+   * host PID of its init process. */
+  async runDetached(id: string, bundle: string, logFile: string): Promise<number> {
+    const pidFile = `${logFile}.pid`;
     // The container inherits runc's stdio: pipes would stay open for its whole life, so nothing is attached and
     // errors are read from the JSON log.
-    const child = spawn(this.binary, this.args(logFile, 'run', '--detach', '--bundle', bundle, id), {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      this.binary,
+      this.args(logFile, 'run', '--detach', '--pid-file', pidFile, '--bundle', bundle, id),
+      { stdio: 'ignore' },
+    );
     const code = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (c) => resolve(c ?? 1));
@@ -132,6 +138,14 @@ export class Runc {
         },
       );
     }
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) {
+      throw new RuntimeError(`runc run --detach ${id} wrote no PID to ${pidFile}.`, {
+        code: 'ERR_RUN_RUNC',
+        requirement: 'ACE-002',
+      });
+    }
+    return pid;
   }
 
   /** Starts a container in the foreground (`runc run`), its output going where `stdio` says; resolves with its exit
@@ -198,10 +212,79 @@ export class Runc {
     await this.exec(all ? ['kill', '--all', id, signal] : ['kill', id, signal]).catch(() => undefined);
   }
 
-  /** Deletes a container, killing it first when `force`; an unknown container is not an error. */
+  /** Deletes a container, killing it first when `force`; an unknown container is not an error. With `force`, the
+   * init process is sent SIGKILL and awaited here (`runc delete --force` sleeps in steps of 100 ms). */
   async delete(id: string, force = true): Promise<void> {
-    const state = await this.state(id);
-    if (!state) return;
-    await this.exec(force ? ['delete', '--force', id] : ['delete', id], { what: id });
+    const init = await this.initProcess(id);
+    if (init === undefined && !existsSync(join(this.root, id))) return;
+    if (force && (init === undefined || (await isRunning(init)))) {
+      await this.kill(id, 'KILL', true);
+      const pid = init?.pid ?? (await this.state(id))?.pid;
+      if (pid !== undefined && pid > 0) await waitForExit(pid, 10_000);
+    }
+    try {
+      await this.exec(['delete', id], { what: id });
+    } catch (error) {
+      if ((await this.state(id)) === undefined) return;
+      if (!force) throw error;
+      await this.exec(['delete', '--force', id], { what: id });
+    }
+  }
+
+  /** Init PID and start time (clock ticks after boot) from runc's state file, when readable. */
+  private async initProcess(id: string): Promise<{ pid: number; start: number } | undefined> {
+    const text = await readFile(join(this.root, id, 'state.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const s = JSON.parse(text) as { init_process_pid?: unknown; init_process_start?: unknown };
+      if (
+        typeof s.init_process_pid === 'number' &&
+        s.init_process_pid > 0 &&
+        typeof s.init_process_start === 'number'
+      )
+        return { pid: s.init_process_pid, start: s.init_process_start };
+    } catch {
+      // A state file being rewritten: the caller falls back to runc.
+    }
+    return undefined;
+  }
+
+  /** Sends SIGKILL straight to a container's init process (one runc start-up saved) when runc's state file names
+   * it and its start time still matches (so a reused PID is never hit), then waits until it is gone. For a pod
+   * sandbox this ends every process of the pod's PID namespace. Returns false when it could not be done that
+   * way. */
+  async killInit(id: string): Promise<boolean> {
+    const init = await this.initProcess(id);
+    if (!init) return false;
+    if (!(await isRunning(init))) return true;
+    try {
+      process.kill(init.pid, 'SIGKILL');
+    } catch {
+      return true;
+    }
+    await waitForExit(init.pid, 10_000);
+    return true;
+  }
+}
+
+/** True while the process of a container's init still runs: same PID, same start time, not a zombie. */
+async function isRunning(init: { pid: number; start: number }): Promise<boolean> {
+  const stat = await readFile(`/proc/${init.pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return false;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: field 3 (state) is fields[0], field 22 (starttime) is fields[19].
+  return fields[0] !== 'Z' && Number(fields[19]) === init.start;
+}
+
+/** Waits until a process is gone or a zombie (runc then sees its container as stopped). */
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let delay = 1;
+  while (Date.now() < end) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    // The state letter follows the command name in parentheses.
+    if (stat === undefined || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 20);
   }
 }
