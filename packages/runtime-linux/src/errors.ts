@@ -25,6 +25,10 @@ export const RUNTIME_ERROR_CODES = [
   'ERR_RUN_RUNC',
   'ERR_RUN_SANDBOX',
   'ERR_RUN_NETWORK',
+  'ERR_RUN_POD_NOT_FOUND',
+  'ERR_RUN_POD_AMBIGUOUS',
+  'ERR_RUN_POD_NAME',
+  'ERR_RUN_POD_STATE',
 ] as const;
 
 /** Stable codes of {@link RuntimeError}. */

@@ -1,3 +1,5 @@
+export type { PodNetworkOptions, PodNetworkResult, PortMapping } from './cni.ts';
+export { addPodNetwork, DEFAULT_CNI_PATH, removePodNetwork } from './cni.ts';
 export type { RuntimeErrorCode, RuntimeErrorDetails } from './errors.ts';
 export { RUNTIME_ERROR_CODES, RuntimeError } from './errors.ts';
 export type { AppEnvironmentOptions } from './exec-path.ts';
@@ -8,6 +10,13 @@ export type { RootfsPath } from './internal/rootfs-path.ts';
 export { resolveInRootfs } from './internal/rootfs-path.ts';
 export type { AppIsolatorPlan, IsolatorReportEntry, PodIsolatorPlan } from './isolators.ts';
 export { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
+export type {
+  MetadataApp,
+  MetadataPod,
+  MetadataRegistration,
+  MetadataServiceOptions,
+} from './metadata-service.ts';
+export { loadHmacKey, MetadataService, mergeAnnotations } from './metadata-service.ts';
 export type {
   OciDevice,
   OciDeviceRule,
@@ -37,6 +46,19 @@ export {
   runPreparedPod,
   sandboxContainerId,
 } from './pod.ts';
+export type { PodGcReport, RunStoredPodOptions, StoredPodResult } from './pod-runner.ts';
+export { gcPods, METADATA_PORT, runStoredPod } from './pod-runner.ts';
+export type { PodAppRecord, PodRecord, PodState } from './pods.ts';
+export {
+  checkPodName,
+  findPod,
+  listPods,
+  podDir,
+  podsDir,
+  readPodRecord,
+  removePodDir,
+  writePodRecord,
+} from './pods.ts';
 export type { AppMountRequest, AppRequest, ImageLookup, ImageRef, PodOptions, ReifiedPod } from './reify.ts';
 export { defaultAppName, reifyPod, reifyPodManifest } from './reify.ts';
 export type { RuncContainerState, RuncExit, RuncOptions, StdioTarget } from './runc.ts';

@@ -116,9 +116,12 @@ export class MetadataService {
     this.#key = Buffer.from(options.hmacKey ?? randomBytes(64));
   }
 
-  /** Registers a pod; its token is at least 128 bits (here 256) from the system's random source (META-001). */
-  register(pod: MetadataPod): MetadataRegistration {
-    const token = randomBytes(32).toString('hex');
+  /** Registers a pod; its token is at least 128 bits (here 256) from the system's random source (META-001), or
+   * the caller's own (a prepared pod's configs already carry it; give at least 32 random hex digits). */
+  register(pod: MetadataPod, options: { token?: string } = {}): MetadataRegistration {
+    const token = options.token ?? randomBytes(32).toString('hex');
+    if (!/^[0-9a-f]{32,}$/.test(token))
+      throw new TypeError('a metadata token is at least 32 lower-case hex digits');
     this.#pods.set(token, pod);
     return { token, unregister: () => this.#pods.delete(token) };
   }

@@ -1,0 +1,331 @@
+// `appc run` as a library: a reified pod, its images' trees from the store, each app's rootfs an overlay, a
+// record on disk, the metadata service, the network, runc; and everything undone when the pod ends.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ImageManifest } from '@appc/schema';
+import { type Store, TreeStore } from '@appc/store';
+import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
+import { RuntimeError } from './errors.ts';
+import { loadHmacKey, MetadataService } from './metadata-service.ts';
+import { type AppResult, destroyPod, type PodResult, preparePod, runPreparedPod } from './pod.ts';
+import {
+  currentOwner,
+  listPods,
+  mountAppRootfs,
+  ownerAlive,
+  type PodRecord,
+  podDir,
+  podEvent,
+  readPodRecord,
+  removePodDir,
+  unmountPod,
+  writePodRecord,
+} from './pods.ts';
+import type { ReifiedPod } from './reify.ts';
+
+/** The port of the metadata service inside every pod with its own network namespace (rkt's port). */
+export const METADATA_PORT = 18112;
+
+/** The image ID a reified pod pins for an app (POD-011). */
+function imageIdOf(app: { name: string; image: { id?: string | undefined } }): string {
+  if (app.image.id === undefined)
+    throw new RuntimeError(`app "${app.name}" has no image ID; reify the pod first.`, {
+      code: 'ERR_RUN_INVALID_POD_MANIFEST',
+      requirement: 'POD-011',
+      app: app.name,
+    });
+  return app.image.id;
+}
+
+/** Options of {@link runStoredPod}. */
+export interface RunStoredPodOptions {
+  /** The state root (`appc --dir`): pods under `pods/`, runc state under `runc/`, the metadata key. */
+  stateDir: string;
+  /** The image store; the apps' trees are rendered into its tree cache (ACE-002). */
+  store: Store;
+  /** The reified pod ({@link reifyPod} or {@link reifyPodManifest}). */
+  pod: ReifiedPod;
+  /** `host`, `none` (loopback only) or `default` (the CNI ptp network); default `default` (ACE-008). */
+  net?: 'host' | 'none' | 'default';
+  /** Host ports forwarded to the pod's ports (`default` network only). */
+  ports?: readonly PortMapping[];
+  /** A name for the pod besides its UUID. */
+  name?: string;
+  /** Refuse isolators that cannot be enforced as written (ISO-003). */
+  strict?: boolean;
+  /** Where the apps write: the CLI's streams (ACE-009). Each app's output is also kept in the pod's logs. */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Ends the pod: SIGTERM to the apps, SIGKILL after `stopTimeoutMs`. */
+  signal?: AbortSignal;
+  stopTimeoutMs?: number;
+  /** Called when the pod's record exists (for `--uuid-file-save`). */
+  onCreated?: (record: PodRecord) => void | Promise<void>;
+  /** The runc binary; default `runc`. */
+  runcBinary?: string;
+}
+
+/** What {@link runStoredPod} returns: each app's exit status and the isolator report. */
+export interface StoredPodResult extends PodResult {
+  record: PodRecord;
+}
+
+const FORWARDER = `
+const net = require('node:net');
+const [sock, port] = process.argv.slice(1);
+const server = net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u).pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+});
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/** Starts the metadata forwarder inside the pod's network namespace: 127.0.0.1:METADATA_PORT there reaches the
+ * service's unix socket here (META-001 in every network mode). Ends when its stdin closes (this process ends). */
+async function startForwarder(sandboxPid: number, socket: string): Promise<ChildProcess> {
+  const child = spawn(
+    'nsenter',
+    [
+      `--net=/proc/${sandboxPid}/ns/net`,
+      '--',
+      process.execPath,
+      '-e',
+      FORWARDER,
+      socket,
+      String(METADATA_PORT),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err.trim()}`)));
+    child.stdout?.once('data', () => resolve());
+  }).catch((e: Error) => {
+    throw new RuntimeError(`the metadata service could not be reached from the pod: ${e.message}`, {
+      code: 'ERR_RUN_SANDBOX',
+      requirement: 'META-001',
+    });
+  });
+  child.removeAllListeners('exit');
+  return child;
+}
+
+/** Runs a pod to its end, kept on disk under `stateDir/pods/<uuid>` (the record `appc status` and `appc list`
+ * read, its logs for `appc logs`): renders each image's tree once in the store's tree cache and gives each app an
+ * overlay over it (ACE-002), registers the pod with a metadata service of its own (the host's HMAC key, so
+ * signatures verify across pods; META-001..META-012), sets up the network (host, none, or the CNI `default`
+ * network with ports forwarded; ACE-008), and runs it on runc. However the run ends (exit, failure, abort), the
+ * containers, cgroups, mounts, network and the rootfs are removed; the record, manifest and logs stay until
+ * `appc rm` or `appc gc`.
+ * @throws {@link RuntimeError} as {@link preparePod} and {@link runPreparedPod}, `ERR_RUN_NETWORK`,
+ * `ERR_RUN_POD_NAME`. */
+export async function runStoredPod(options: RunStoredPodOptions): Promise<StoredPodResult> {
+  const { stateDir, pod } = options;
+  const uuid = pod.uuid;
+  const net = options.net ?? 'default';
+  const dir = podDir(stateDir, uuid);
+  const token = randomBytes(32).toString('hex');
+  const record: PodRecord = {
+    uuid,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    state: 'prepared',
+    createdAt: (await readPodRecord(stateDir, pod.uuid))?.createdAt ?? new Date().toISOString(),
+    net,
+    ...(options.ports && options.ports.length > 0 ? { ports: [...options.ports] } : {}),
+    owner: await currentOwner(),
+    apps: pod.manifest.apps.map((a) => ({
+      name: a.name,
+      imageId: imageIdOf(a),
+      imageName: a.image.name ?? (pod.images.get(imageIdOf(a)) as ImageManifest | undefined)?.name ?? '',
+    })),
+    metadataToken: token,
+  };
+  await writePodRecord(stateDir, record);
+  await options.onCreated?.(record);
+  const mds = new MetadataService({ hmacKey: await loadHmacKey(join(stateDir, 'metadata', 'hmac.key')) });
+  const logs = new Map<string, { out: WriteStream; err: WriteStream }>();
+  let forwarder: ChildProcess | undefined;
+  let networkUp = false;
+  const runcRoot = join(stateDir, 'runc');
+  const cni = {
+    containerId: uuid,
+    netns: '',
+    ipamDataDir: join(stateDir, 'cni'),
+    ...(options.ports && options.ports.length > 0 ? { ports: options.ports } : {}),
+  };
+  try {
+    // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network
+    const socket = join(dir, 'mds.sock');
+    let metadataUrl: string;
+    if (net === 'host') {
+      const { port } = await mds.listen(0, '127.0.0.1');
+      metadataUrl = `http://127.0.0.1:${port}/${token}`;
+    } else {
+      await mds.listenUnix(socket);
+      metadataUrl = `http://127.0.0.1:${METADATA_PORT}/${token}`;
+    }
+    mds.register(
+      {
+        uuid,
+        manifest: pod.manifest,
+        apps: new Map(
+          pod.manifest.apps.map((a) => [
+            a.name,
+            { imageManifest: pod.images.get(imageIdOf(a)) as ImageManifest, imageId: imageIdOf(a) },
+          ]),
+        ),
+      },
+      { token },
+    );
+
+    // each app's root filesystem over the image's cached tree
+    const trees = new TreeStore(options.store);
+    const rootfs = new Map<string, string>();
+    for (const app of pod.manifest.apps) {
+      const tree = await trees.render(imageIdOf(app));
+      options.store.touch(imageIdOf(app));
+      rootfs.set(app.name, (await mountAppRootfs(stateDir, uuid, app.name, tree.rootfs)).rootfs);
+    }
+    const prepared = await preparePod({
+      pod: { uuid, manifest: pod.manifest },
+      rootfs,
+      dir: join(dir, 'runtime'),
+      runc: { root: runcRoot, ...(options.runcBinary ? { binary: options.runcBinary } : {}) },
+      net: net === 'host' ? 'host' : 'none',
+      metadataUrl,
+      ...(options.strict ? { strict: true } : {}),
+    });
+    await mkdir(join(dir, 'logs'), { recursive: true });
+    for (const app of pod.manifest.apps) {
+      logs.set(app.name, {
+        out: createWriteStream(join(dir, 'logs', `${app.name}.stdout`)),
+        err: createWriteStream(join(dir, 'logs', `${app.name}.stderr`)),
+      });
+    }
+    record.state = 'running';
+    record.startedAt = new Date().toISOString();
+    await writePodRecord(stateDir, record);
+    await podEvent(stateDir, uuid, `running, net ${net}`);
+    let result: PodResult;
+    try {
+      result = await runPreparedPod(prepared, {
+        stdio: 'capture',
+        maxOutputBytes: 0,
+        onOutput: (app, stream, chunk) => {
+          const log = logs.get(app);
+          (stream === 'stdout' ? log?.out : log?.err)?.write(chunk);
+          (stream === 'stdout' ? options.stdout : options.stderr)?.write(chunk);
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
+        onSandboxStarted: async (pid) => {
+          if (net === 'default') {
+            cni.netns = `/proc/${pid}/ns/net`;
+            const address = await addPodNetwork(cni);
+            networkUp = true;
+            record.address = address.address;
+            await writePodRecord(stateDir, record);
+          }
+          if (net !== 'host') forwarder = await startForwarder(pid, socket);
+        },
+      });
+    } finally {
+      if (networkUp) await removePodNetwork(cni).catch(() => undefined);
+      networkUp = false;
+      forwarder?.stdin?.end();
+      forwarder?.kill();
+      await destroyPod(prepared, { keepDir: true });
+    }
+    const byName = new Map<string, AppResult>(result.apps.map((a) => [a.name, a]));
+    for (const a of record.apps) a.exitCode = byName.get(a.name)?.exitCode;
+    record.state = 'exited';
+    record.finishedAt = new Date().toISOString();
+    await writePodRecord(stateDir, record);
+    return { ...result, record };
+  } catch (error) {
+    record.state = 'aborted';
+    record.finishedAt = new Date().toISOString();
+    record.error = (error as Error).message;
+    await writePodRecord(stateDir, record).catch(() => undefined);
+    await destroyPod(
+      { uuid, dir: join(dir, 'runtime'), runcRoot, apps: record.apps },
+      { keepDir: true },
+    ).catch(() => undefined);
+    throw error;
+  } finally {
+    if (networkUp) await removePodNetwork(cni).catch(() => undefined);
+    for (const l of logs.values()) {
+      l.out.end();
+      l.err.end();
+    }
+    await mds.close();
+    await unmountPod(stateDir, uuid);
+    await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
+    await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+    await rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined);
+  }
+}
+
+/** What {@link gcPods} did. */
+export interface PodGcReport {
+  /** Pods removed (exited or aborted for longer than the grace period). */
+  removed: string[];
+  /** Pods whose process had died: their containers, network and mounts were cleaned up. */
+  cleaned: string[];
+}
+
+/** Cleans up after pods whose process died (`kill -9` of `appc run`): containers, cgroups, network, mounts; and
+ * removes exited and aborted pods that ended more than `gracePeriodMs` ago (default 30 min, as rkt's gc).
+ * Running pods are left alone. */
+export async function gcPods(
+  stateDir: string,
+  options: { gracePeriodMs?: number; now?: Date; runcBinary?: string } = {},
+): Promise<PodGcReport> {
+  const grace = options.gracePeriodMs ?? 30 * 60 * 1000;
+  const now = (options.now ?? new Date()).getTime();
+  const report: PodGcReport = { removed: [], cleaned: [] };
+  for (const pod of await listPods(stateDir)) {
+    // running, or being set up by a live process: not ours to touch
+    if (pod.state === 'running' || (pod.state === 'prepared' && (await ownerAlive(pod.owner)))) continue;
+    const dir = podDir(stateDir, pod.uuid);
+    if (pod.state === 'aborted' || pod.state === 'prepared') {
+      await destroyPod(
+        {
+          uuid: pod.uuid,
+          dir: join(dir, 'runtime'),
+          runcRoot: join(stateDir, 'runc'),
+          apps: pod.apps,
+          ...(options.runcBinary ? { runcBinary: options.runcBinary } : {}),
+        },
+        { keepDir: true },
+      ).catch(() => undefined);
+      if (pod.net === 'default')
+        await removePodNetwork({
+          containerId: pod.uuid,
+          netns: '',
+          ipamDataDir: join(stateDir, 'cni'),
+          ...(pod.ports ? { ports: pod.ports } : {}),
+        }).catch(() => undefined);
+      await unmountPod(stateDir, pod.uuid);
+      report.cleaned.push(pod.uuid);
+    }
+    const ended = Date.parse(pod.finishedAt ?? pod.startedAt ?? pod.createdAt);
+    if (now - ended >= grace) {
+      await removePodDir(stateDir, pod.uuid);
+      report.removed.push(pod.uuid);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,148 @@
+// Pods run from the image store with a record on disk, the metadata service and each network mode, on real runc,
+// catatonit and CNI plugins (root only); and gc after a killed runner (issue 4, cleanup).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { build } from '@appc/aci';
+import { hostOsArch } from '@appc/schema';
+import { openStore, type Store } from '@appc/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gcPods, runStoredPod } from '../src/pod-runner.ts';
+import { findPod, listPods, mountsBelow } from '../src/pods.ts';
+import { reifyPod } from '../src/reify.ts';
+import { makeBusyboxRootfs, tempDir } from './support.ts';
+
+const isRoot = process.getuid?.() === 0;
+let dir: string;
+let store: Store;
+let image: { id: string; manifest: import('@appc/schema').ImageManifest };
+
+function veths(): number {
+  return execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth']).toString().split('\n').filter(Boolean)
+    .length;
+}
+
+function runcIds(stateDir: string): string[] {
+  const root = join(stateDir, 'runc');
+  if (!existsSync(root)) return [];
+  return (
+    JSON.parse(execFileSync('runc', ['--root', root, 'list', '--format', 'json']).toString() || '[]')?.map?.(
+      (c: { id: string }) => c.id,
+    ) ?? []
+  );
+}
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  dir = await tempDir('appc-podrun-');
+  const layout = join(dir, 'layout');
+  await makeBusyboxRootfs(join(layout, 'rootfs'));
+  await symlink('busybox', join(layout, 'rootfs', 'bin', 'wget'));
+  const { os, arch } = hostOsArch();
+  await writeFile(
+    join(layout, 'manifest'),
+    JSON.stringify({
+      acKind: 'ImageManifest',
+      acVersion: '0.8.11',
+      name: 'example.com/probe',
+      labels: [
+        { name: 'version', value: '1' },
+        { name: 'os', value: os },
+        { name: 'arch', value: arch },
+      ],
+      app: { exec: ['/bin/sh', '-c', 'echo hello'], user: '0', group: '0' },
+      annotations: [{ name: 'authors', value: 'test' }],
+    }),
+  );
+  await build(layout, join(dir, 'probe.aci'));
+  store = await openStore(join(dir, 'state', 'images'));
+  const put = await store.put(join(dir, 'probe.aci'));
+  image = { id: put.image.id, manifest: store.manifest(put.image.id) };
+}, 60_000);
+
+afterAll(async () => {
+  if (!isRoot) return;
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const probe = `wget -q -O - "$AC_METADATA_URL/acMetadata/v1/pod/uuid"; echo; wget -q -O - "$AC_METADATA_URL/acMetadata/v1/apps/$AC_APP_NAME/image/id"`;
+
+describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
+  for (const net of ['host', 'none', 'default'] as const) {
+    it(`--net=${net}: the app reaches the metadata service; nothing is left but the record and logs`, {
+      tags: ['root'],
+    }, async () => {
+      const stateDir = join(dir, 'state');
+      const before = veths();
+      const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', probe] }]);
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (d) => {
+        out += d;
+      });
+      const result = await runStoredPod({ stateDir, store, pod, net, stdout, name: `probe-${net}` });
+      const err = await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stderr'), 'utf8');
+      expect(result.apps, err).toEqual([expect.objectContaining({ name: 'probe', exitCode: 0 })]);
+      expect(out).toBe(`${pod.uuid}\n${image.id}`);
+      const record = await findPod(stateDir, `probe-${net}`);
+      expect(record).toMatchObject({
+        uuid: pod.uuid,
+        state: 'exited',
+        net,
+        apps: [{ name: 'probe', exitCode: 0 }],
+      });
+      if (net === 'default') expect(record.address).toMatch(/^172\.16\.28\.\d+$/);
+      expect(await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stdout'), 'utf8')).toBe(out);
+      expect(await mountsBelow(join(stateDir, 'pods', pod.uuid))).toEqual([]);
+      expect(runcIds(stateDir)).toEqual([]);
+      expect(veths()).toBe(before);
+    });
+  }
+
+  it('a failing app: its exit status is recorded and returned', { tags: ['root'] }, async () => {
+    const stateDir = join(dir, 'state');
+    const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'exit 3'] }]);
+    const result = await runStoredPod({ stateDir, store, pod, net: 'none' });
+    expect(result.apps[0]?.exitCode).toBe(3);
+    expect((await findPod(stateDir, pod.uuid.slice(0, 8))).apps[0]?.exitCode).toBe(3);
+  });
+
+  it('kill -9 of the runner, then gc: the host is as clean as before', { tags: ['root'] }, async () => {
+    const stateDir = join(dir, 'state-kill');
+    await mkdir(stateDir, { recursive: true });
+    const before = veths();
+    const script = join(dir, 'runner.mjs');
+    // a separate process runs a long pod through the built package, as `appc run` would
+    await writeFile(
+      script,
+      `import { openStore } from ${JSON.stringify(new URL('../../store/dist/index.js', import.meta.url).href)};
+import { runStoredPod, reifyPod } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+const store = await openStore(${JSON.stringify(join(dir, 'state', 'images'))});
+const image = { id: ${JSON.stringify(image.id)}, manifest: store.manifest(${JSON.stringify(image.id)}) };
+const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'echo started; sleep 600'] }]);
+await runStoredPod({ stateDir: ${JSON.stringify(stateDir)}, store, pod, net: 'default', stdout: process.stdout });
+`,
+    );
+    if (!existsSync(new URL('../dist/index.js', import.meta.url))) return; // the built package is needed
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes('started') && resolve());
+      child.once('exit', (code) => reject(new Error(`runner exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const [pod] = await listPods(stateDir);
+    expect(pod?.state).toBe('aborted');
+    expect(runcIds(stateDir).length).toBeGreaterThan(0);
+    const report = await gcPods(stateDir, { gracePeriodMs: 0 });
+    expect(report.cleaned).toEqual([pod?.uuid]);
+    expect(report.removed).toEqual([pod?.uuid]);
+    expect(runcIds(stateDir)).toEqual([]);
+    expect(await mountsBelow(stateDir)).toEqual([]);
+    expect(veths()).toBe(before);
+    expect(await listPods(stateDir)).toEqual([]);
+  });
+});
