@@ -325,6 +325,10 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       }
       return result;
     };
+    if (stopped) {
+      result.exitCode = 128 + 15;
+      return finish();
+    }
     // ACE-014: pre-start runs to completion first; a failure fails the app and its main process never starts.
     if (app.handlers['pre-start']) {
       result.preStartExitCode = await phase('pre-start');
@@ -362,6 +366,8 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
     })();
     return stopping;
   };
+  // A signal already aborted: no app starts (each reports 143), the sandbox is still removed by the caller.
+  if (options.signal?.aborted) stopped = true;
   const runs = pod.apps.map((app) => runApp(app));
   const all = Promise.allSettled(runs);
   // When runc fails for one app, the others are stopped rather than left running.

@@ -246,6 +246,20 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     // busybox sleep dies of SIGTERM: runc reports 128 + 15.
     expect(result.apps[0]?.exitCode).toBe(143);
     await assertClean(pod.uuid, podDir);
+
+    // A signal aborted before the run: no app starts, nothing is left.
+    const pod2 = reifyPod([{ image: { id: imageIdOf('sleeper'), manifest: image } }]);
+    const podDir2 = join(base, 'pods', pod2.uuid);
+    const r2 = await runPod({
+      pod: pod2,
+      rootfs: { sleeper: rootfs },
+      dir: podDir2,
+      runc: { root: runcRoot },
+      stdio: 'capture',
+      signal: AbortSignal.abort(),
+    });
+    expect(r2.apps[0]?.exitCode).toBe(143);
+    await assertClean(pod2.uuid, podDir2);
   });
 
   it('ACE-014 VAL-002 pre-start runs before the main process and post-stop after it, in one writable root', {
