@@ -91,4 +91,4 @@ export {
 } from './seccomp.ts';
 export type { AppIdentity, IdentityRequest } from './user-group.ts';
 export { resolveAppIdentity } from './user-group.ts';
-export { checkHostVolume, prepareVolumes } from './volumes.ts';
+export { checkHostVolume, prepareMountTargets, prepareVolumes } from './volumes.ts';

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PodManifest } from '@appc/schema';
+import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures, type HostFeatures } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig } from './runtime-config.ts';
-import { prepareVolumes } from './volumes.ts';
+import { prepareMountTargets, prepareVolumes } from './volumes.ts';
 
 /** The default place of the static catatonit binary (Debian package `catatonit`). */
 export const DEFAULT_CATATONIT = '/usr/bin/catatonit';
@@ -58,6 +58,8 @@ export interface PreparedPod {
   }[];
   /** What became of every isolator, pod-level ones first (ACE-017). */
   isolators: IsolatorReportEntry[];
+  /** Mount targets replaced or masked in the apps' rootfs (ACE-005). */
+  warnings: Issue[];
   /** cgroup path of the sandbox; every app's is below it. */
   cgroupsPath: string;
 }
@@ -163,6 +165,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       cgroupsPath,
     });
     const isolators = [...sandbox.isolators];
+    const warnings: Issue[] = [];
     const apps: PreparedPod['apps'] = [];
     for (const podApp of manifest.apps) {
       const rootfs = rootfsOf(options.rootfs, podApp.name);
@@ -191,6 +194,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
       });
       isolators.push(...made.isolators);
+      warnings.push(...(await prepareMountTargets(manifest, podApp.name, rootfs, locator)));
       const bundle = join(options.dir, 'apps', podApp.name);
       await mkdir(bundle, { recursive: true });
       apps.push({
@@ -223,6 +227,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       sandbox: { id: sandboxContainerId(uuid), bundle: sandboxBundle, config: sandbox.config },
       apps,
       isolators,
+      warnings,
       cgroupsPath,
     };
   } catch (error) {

@@ -310,3 +310,51 @@ describe('volume checks', () => {
     }
   });
 });
+
+describe('prepareMountTargets', () => {
+  it('ACE-005 a file target becomes a directory and a non-empty directory is masked, each with a warning', async () => {
+    const { prepareMountTargets } = await import('./volumes.ts');
+    const { readdir, stat } = await import('node:fs/promises');
+    const dir = await tempDir();
+    try {
+      const rootfs = join(dir, 'rootfs');
+      await mkdir(join(rootfs, 'conf'), { recursive: true });
+      await writeFile(join(rootfs, 'conf', 'keep'), 'x');
+      await writeFile(join(rootfs, 'data'), 'a file where a volume goes');
+      await mkdir(join(rootfs, 'empty-dir'));
+      await mkdir(join(dir, 'volumes', 'pod', 'data'), { recursive: true });
+      await mkdir(join(dir, 'volumes', 'pod', 'conf'), { recursive: true });
+      const manifest = {
+        acVersion: '0.8.11',
+        acKind: 'PodManifest' as const,
+        apps: [
+          {
+            name: 'web',
+            image: { id: imageIdOf('web') },
+            mounts: [
+              { volume: 'data', path: '/data' },
+              { volume: 'conf', path: '/conf' },
+              { volume: 'conf', path: '/empty-dir' },
+              { volume: 'data', path: '/missing/deep' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'data', kind: 'empty' as const },
+          { name: 'conf', kind: 'empty' as const },
+        ],
+      };
+      const warnings = await prepareMountTargets(manifest, 'web', rootfs, {
+        emptyVolumesDir: join(dir, 'volumes'),
+      });
+      expect(warnings.map((w) => [w.code, w.pointer, w.requirement])).toEqual([
+        ['WARN_RUN_MOUNT_TARGET_REPLACED', '/apps/0/mounts/0/path', 'ACE-005'],
+        ['WARN_RUN_MOUNT_TARGET_MASKED', '/apps/0/mounts/1/path', 'ACE-005'],
+      ]);
+      expect((await stat(join(rootfs, 'data'))).isDirectory()).toBe(true);
+      expect(await readdir(join(rootfs, 'conf'))).toEqual(['keep']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,7 +1,8 @@
-import { chmod, chown, lstat, mkdir, realpath } from 'node:fs/promises';
-import type { PodManifest, Volume } from '@appc/schema';
+import { chmod, chown, lstat, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import type { Issue, PodManifest, Volume } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
-import { emptyVolumePath, type VolumeLocator } from './runtime-config.ts';
+import { resolveInRootfs } from './internal/rootfs-path.ts';
+import { emptyVolumePath, type VolumeLocator, volumeSourcePath } from './runtime-config.ts';
 
 /** Checks the source of a `host` volume (ACE-006): it must exist, and neither it nor any of its parents may be a
  * symlink (the source must be what it names).
@@ -54,4 +55,49 @@ export async function prepareVolumes(manifest: PodManifest, locator: VolumeLocat
       else await makeEmptyVolume(emptyVolumePath(locator, v, app.name), v);
     }
   }
+}
+
+/** Prepares the mount targets of one app inside its rootfs (ACE-005): a missing target is left for the runtime to
+ * create (parents included, 0755, owned 0:0); a file where a directory volume goes is replaced by a directory; a
+ * non-empty directory is masked by the mount. Both cases come back as warnings. The rootfs must be this
+ * execution's own copy (ACE-002), since it may be changed. */
+export async function prepareMountTargets(
+  manifest: PodManifest,
+  appName: string,
+  rootfs: string,
+  locator: VolumeLocator,
+): Promise<Issue[]> {
+  const warnings: Issue[] = [];
+  const index = manifest.apps.findIndex((a) => a.name === appName);
+  const app = manifest.apps[index];
+  for (const [i, m] of (app?.mounts ?? []).entries()) {
+    const volume = m.appVolume ?? manifest.volumes?.find((v) => v.name === m.volume);
+    if (!volume) continue;
+    const source = volumeSourcePath(locator, volume, m.appVolume ? appName : undefined);
+    const sourceIsDir = (await stat(source).catch(() => undefined))?.isDirectory() ?? volume.kind === 'empty';
+    const target = await resolveInRootfs(rootfs, m.path);
+    if (target.hostPath === undefined) continue;
+    const st = await lstat(target.hostPath);
+    const pointer = `/apps/${index}/mounts/${i}/path`;
+    if (sourceIsDir && !st.isDirectory()) {
+      await rm(target.hostPath, { force: true });
+      await mkdir(target.hostPath, { mode: 0o755 });
+      warnings.push({
+        code: 'WARN_RUN_MOUNT_TARGET_REPLACED',
+        pointer,
+        requirement: 'ACE-005',
+        message: `app "${appName}": ${m.path} was a file in the image; it was replaced by a directory for volume "${m.volume}".`,
+        severity: 'warning',
+      });
+    } else if (st.isDirectory() && (await readdir(target.hostPath)).length > 0) {
+      warnings.push({
+        code: 'WARN_RUN_MOUNT_TARGET_MASKED',
+        pointer,
+        requirement: 'ACE-005',
+        message: `app "${appName}": ${m.path} is not empty in the image; volume "${m.volume}" hides its contents.`,
+        severity: 'warning',
+      });
+    }
+  }
+  return warnings;
 }
