@@ -147,7 +147,7 @@ function* walk(layout: string): Generator<WalkItem> {
   const rootPath = join(layout, 'rootfs');
   yield { name: 'rootfs', path: rootPath, st: lstatSync(rootPath) };
   function* dir(name: string, path: string): Generator<WalkItem> {
-    const children = readdirSync(path).sort(byteOrder);
+    const children = sortByBytes(readdirSync(path));
     for (const child of children) {
       const cp = join(path, child);
       const cn = `${name}/${child}`;
@@ -161,6 +161,13 @@ function* walk(layout: string): Generator<WalkItem> {
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Sorts names in the order of their UTF-8 bytes. Below U+D800, UTF-16 code units (what the default sort
+ * compares) are in the same order as UTF-8 bytes, so only names with surrogates or characters from U+E000 up
+ * need their bytes compared. */
+function sortByBytes(names: string[]): string[] {
+  return names.some((n) => /[\uD800-\uFFFF]/.test(n)) ? names.sort(byteOrder) : names.sort();
 }
 
 function shrank(name: string, path: string): AciError {

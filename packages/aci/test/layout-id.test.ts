@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, imageIdOfLayout } from '../src/index.ts';
-import { makeTree, manifestText, scratch, type TreeNode } from './fixtures.ts';
+import { makeTree, manifestText, run, scratch, type TreeNode } from './fixtures.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -42,6 +42,25 @@ describe('imageIdOfLayout (ACI-010, ACI-014)', () => {
     });
     expect(id).toBe(expected);
     expect(progress[progress.length - 1]).toBe(r.tarBytes);
+  });
+
+  it('ACI-014 entries are in the byte order of their UTF-8 names, with or without characters beyond U+D7FF', async () => {
+    for (const [label, names] of [
+      ['below U+D800', ['b', 'B', 'a.txt', 'a-b', 'é', 'z', '中', 'Z9', '_']],
+      ['beyond', ['b', 'a', '\u{E000}', '\u{1F600}', '\u{FFFD}', 'é', '中', 'A']],
+    ] as const) {
+      const layout = join(dir, `order-${label}`);
+      const tree: Record<string, TreeNode> = { manifest: manifestText('example.com/order') };
+      for (const n of names) tree[`rootfs/${n}`] = n;
+      makeTree(layout, tree);
+      const out = join(dir, `order-${label}.aci`);
+      await build(layout, out, { deterministic: true, compression: 'none' });
+      const listed = run('tar', ['-tf', out]).toString('utf8').trim().split('\n');
+      const expected = [...names]
+        .map((n) => `rootfs/${n}`)
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(listed).toEqual(['rootfs', ...expected, 'manifest']);
+    }
   });
 
   it('ACI-014 an aborted computation stops with an AbortError', async () => {

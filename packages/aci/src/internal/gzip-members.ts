@@ -100,25 +100,39 @@ class ByteQueue {
     this.chunks.push(b);
     this.length += b.length;
   }
-  /** The first `n` bytes (n <= length) without removing them. */
+  /** The first `n` bytes (n <= length) without removing them; a copy when they span chunks (keep n small). */
   peek(n: number): Buffer {
-    if (this.chunks[0] && this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    // join only the chunks that hold the first n bytes: joining everything queued on every call made reading
-    // a member that spans many input chunks copy the queue over and over
-    let count = 0;
-    let len = 0;
-    while (len < n && count < this.chunks.length) len += (this.chunks[count++] as Buffer).length;
-    const joined = Buffer.concat(this.chunks.slice(0, count), len);
-    this.chunks.splice(0, count, joined);
-    return joined.subarray(0, n);
-  }
-  take(n: number): Buffer {
-    const out = this.peek(n);
     const first = this.chunks[0] as Buffer;
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
+    if (first.length >= n) return first.subarray(0, n);
+    return this.copyFront(n, false);
+  }
+  /** Removes and returns the first `n` bytes (n <= length): a view when they lie in one chunk, else exactly
+   * those bytes copied (the rest of the last chunk stays a view; nothing is joined twice). */
+  take(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
     this.length -= n;
-    // a view, not a copy: chunks are never written to after they are queued
+    if (first.length >= n) {
+      // a view, not a copy: chunks are never written to after they are queued
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    return this.copyFront(n, true);
+  }
+  private copyFront(n: number, remove: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    let i = 0;
+    while (off < n) {
+      const c = this.chunks[i] as Buffer;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (remove && k < c.length) this.chunks[i] = c.subarray(k);
+      else i++;
+    }
+    // in removing mode, chunks[0..i) were used up; a partly used one was replaced by its rest
+    if (remove) this.chunks.splice(0, i);
     return out;
   }
   drain(): Buffer[] {
