@@ -31,7 +31,8 @@ export interface Command {
   usage: string;
   /** Longer help: flags and what they do. */
   help: string;
-  run(argv: string[], io: Io, globals: Globals): Promise<ExitCode>;
+  /** The exit status: an {@link ExitCode}, or for the pod commands the status of the app that failed. */
+  run(argv: string[], io: Io, globals: Globals): Promise<number>;
 }
 
 /** Flags every command accepts, before or after its name. */

@@ -19,6 +19,16 @@ export const commands: Record<string, () => Promise<Command>> = {
   verify: () => import('./commands/verify.ts'),
   publish: () => import('./commands/publish.ts'),
   image: () => import('./commands/image.ts'),
+  run: () => import('./commands/run.ts'),
+  prepare: () => import('./commands/prepare.ts'),
+  'run-prepared': () => import('./commands/run-prepared.ts'),
+  status: () => import('./commands/status.ts'),
+  list: () => import('./commands/list.ts'),
+  enter: () => import('./commands/enter.ts'),
+  logs: () => import('./commands/logs.ts'),
+  stop: () => import('./commands/stop.ts'),
+  rm: () => import('./commands/rm.ts'),
+  gc: () => import('./commands/gc.ts'),
   version: () => import('./commands/version.ts'),
 };
 
@@ -63,7 +73,7 @@ function commandHelp(c: Command): string {
 
 /** Runs `appc` with the given arguments (without the program name) and returns the exit status; never throws
  * and never calls `process.exit`. */
-export async function main(argv: string[], io: Io): Promise<ExitCode> {
+export async function main(argv: string[], io: Io): Promise<number> {
   const globals: Globals = { debug: false };
   let help = false;
   const rest: string[] = [];

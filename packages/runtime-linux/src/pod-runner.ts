@@ -41,6 +41,38 @@ function imageIdOf(app: { name: string; image: { id?: string | undefined } }): s
   return app.image.id;
 }
 
+/** The host ports a pod asks for (POD-010): each exposed port to the app port of that name (from the pod app's
+ * own `app`, else its image's), or to its `podPort`. */
+export function portMappings(pod: ReifiedPod): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const exposed of pod.manifest.ports ?? []) {
+    let port = exposed.podPort;
+    if (!port) {
+      for (const a of pod.manifest.apps) {
+        const ports =
+          a.app?.ports ?? (pod.images.get(imageIdOf(a)) as ImageManifest | undefined)?.app?.ports ?? [];
+        port = ports.find((p) => p.name === exposed.name);
+        if (port) break;
+      }
+    }
+    if (!port)
+      throw new RuntimeError(`port "${exposed.name}" is exposed but no app of the pod declares it.`, {
+        code: 'ERR_RUN_UNKNOWN_PORT',
+        requirement: 'POD-010',
+      });
+    const protocol = port.protocol === 'udp' ? 'udp' : 'tcp';
+    const count = port.count ?? 1;
+    for (let i = 0; i < count; i++)
+      out.push({
+        hostPort: exposed.hostPort + i,
+        containerPort: port.port + i,
+        protocol,
+        ...(exposed.hostIP ? { hostIP: exposed.hostIP } : {}),
+      });
+  }
+  return out;
+}
+
 /** Options of {@link runStoredPod}. */
 export interface RunStoredPodOptions {
   /** The state root (`appc --dir`): pods under `pods/`, runc state under `runc/`, the metadata key. */
@@ -51,7 +83,7 @@ export interface RunStoredPodOptions {
   pod: ReifiedPod;
   /** `host`, `none` (loopback only) or `default` (the CNI ptp network); default `default` (ACE-008). */
   net?: 'host' | 'none' | 'default';
-  /** Host ports forwarded to the pod's ports (`default` network only). */
+  /** Host ports forwarded to the pod's ports (`default` network only); default {@link portMappings} of the pod. */
   ports?: readonly PortMapping[];
   /** A name for the pod besides its UUID. */
   name?: string;
@@ -135,6 +167,12 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const { stateDir, pod } = options;
   const uuid = pod.uuid;
   const net = options.net ?? 'default';
+  const mapped = options.ports ?? portMappings(pod);
+  if (mapped.length > 0 && net !== 'default')
+    throw new RuntimeError(`ports are forwarded only on the default network, not with --net=${net}.`, {
+      code: 'ERR_RUN_UNKNOWN_PORT',
+      requirement: 'POD-010',
+    });
   const dir = podDir(stateDir, uuid);
   const token = randomBytes(32).toString('hex');
   const record: PodRecord = {
@@ -143,7 +181,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     state: 'prepared',
     createdAt: (await readPodRecord(stateDir, pod.uuid))?.createdAt ?? new Date().toISOString(),
     net,
-    ...(options.ports && options.ports.length > 0 ? { ports: [...options.ports] } : {}),
+    ...(mapped.length > 0 ? { ports: [...mapped] } : {}),
     owner: await currentOwner(),
     apps: pod.manifest.apps.map((a) => ({
       name: a.name,
@@ -163,7 +201,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     containerId: uuid,
     netns: '',
     ipamDataDir: join(stateDir, 'cni'),
-    ...(options.ports && options.ports.length > 0 ? { ports: options.ports } : {}),
+    ...(mapped.length > 0 ? { ports: mapped } : {}),
   };
   try {
     // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network
@@ -278,6 +316,51 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   }
 }
 
+/** Removes what is left of a pod that no process runs any more (its runner was killed, or it never started):
+ * containers, cgroups, the network and its forwards, mounts. The record, manifest and logs stay. */
+export async function cleanupPod(
+  stateDir: string,
+  pod: PodRecord,
+  options: { runcBinary?: string | undefined } = {},
+): Promise<void> {
+  const dir = podDir(stateDir, pod.uuid);
+  await destroyPod(
+    {
+      uuid: pod.uuid,
+      dir: join(dir, 'runtime'),
+      runcRoot: join(stateDir, 'runc'),
+      apps: pod.apps,
+      ...(options.runcBinary ? { runcBinary: options.runcBinary } : {}),
+    },
+    { keepDir: true },
+  ).catch(() => undefined);
+  if (pod.net === 'default')
+    await removePodNetwork({
+      containerId: pod.uuid,
+      netns: '',
+      ipamDataDir: join(stateDir, 'cni'),
+      ...(pod.ports ? { ports: pod.ports } : {}),
+    }).catch(() => undefined);
+  await unmountPod(stateDir, pod.uuid);
+  await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
+  await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Removes a pod that is not running: cleans up what is left ({@link cleanupPod}) and deletes its directory.
+ * @throws {@link RuntimeError} `ERR_RUN_POD_STATE` when the pod runs (stop it first). */
+export async function removePod(
+  stateDir: string,
+  pod: PodRecord,
+  options: { runcBinary?: string | undefined } = {},
+): Promise<void> {
+  if (pod.state === 'running' || (pod.state === 'prepared' && (await ownerAlive(pod.owner))))
+    throw new RuntimeError(`pod ${pod.uuid} is running; stop it first (appc stop ${pod.uuid}).`, {
+      code: 'ERR_RUN_POD_STATE',
+    });
+  await cleanupPod(stateDir, pod, options);
+  await removePodDir(stateDir, pod.uuid);
+}
+
 /** What {@link gcPods} did. */
 export interface PodGcReport {
   /** Pods removed (exited or aborted for longer than the grace period). */
@@ -288,7 +371,7 @@ export interface PodGcReport {
 
 /** Cleans up after pods whose process died (`kill -9` of `appc run`): containers, cgroups, network, mounts; and
  * removes exited and aborted pods that ended more than `gracePeriodMs` ago (default 30 min, as rkt's gc).
- * Running pods are left alone. */
+ * Running pods, and prepared pods nobody runs yet, are left alone. */
 export async function gcPods(
   stateDir: string,
   options: { gracePeriodMs?: number; now?: Date; runcBinary?: string } = {},
@@ -297,28 +380,9 @@ export async function gcPods(
   const now = (options.now ?? new Date()).getTime();
   const report: PodGcReport = { removed: [], cleaned: [] };
   for (const pod of await listPods(stateDir)) {
-    // running, or being set up by a live process: not ours to touch
-    if (pod.state === 'running' || (pod.state === 'prepared' && (await ownerAlive(pod.owner)))) continue;
-    const dir = podDir(stateDir, pod.uuid);
-    if (pod.state === 'aborted' || pod.state === 'prepared') {
-      await destroyPod(
-        {
-          uuid: pod.uuid,
-          dir: join(dir, 'runtime'),
-          runcRoot: join(stateDir, 'runc'),
-          apps: pod.apps,
-          ...(options.runcBinary ? { runcBinary: options.runcBinary } : {}),
-        },
-        { keepDir: true },
-      ).catch(() => undefined);
-      if (pod.net === 'default')
-        await removePodNetwork({
-          containerId: pod.uuid,
-          netns: '',
-          ipamDataDir: join(stateDir, 'cni'),
-          ...(pod.ports ? { ports: pod.ports } : {}),
-        }).catch(() => undefined);
-      await unmountPod(stateDir, pod.uuid);
+    if (pod.state === 'running' || pod.state === 'prepared') continue;
+    if (pod.state === 'aborted') {
+      await cleanupPod(stateDir, pod, options);
       report.cleaned.push(pod.uuid);
     }
     const ended = Date.parse(pod.finishedAt ?? pod.startedAt ?? pod.createdAt);

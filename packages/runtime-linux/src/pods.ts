@@ -94,7 +94,11 @@ export async function readPodRecord(stateDir: string, uuid: string): Promise<Pod
   } catch {
     return undefined;
   }
-  if (record.state === 'running' && !(await ownerAlive(record.owner))) {
+  // a pod being set up or run by a process that is gone (`appc prepare` pods have no owner until they run)
+  if (
+    (record.state === 'running' || (record.state === 'prepared' && record.owner)) &&
+    !(await ownerAlive(record.owner))
+  ) {
     record.state = 'aborted';
     record.error ??=
       'the process running the pod ended without cleaning up (killed?); appc gc removes what is left';
@@ -193,11 +197,11 @@ export async function mountAppRootfs(
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
 export async function mountsBelow(dir: string): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const unescape = (s: string) =>
+  const decodeOctal = (s: string) =>
     s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
   return info
     .split('\n')
-    .map((l) => unescape(l.split(' ')[4] ?? ''))
+    .map((l) => decodeOctal(l.split(' ')[4] ?? ''))
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 }

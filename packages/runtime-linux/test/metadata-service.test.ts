@@ -121,9 +121,9 @@ describe('metadata service', () => {
   });
 
   it('answers only the pod that owns the token (META-011)', async () => {
-    expect((await get(baseA.replace(tokenA, 'f'.repeat(64)) + '/pod/uuid')).status).toBe(401);
+    expect((await get(`${baseA.replace(tokenA, 'f'.repeat(64))}/pod/uuid`)).status).toBe(401);
     // pod B's token on pod A's service is unknown there
-    expect((await get(baseA.replace(tokenA, tokenB) + '/pod/uuid')).status).toBe(401);
+    expect((await get(`${baseA.replace(tokenA, tokenB)}/pod/uuid`)).status).toBe(401);
     expect((await get(`${baseA}/apps/other/image/id`)).status).toBe(404);
   });
 

@@ -1,0 +1,39 @@
+import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { stateDir } from '../context.ts';
+import { ExitCode, type Globals, type Io } from '../io.ts';
+import { podJson } from '../pods.ts';
+
+export const summary = 'List the pods';
+export const usage = 'appc list [--json] [--no-legend] [--full]';
+export const help = `Every pod of the state root, oldest first: UUID, name, apps, state, network.
+
+  --json        one object per pod, as appc status --json
+  --full        whole UUIDs and image IDs
+  --no-legend   no header line`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    json: { type: 'boolean' },
+    'no-legend': { type: 'boolean' },
+    full: { type: 'boolean' },
+  });
+  expectPositionals(positionals, 0, 0, 'no arguments');
+  const { listPods } = await import('@appc/runtime-linux');
+  const pods = await listPods(stateDir(globals, io));
+  if (values.json) {
+    for (const p of pods) io.stdout.write(`${JSON.stringify(podJson(p))}\n`);
+    return ExitCode.Ok;
+  }
+  const rows = pods.map((p) => [
+    values.full ? p.uuid : p.uuid.slice(0, 8),
+    p.name ?? '-',
+    p.apps.map((a) => `${a.name}${a.exitCode === undefined ? '' : `(${a.exitCode})`}`).join(','),
+    p.state,
+    `${p.net}${p.address ? `:${p.address}` : ''}`,
+  ]);
+  if (!values['no-legend']) rows.unshift(['UUID', 'NAME', 'APPS', 'STATE', 'NETWORK']);
+  const widths = rows.reduce<number[]>((w, r) => r.map((c, k) => Math.max(w[k] ?? 0, c.length)), []);
+  for (const r of rows)
+    io.stdout.write(`${r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ')}\n`);
+  return ExitCode.Ok;
+}

@@ -1,0 +1,47 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serializePodManifest } from '@appc/schema';
+import { openImageStore, stateDir } from '../context.ts';
+import { ExitCode, type Globals, type Io } from '../io.ts';
+import { POD_FLAGS_HELP, parsePodArgs, reifyFromArgs } from '../pod-args.ts';
+import { requireRoot } from '../pods.ts';
+
+export const summary = 'Fetch and reify a pod without running it; print its UUID';
+export const usage = 'appc prepare [pod flags] IMAGE [app flags] [-- ARGS] [--- IMAGE ...]';
+export const help = `Does everything appc run does before starting anything: images fetched and pinned, the pod
+reified and checked, a UUID given; the pod is then "prepared" (appc list) until appc run-prepared runs it.
+
+${POD_FLAGS_HELP}`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
+  const args = await parsePodArgs(argv, io);
+  requireRoot('prepare');
+  const store = await openImageStore(globals, io);
+  try {
+    const pod = await reifyFromArgs(args, io, globals, store);
+    const state = stateDir(globals, io);
+    const { checkPodName, podDir, writePodRecord } = await import('@appc/runtime-linux');
+    if (args.name !== undefined) await checkPodName(state, args.name);
+    await writePodRecord(state, {
+      uuid: pod.uuid,
+      ...(args.name !== undefined ? { name: args.name } : {}),
+      state: 'prepared',
+      createdAt: new Date().toISOString(),
+      net: args.net,
+      apps: pod.manifest.apps.map((a) => ({
+        name: a.name,
+        imageId: a.image.id ?? '',
+        imageName: a.image.name ?? '',
+      })),
+    });
+    await writeFile(
+      join(podDir(state, pod.uuid), 'pod-manifest.json'),
+      serializePodManifest(pod.manifest, { indent: 2 }),
+    );
+    if (args.uuidFileSave !== undefined) await writeFile(args.uuidFileSave, pod.uuid);
+    io.stdout.write(`${pod.uuid}\n`);
+    return ExitCode.Ok;
+  } finally {
+    store.close();
+  }
+}

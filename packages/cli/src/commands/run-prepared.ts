@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageManifest } from '@appc/schema';
+import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { openImageStore, stateDir } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import type { Globals, Io } from '../io.ts';
+import { requireRoot } from '../pods.ts';
+
+export const summary = 'Run a pod made by appc prepare';
+export const usage = 'appc run-prepared [--strict] POD';
+export const help = `POD is a UUID, a unique prefix of one, or a pod name. Runs the prepared pod as appc run would, with
+the network it was prepared with; exits with the first failing app's status.`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { strict: { type: 'boolean' } });
+  expectPositionals(positionals, 1, 1, 'one POD');
+  requireRoot('run-prepared');
+  const state = stateDir(globals, io);
+  const { findPod, podDir, reifyPodManifest, runStoredPod } = await import('@appc/runtime-linux');
+  const record = await findPod(state, positionals[0] as string);
+  if (record.state !== 'prepared' || record.owner !== undefined)
+    throw new UsageError(
+      `pod ${record.uuid} is ${record.state}, not prepared; only a prepared pod can be run`,
+    );
+  const { parsePodManifest } = await import('@appc/schema');
+  const file = join(podDir(state, record.uuid), 'pod-manifest.json');
+  const manifest = parsePodManifest(await readFile(file, 'utf8'), { file });
+  const store = await openImageStore(globals, io);
+  try {
+    const images = new Map<string, ImageManifest>();
+    for (const a of manifest.apps)
+      if (a.image.id && store.has(a.image.id)) images.set(a.image.id, store.manifest(a.image.id));
+    const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
+    const result = await runStoredPod({
+      stateDir: state,
+      store,
+      pod,
+      net: record.net,
+      ...(record.name !== undefined ? { name: record.name } : {}),
+      ...(values.strict ? { strict: true } : {}),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    return result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
+  } finally {
+    store.close();
+  }
+}

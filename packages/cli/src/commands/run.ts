@@ -1,0 +1,60 @@
+import { writeFile } from 'node:fs/promises';
+import { serializePodManifest } from '@appc/schema';
+import { openImageStore, stateDir } from '../context.ts';
+import { type Globals, type Io, paint, useColor } from '../io.ts';
+import { POD_FLAGS_HELP, parsePodArgs, reifyFromArgs } from '../pod-args.ts';
+import { requireRoot } from '../pods.ts';
+
+export const summary = "Run images as a pod; exit with the first failing app's status";
+export const usage =
+  'appc run [--net=host|none|default] [--volume NAME,kind=host,source=PATH] [--uuid-file-save FILE] IMAGE [--exec CMD] [--mount volume=NAME,target=PATH] [-- ARGS] [--- IMAGE ...]';
+export const help = `Fetches each IMAGE into the store when it is not there (signatures checked, as appc fetch), reifies the
+pod (apps filled from their image manifests, every mount point satisfied, images pinned by ID, a new UUID), gives
+each app its own rootfs over the image's cached tree, and runs the apps with runc around a catatonit sandbox, with
+the metadata service and the network. The apps' output goes to this command's stdout and stderr, and to the pod's
+logs (appc logs). Exit status: the first failing app's (in pod order), 0 when all succeed; 2 when the pod could not
+run. Ctrl-C (or appc stop) stops the apps: SIGTERM, then SIGKILL after 10 s. Needs root.
+
+${POD_FLAGS_HELP}`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
+  const args = await parsePodArgs(argv, io);
+  if (!args.dryRun) requireRoot('run');
+  const store = await openImageStore(globals, io);
+  try {
+    const pod = await reifyFromArgs(args, io, globals, store);
+    if (args.dryRun) {
+      io.stdout.write(`${serializePodManifest(pod.manifest, { indent: 2 })}\n`);
+      return 0;
+    }
+    const state = stateDir(globals, io);
+    const { checkPodName, runStoredPod } = await import('@appc/runtime-linux');
+    if (args.name !== undefined) await checkPodName(state, args.name);
+    const color = useColor(io);
+    for (const w of pod.warnings)
+      io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
+    const result = await runStoredPod({
+      stateDir: state,
+      store,
+      pod,
+      net: args.net,
+      ...(args.name !== undefined ? { name: args.name } : {}),
+      ...(args.strict ? { strict: true } : {}),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onCreated: async (record) => {
+        if (args.uuidFileSave !== undefined) await writeFile(args.uuidFileSave, record.uuid);
+        if (globals.debug) io.stderr.write(`pod ${record.uuid}\n`);
+      },
+    });
+    // ISO-003: say which isolators were not enforced as written
+    for (const i of result.isolators.filter((x) => x.status !== 'enforced'))
+      io.stderr.write(
+        `${paint(color, 'warning', 'warning:')} ${i.app === undefined ? 'pod' : `app ${i.app}`}: isolator ${i.name} ${i.status}: ${i.detail}\n`,
+      );
+    return result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,46 @@
+import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { stateDir } from '../context.ts';
+import { describeError, exitCodeFor } from '../errors.ts';
+import { ExitCode, type Globals, type Io } from '../io.ts';
+import { requireRoot } from '../pods.ts';
+
+export const summary = 'Stop running pods';
+export const usage = 'appc stop [--force] [--timeout SECONDS] POD...';
+export const help = `Asks the process running each pod to stop it (SIGTERM to its apps, SIGKILL 10 s later; post-stop
+handlers run), and waits until it has. A pod whose process is gone is cleaned up instead. Prints each UUID.
+
+  --force            SIGKILL the process running the pod at once, then clean up what it leaves
+  --timeout SECONDS  how long to wait for a pod to stop (default 30)`;
+
+export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    force: { type: 'boolean' },
+    timeout: { type: 'string', default: '30' },
+  });
+  expectPositionals(positionals, 1, Number.POSITIVE_INFINITY, 'one or more PODs');
+  requireRoot('stop');
+  const state = stateDir(globals, io);
+  const { cleanupPod, findPod, readPodRecord } = await import('@appc/runtime-linux');
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  let status: ExitCode = ExitCode.Ok;
+  for (const ref of positionals) {
+    try {
+      let pod = await findPod(state, ref);
+      if (pod.state === 'running' && pod.owner) {
+        process.kill(pod.owner.pid, values.force ? 'SIGKILL' : 'SIGTERM');
+        while (pod.state === 'running' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          pod = (await readPodRecord(state, pod.uuid)) ?? pod;
+        }
+      }
+      if (pod.state === 'aborted') await cleanupPod(state, pod);
+      if (pod.state === 'running')
+        throw new Error(`pod ${pod.uuid} did not stop within ${values.timeout} s; try --force`);
+      io.stdout.write(`${pod.uuid}\n`);
+    } catch (e) {
+      io.stderr.write(`appc stop: ${ref}: ${describeError(e, globals.debug).message}\n`);
+      status = Math.max(status, exitCodeFor(e)) as ExitCode;
+    }
+  }
+  return status;
+}
