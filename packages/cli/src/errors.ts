@@ -46,6 +46,13 @@ export const OPERATIONAL_CODES: ReadonlySet<string> = new Set([
   'ERR_VERIFY_REVIEW_REQUIRED',
   'ERR_VERIFY_PASSPHRASE',
   'ERR_VERIFY_ABORTED',
+  // the host could not run the pod, or there is no such pod: nothing about the input was judged
+  'ERR_RUN_RUNC',
+  'ERR_RUN_SANDBOX',
+  'ERR_RUN_NETWORK',
+  'ERR_RUN_POD_NOT_FOUND',
+  'ERR_RUN_POD_AMBIGUOUS',
+  'ERR_RUN_POD_STATE',
 ]);
 
 /** Node's system errors (`ENOENT`, `EACCES`, ...) carry `syscall` and an `E…` code. */

@@ -1,0 +1,212 @@
+// appc's pod commands on this machine's runc, catatonit and CNI plugins (root only): run with the forms scripts
+// rely on, status/list/logs/enter, the exit status of the first failing app, and kill -9 of `appc run` then gc.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hostOsArch } from '@appc/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appc } from './helpers.ts';
+
+const isRoot = process.getuid?.() === 0;
+const BIN = resolve(import.meta.dirname, '../dist/bin.js');
+let work: string;
+let g: string[];
+let aci: string;
+
+function veths(): number {
+  return execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth']).toString().split('\n').filter(Boolean)
+    .length;
+}
+
+function mountsUnder(dir: string): string[] {
+  return execFileSync('cat', ['/proc/self/mountinfo'])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(dir));
+}
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  work = await mkdtemp(join(tmpdir(), 'appc-cli-pods-'));
+  const rootfs = join(work, 'layout', 'rootfs');
+  await mkdir(join(rootfs, 'bin'), { recursive: true });
+  await mkdir(join(rootfs, 'etc'), { recursive: true });
+  await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
+  for (const a of ['sh', 'echo', 'cat', 'wget', 'sleep', 'grep', 'id'])
+    await symlink('busybox', join(rootfs, 'bin', a));
+  await writeFile(
+    join(rootfs, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/:/bin/sh\n',
+  );
+  await writeFile(join(rootfs, 'etc', 'group'), 'root:x:0:\nweb:x:1000:\n');
+  const { os, arch } = hostOsArch();
+  await writeFile(
+    join(work, 'layout', 'manifest'),
+    JSON.stringify({
+      acKind: 'ImageManifest',
+      acVersion: '0.8.11',
+      name: 'example.com/box',
+      labels: [
+        { name: 'version', value: '1' },
+        { name: 'os', value: os },
+        { name: 'arch', value: arch },
+      ],
+      app: {
+        exec: [
+          '/bin/sh',
+          '-c',
+          'echo "$AC_APP_NAME sees pod $(wget -q -O - $AC_METADATA_URL/acMetadata/v1/pod/uuid)"',
+        ],
+        user: '0',
+        group: '0',
+        mountPoints: [{ name: 'data', path: '/data' }],
+      },
+    }),
+  );
+  aci = join(work, 'box.aci');
+  const b = await appc(['build', join(work, 'layout'), aci]);
+  expect(b.code, b.err).toBe(0);
+  g = ['--dir', join(work, 'state'), '--local-config', join(work, 'etc'), '--insecure-options=image'];
+}, 60_000);
+
+afterAll(async () => {
+  if (!isRoot) return;
+  await appc([...g, 'gc', '--grace-period', '0s']);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
+  it('an unsigned local file needs --insecure-options=image, as in rkt', { tags: ['root'] }, async () => {
+    const r = await appc(['--dir', join(work, 'state'), '--local-config', join(work, 'etc'), 'run', aci]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('ERR_STORE_UNSIGNED');
+  });
+
+  it('runs two apps sharing a host volume; output, status, list, logs', { tags: ['root'] }, async () => {
+    const data = join(work, 'data');
+    await mkdir(data, { recursive: true });
+    const uuidFile = join(work, 'uuid');
+    const r = await appc([
+      ...g,
+      'run',
+      '--net=default',
+      '--volume',
+      `data,kind=host,source=${data}`,
+      '--uuid-file-save',
+      uuidFile,
+      '--name',
+      'twoapps',
+      aci,
+      '--name',
+      'writer',
+      '--mount',
+      'volume=data,target=/data',
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'echo shared > /data/note',
+      '---',
+      aci,
+      '--name',
+      'reader',
+      '--mount',
+      'volume=data,target=/data',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const uuid = (await readFile(uuidFile, 'utf8')).trim();
+    expect(r.out).toContain(`reader sees pod ${uuid}`);
+    expect(await readFile(join(data, 'note'), 'utf8')).toBe('shared\n');
+    const status = await appc([...g, 'status', '--json', 'twoapps']);
+    expect(JSON.parse(status.out)).toMatchObject({
+      uuid,
+      state: 'exited',
+      apps: [
+        { name: 'writer', exitCode: 0 },
+        { name: 'reader', exitCode: 0 },
+      ],
+    });
+    const list = await appc([...g, 'list', '--json']);
+    expect(
+      list.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).uuid),
+    ).toContain(uuid);
+    const logs = await appc([...g, 'logs', '--app', 'reader', uuid.slice(0, 8)]);
+    expect(logs.out).toBe(`reader sees pod ${uuid}\n`);
+  });
+
+  it("exits with the first failing app's status", { tags: ['root'] }, async () => {
+    const r = await appc([...g, 'run', '--net=none', aci, '--exec', '/bin/sh', '--', '-c', 'exit 5']);
+    expect(r.code).toBe(5);
+  });
+
+  it('a bad flag or an unknown user is a clear error, and nothing is left running', {
+    tags: ['root'],
+  }, async () => {
+    const bad = await appc([...g, 'run', '--net=bogus', aci]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--net=bogus');
+    const user = await appc([...g, 'run', '--net=none', aci, '--user', 'nobody-here']);
+    expect(user.code).toBe(1);
+    expect(user.err).toContain('ERR_RUN_USER');
+    expect(mountsUnder(join(work, 'state'))).toEqual([]);
+  });
+
+  it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {
+    const r = await appc([...g, 'run', '--dry-run', aci, '--set-env', 'A=b']);
+    expect(r.code, r.err).toBe(0);
+    const m = JSON.parse(r.out);
+    expect(m.acKind).toBe('PodManifest');
+    expect(m.apps[0].image.id).toMatch(/^sha512-/);
+    expect(m.volumes).toEqual([expect.objectContaining({ name: 'data', kind: 'empty' })]);
+  });
+
+  it('kill -9 of appc run mid-run, then appc gc: no container, mount or veth is left', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return; // the built CLI is what a user kills
+    const before = veths();
+    const uuidFile = join(work, 'uuid-kill');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        ...g,
+        'run',
+        '--uuid-file-save',
+        uuidFile,
+        aci,
+        '--exec',
+        '/bin/sh',
+        '--',
+        '-c',
+        'echo up; sleep 600',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes('up') && resolve());
+      child.once('exit', (code) => reject(new Error(`appc run ended early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const uuid = (await readFile(uuidFile, 'utf8')).trim();
+    expect(JSON.parse((await appc([...g, 'status', '--json', uuid])).out).state).toBe('aborted');
+    const gc = await appc([...g, 'gc', '--grace-period', '0s']);
+    expect(gc.code, gc.err).toBe(0);
+    expect(gc.out).toContain(uuid);
+    expect(mountsUnder(join(work, 'state'))).toEqual([]);
+    expect(veths()).toBe(before);
+    const runcRoot = join(work, 'state', 'runc');
+    const left = existsSync(runcRoot)
+      ? execFileSync('runc', ['--root', runcRoot, 'list', '-q']).toString().trim()
+      : '';
+    expect(left).toBe('');
+    expect((await appc([...g, 'status', uuid])).code).toBe(2);
+  });
+});
