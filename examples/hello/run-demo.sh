@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: build the example image, validate it, print its image ID and manifest, extract it; then sign it,
 # publish it as a static discovery site served over HTTPS on loopback, trust the key and fetch the image back by
-# name, verified. Needs the CLI built (pnpm build, or scripts/setup.sh), gpg and openssl; writes only under
-# .tmp/demo/ of the repository (the store, the config dir and the GnuPG home included) and stops its server.
+# name, verified, with its busybox dependency; and, as root, run it as a pod and print what its app saw of the
+# metadata service. Needs the CLI built (pnpm build, or scripts/setup.sh), gpg, openssl and busybox-static (and
+# runc, catatonit, the CNI plugins to run the pod); writes only under .tmp/demo/ of the repository (the store,
+# the config dir, the GnuPG home and the pods included), stops its server and removes its pod.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$root/packages/cli/dist/bin.js"
@@ -31,7 +33,7 @@ appc cat-manifest --pretty-print "$out/hello.aci"
 echo "== appc extract hello.aci hello/"
 appc extract "$out/hello.aci" "$out/hello"
 (cd "$out/hello" && find . -printf '%M %p%l\n' | sort -k2)
-echo "== the extracted app, run directly on the host (no executor or metadata service yet, so AC_* are unset)"
+echo "== the extracted app, run directly on the host (outside a pod, so AC_* are unset)"
 GREETING="Hello from an App Container" sh "$out/hello/rootfs/bin/hello"
 
 # ---- distribution: sign, publish, serve, trust, fetch ----
@@ -47,6 +49,18 @@ echo "$fpr"
 echo "== appc sign --key publisher.key.asc hello.aci"
 appc sign --key "$out/publisher.key.asc" "$out/hello.aci"
 gpg --batch --quiet --verify "$out/hello.aci.asc" "$out/hello.aci" 2>&1 | sed 's/^/gpg: /' | head -3
+
+echo "== the dependency hello names: example.com/busybox, built from this host's static busybox, signed"
+busybox_bin="$(command -v busybox)"
+mkdir -p "$out/busybox/rootfs/bin"
+cp "$busybox_bin" "$out/busybox/rootfs/bin/busybox"
+for applet in sh echo cat sed wget; do ln -sf busybox "$out/busybox/rootfs/bin/$applet"; done
+cat >"$out/busybox/manifest" <<'MANIFEST'
+{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/busybox",
+ "labels": [{"name": "version", "value": "1"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}]}
+MANIFEST
+appc build --deterministic "$out/busybox" "$out/busybox.aci"
+appc sign --key "$out/publisher.key.asc" "$out/busybox.aci" >/dev/null
 
 echo "== a test CA and a certificate for example.com (openssl), then a plain static HTTPS server on loopback"
 (
@@ -68,8 +82,9 @@ port="$(cat "$out/port")"
 net=(--port "$port" --resolve example.com=127.0.0.1 --ca "$out/ca.crt")
 g=(--dir "$state" --local-config "$etc" --system-config "$out/no-system-config")
 
-echo "== appc publish --out site --base-url https://example.com:$port --key publisher.pub.asc hello.aci"
-appc publish --out "$site" --base-url "https://example.com:$port" --key "$out/publisher.pub.asc" "$out/hello.aci"
+echo "== appc publish --out site --base-url https://example.com:$port --key publisher.pub.asc hello.aci busybox.aci"
+appc publish --out "$site" --base-url "https://example.com:$port" --key "$out/publisher.pub.asc" \
+  "$out/hello.aci" "$out/busybox.aci"
 (cd "$site" && find . -type f | sort)
 
 echo "== appc discover --json example.com/hello:1.0.0"
@@ -81,11 +96,12 @@ if appc "${g[@]}" fetch "${net[@]}" example.com/hello:1.0.0; then
   exit 1
 fi
 
-echo "== appc trust add --prefix example.com/hello --fingerprint $fpr (the key found by discovery, pinned)"
-appc "${g[@]}" trust add --prefix example.com/hello --fingerprint "$fpr" "${net[@]}"
+echo "== appc trust add --prefix example.com --fingerprint $fpr (the key found by discovery, pinned)"
+appc "${g[@]}" trust add --prefix example.com --fingerprint "$fpr" "${net[@]}"
 appc "${g[@]}" trust list
 
-echo "== appc fetch example.com/hello:1.0.0 (discovered, downloaded, signature and name checked, stored)"
+echo "== appc fetch example.com/hello:1.0.0 (discovered, downloaded, signature and name checked, stored; its"
+echo "   dependency example.com/busybox found and checked the same way)"
 fetched="$(appc "${g[@]}" fetch "${net[@]}" example.com/hello:1.0.0)"
 echo "$fetched"
 if [ "$fetched" != "$id" ]; then
@@ -95,4 +111,15 @@ fi
 echo "== appc fetch --json example.com/hello:1.0.0 again: unchanged (ETag, 304), nothing is downloaded"
 appc "${g[@]}" fetch --json "${net[@]}" example.com/hello:1.0.0
 appc "${g[@]}" image list
-echo "== done: $out/hello.aci ($id), published at https://example.com:$port/, fetched back verified"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "== (not root: skipping appc run, which needs runc, mounts and namespaces)"
+  echo "== done: $out/hello.aci ($id), published at https://example.com:$port/, fetched back verified"
+  exit 0
+fi
+echo "== appc run --uuid-file-save uuid example.com/hello:1.0.0 (a pod: runc, catatonit, the CNI network, metadata)"
+appc "${g[@]}" run --uuid-file-save "$out/uuid" example.com/hello:1.0.0
+echo "== appc status --json"
+appc "${g[@]}" status --json "$(cat "$out/uuid")"
+appc "${g[@]}" rm "$(cat "$out/uuid")" >/dev/null
+echo "== done: $out/hello.aci ($id), published at https://example.com:$port/, fetched back verified, run as a pod"
