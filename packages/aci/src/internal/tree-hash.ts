@@ -20,40 +20,44 @@ export interface TarPiece {
 
 // Plain CommonJS run with `eval`, so that it works the same from src/ (tests) and dist/ (users).
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const hash = require('node:crypto').createHash('sha512');
+// set to 1 by the main thread when it gives up: blocks still queued come back unread
+const stop = new Int32Array(workerData.stop);
 let failed = false;
 parentPort.on('message', (m) => {
   if (!m.buffer) {
     parentPort.postMessage({ digest: hash.digest('hex') });
     return;
   }
-  if (failed) return;
   const buf = Buffer.from(m.buffer);
+  let error;
   let r;
-  try {
-    for (r of m.reads) {
-      const fd = fs.openSync(r.path, 'r');
-      try {
-        let got = 0;
-        while (got < r.len) {
-          const n = fs.readSync(fd, buf, r.at + got, r.len - got, r.pos + got);
-          if (n === 0) throw Object.assign(new Error('shrank'), { shrank: true });
-          got += n;
+  if (!failed) {
+    try {
+      for (r of m.reads) {
+        if (Atomics.load(stop, 0) !== 0) break;
+        const fd = fs.openSync(r.path, 'r');
+        try {
+          let got = 0;
+          while (got < r.len) {
+            const n = fs.readSync(fd, buf, r.at + got, r.len - got, r.pos + got);
+            if (n === 0) throw Object.assign(new Error('shrank'), { shrank: true });
+            got += n;
+          }
+        } finally {
+          fs.closeSync(fd);
         }
-      } finally {
-        fs.closeSync(fd);
       }
+    } catch (e) {
+      failed = true;
+      error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path, shrank: !!(e && e.shrank) };
     }
-  } catch (e) {
-    failed = true;
-    const error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path, shrank: !!(e && e.shrank) };
-    parentPort.postMessage({ error, name: r && r.name, path: r && r.path });
-    return;
+    if (!failed && Atomics.load(stop, 0) === 0) hash.update(new Uint8Array(m.buffer, 0, m.length));
   }
-  hash.update(new Uint8Array(m.buffer, 0, m.length));
-  parentPort.postMessage({ buffer: m.buffer }, [m.buffer]);
+  // every block comes back, so that the main thread knows when nothing is being read any more
+  parentPort.postMessage({ buffer: m.buffer, error, name: r && r.name, path: r && r.path }, [m.buffer]);
 });
 `;
 
@@ -101,15 +105,17 @@ export async function hashTarPieces(
 ): Promise<string> {
   const blockBytes = options.blockBytes ?? 2 * 1024 * 1024;
   const maxBlocks = options.maxBlocks ?? 8;
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { stop: stop.buffer } });
   const spare: Buffer[] = [];
   let blocks = 0;
   let sent = 0;
-  let hashed = 0;
+  let returned = 0;
   let digest: string | undefined;
   let failure: Error | undefined;
   let waiting: (() => void) | undefined;
   let stopping = false;
+  let alive = true;
   const notify = () => {
     const w = waiting;
     waiting = undefined;
@@ -126,6 +132,10 @@ export async function hashTarPieces(
     if (failure) throw failure;
   };
   worker.on('message', (r: Reply) => {
+    if (r.buffer) {
+      returned++;
+      spare.push(Buffer.from(r.buffer));
+    }
     if (r.error) {
       const e = r.error;
       fail(
@@ -140,16 +150,14 @@ export async function hashTarPieces(
       );
       return;
     }
-    if (r.buffer) {
-      hashed++;
-      spare.push(Buffer.from(r.buffer));
-    }
     if (r.digest !== undefined) digest = r.digest;
     notify();
   });
   worker.on('error', fail);
   worker.on('exit', (code) => {
+    alive = false;
     if (!stopping) fail(new Error(`the hashing thread stopped (exit code ${code})`));
+    notify();
   });
   const take = async (): Promise<Buffer> => {
     for (;;) {
@@ -213,12 +221,21 @@ export async function hashTarPieces(
       }
     }
     if (fill > 0) await send();
-    while (hashed < sent) await next();
+    while (returned < sent) await next();
     worker.postMessage({});
     while (digest === undefined) await next();
     return digest;
   } finally {
     stopping = true;
+    if (digest === undefined) {
+      // given up (abort, error): let the worker hand back what it holds, so that no file of the tree is left
+      // open by a thread stopped in the middle of reading it
+      Atomics.store(stop, 0, 1);
+      while (returned < sent && alive)
+        await new Promise<void>((resolve) => {
+          waiting = resolve;
+        });
+    }
     await worker.terminate();
   }
 }
