@@ -9,12 +9,12 @@ export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 
 # Programs the packages and their tests call: GNU tar, gzip, xz, bzip2 (ACI-006 codecs), python3 (tar interop
 # tests), getfattr/setfattr (xattrs, ACI-005), gpg and openssl (signing keys and test certificates), curl (the
-# fetch benchmark), runc, catatonit, the CNI plugins, nsenter, ip and iptables (the executor), busybox-static
+# fetch benchmark), runc, catatonit, the CNI plugins, nsenter, ip, iptables and socat (the executor), busybox-static
 # (the rootfs of the executor tests and of the demo's base image). Installed from Debian's packages when
 # missing and we are root.
 declare -A want=([tar]=tar [gzip]=gzip [xz]=xz-utils [bzip2]=bzip2 [python3]=python3 [getfattr]=attr
   [gpg]=gnupg [openssl]=openssl [curl]=curl [runc]=runc [catatonit]=catatonit [busybox]=busybox-static
-  [nsenter]=util-linux [ip]=iproute2 [iptables]=iptables)
+  [nsenter]=util-linux [ip]=iproute2 [iptables]=iptables [socat]=socat)
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
 [ -x /usr/lib/cni/ptp ] || missing+=(containernetworking-plugins)

@@ -1,4 +1,4 @@
-import { hasCode, type Issue } from '@appc/schema';
+import { hasCode, type Issue } from '@appc/schema/errors';
 import { ExitCode } from './io.ts';
 
 /** A command-line mistake: reported with the command's usage, exit status 2. */

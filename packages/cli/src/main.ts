@@ -1,4 +1,3 @@
-import { SPEC_VERSION } from '@appc/schema';
 import { describeError, UsageError } from './errors.ts';
 import { type Command, ExitCode, type Globals, type Io, paint, useColor } from './io.ts';
 import { VERSION } from './version.ts';
@@ -51,6 +50,7 @@ const GLOBAL_HELP = `Global flags (before or after the command):
   -h, --help                 help for appc or for one command`;
 
 async function overview(): Promise<string> {
+  const { SPEC_VERSION } = await import('@appc/schema');
   const lines = [
     `appc ${VERSION}: App Container (appc ${SPEC_VERSION}) images`,
     '',

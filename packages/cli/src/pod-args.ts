@@ -325,19 +325,28 @@ export async function reifyFromArgs(
     const manifest = parsePodManifest(await readFile(file, 'utf8'), { file });
     return reifyPodManifest(manifest, lookup);
   }
-  const insecure = await insecureOptions(globals);
-  const network = await networkOptions(globals, io, args.network);
-  const trust = await openTrust(globals, io);
-  const { fetchImage } = await import('@appc/store');
+  // an image ID needs neither the network nor the keys: only load them for names, URLs and files
+  let fetching: ((ref: string) => Promise<{ image: { id: string } }>) | undefined;
+  const fetchOne = async (ref: string) => {
+    if (!fetching) {
+      const insecure = await insecureOptions(globals);
+      const network = await networkOptions(globals, io, args.network);
+      const trust = await openTrust(globals, io);
+      const { fetchImage } = await import('@appc/store');
+      fetching = (r) =>
+        fetchImage(store, r, {
+          trust,
+          insecure: { image: insecure.has('image'), http: insecure.has('http'), tls: insecure.has('tls') },
+          pullPolicy: args.pullPolicy,
+          network,
+          ...(io.signal ? { signal: io.signal } : {}),
+        });
+    }
+    return fetching(ref);
+  };
   const requests = [];
   for (const a of args.apps) {
-    const { image } = await fetchImage(store, a.image, {
-      trust,
-      insecure: { image: insecure.has('image'), http: insecure.has('http'), tls: insecure.has('tls') },
-      pullPolicy: args.pullPolicy,
-      network,
-      ...(io.signal ? { signal: io.signal } : {}),
-    });
+    const { image } = a.image.startsWith('sha512-') ? { image: store.get(a.image) } : await fetchOne(a.image);
     const manifest = store.manifest(image.id);
     manifests.set(image.id, manifest);
     // --exec replaces the program; arguments after -- replace the image's arguments (rkt)

@@ -2,7 +2,7 @@
 // record on disk, the metadata service, the network, runc; and everything undone when the pod ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -120,30 +120,38 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
+const SOCAT_FORWARDER =
+  'socat -d -d TCP-LISTEN:"$2",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$1" & pid=$!; cat >/dev/null; kill $pid';
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '/usr/bin:/bin')
+    .split(':')
+    .some((d) => d !== '' && existsSync(join(d, program)));
+}
+
 /** Starts the metadata forwarder inside the pod's network namespace: 127.0.0.1:METADATA_PORT there reaches the
- * service's unix socket here (META-001 in every network mode). Ends when its stdin closes (this process ends). */
+ * service's unix socket here (META-001 in every network mode). socat when installed (it starts in a few
+ * milliseconds), else a small Node program. Either ends when its stdin closes, that is when this process ends,
+ * however it ends (`kill -9` included). */
 async function startForwarder(sandboxPid: number, socket: string): Promise<ChildProcess> {
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=/proc/${sandboxPid}/ns/net`,
-      '--',
-      process.execPath,
-      '-e',
-      FORWARDER,
-      socket,
-      String(METADATA_PORT),
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const ns = `--net=/proc/${sandboxPid}/ns/net`;
+  const socat = onPath('socat');
+  const child = socat
+    ? spawn('nsenter', [ns, '--', 'sh', '-c', SOCAT_FORWARDER, 'forwarder', socket, String(METADATA_PORT)], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      })
+    : spawn('nsenter', [ns, '--', process.execPath, '-e', FORWARDER, socket, String(METADATA_PORT)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
   let err = '';
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err.trim()}`)));
-    child.stdout?.once('data', () => resolve());
+    child.stderr?.on('data', (d) => {
+      err += d;
+      if (socat && err.includes('listening on')) resolve();
+    });
+    if (!socat) child.stdout?.once('data', () => resolve());
   }).catch((e: Error) => {
     throw new RuntimeError(`the metadata service could not be reached from the pod: ${e.message}`, {
       code: 'ERR_RUN_SANDBOX',
@@ -151,6 +159,8 @@ async function startForwarder(sandboxPid: number, socket: string): Promise<Child
     });
   });
   child.removeAllListeners('exit');
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
   return child;
 }
 
@@ -283,7 +293,6 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       if (networkUp) await removePodNetwork(cni).catch(() => undefined);
       networkUp = false;
       forwarder?.stdin?.end();
-      forwarder?.kill();
       await destroyPod(prepared, { keepDir: true });
     }
     const byName = new Map<string, AppResult>(result.apps.map((a) => [a.name, a]));

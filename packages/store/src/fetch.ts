@@ -5,10 +5,14 @@ import { resolve as resolvePath } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { readManifest } from '@appc/aci';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
-import { discover, openDownload, parseAppString, validateDiscoveredManifest } from '@appc/discovery';
+import { parseAppString, validateDiscoveredManifest } from '@appc/discovery/names';
+
+// the network and OpenPGP parts load on first use: a store opened to run a stored image never pays for them
+const discovery = () => import('@appc/discovery');
+const verifying = () => import('@appc/verify');
+
 import { hostOsArch, type Issue } from '@appc/schema';
 import type { Keyring, VerifiedSignature } from '@appc/verify';
-import { verifySignature } from '@appc/verify';
 import { StoreError } from './errors.ts';
 import type { PutCandidate, Store, StoredImage } from './store.ts';
 
@@ -172,7 +176,7 @@ async function checkCandidate(
     });
   }
   verified.value = await (inStream ??
-    verifySignature({
+    verifyWith({
       data: candidate.path,
       signature: sig,
       name: candidate.manifest.name,
@@ -181,6 +185,13 @@ async function checkCandidate(
       ...(options.signal ? { signal: options.signal } : {}),
     }));
   return { signatureFingerprint: verified.value.keyFingerprint };
+}
+
+/** `verifySignature` of `@appc/verify`, loaded on first use. */
+async function verifyWith(
+  options: import('@appc/verify').VerifySignatureOptions,
+): Promise<VerifiedSignature> {
+  return (await verifying()).verifySignature(options);
 }
 
 interface InStream {
@@ -198,7 +209,7 @@ function verifyInStream(
   options: FetchImageOptions,
 ): InStream {
   const pass = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-  const verified = verifySignature({
+  const verified = verifyWith({
     data: pass,
     signature,
     name,
@@ -278,6 +289,7 @@ async function downloadInto(
     insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const { openDownload } = await discovery();
   const dl = await openDownload(url, {
     ...transport,
     ...(known?.etag !== undefined ? { ifNoneMatch: known.etag } : {}),
@@ -521,6 +533,7 @@ async function fetchOne(
       };
     if (policy === 'never') throw notInStore(`${r.app.name} with ${JSON.stringify(asked.labels)}`, policy);
   }
+  const { discover } = await discovery();
   const found = await discover(r.app, {
     ...options.network,
     insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
