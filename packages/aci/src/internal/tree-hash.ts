@@ -1,11 +1,13 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /* The SHA-512 of a tar stream made of headers and files on disk, on two threads: this one walks the tree and
- * lays out each block of the stream (headers copied in, padding zeroed, the place of every file's bytes noted);
- * a worker thread reads the files into their places with synchronous calls, then hashes the block. Blocks are
- * transferred between the threads, never copied, and reused. Measured on the benchmark corpus (5,000 files), the
- * split is even: walking (readdir, lstat, headers) costs this thread about what reading and hashing cost the
- * worker; reading small files here instead made this thread the slower one. */
+ * lays out each block of the stream (headers copied in, padding zeroed, small files read in with synchronous
+ * calls, the place of every larger file's bytes noted); a worker thread reads the larger files into their places,
+ * also with synchronous calls, then hashes the block. Blocks are transferred between the threads, never copied,
+ * and reused. On the benchmark corpus (5,000 files, median 6 KB) with every file read by the worker, this
+ * thread spent about half of the production waiting for blocks to come back; reading the files under 64 KiB
+ * here (90 % of the files, 38 % of the bytes) evens the two threads out. */
 
 /** One entry of a tar stream: its header block(s), then (for a regular file) the file's bytes or the bytes
  * given, then zero padding to the next 512-byte block. */
@@ -93,6 +95,8 @@ export interface HashTarPiecesOptions {
   /** The error for a file that ended before its size (it shrank since it was examined). */
   shrank: (name: string, path: string) => Error;
   signal?: AbortSignal;
+  /** Files smaller than this are read by this thread, larger ones by the worker (default 64 KiB). */
+  mainReadBytes?: number;
   /** Block size (default 2 MiB) and how many blocks exist at once (default 8). */
   blockBytes?: number;
   maxBlocks?: number;
@@ -104,6 +108,7 @@ export async function hashTarPieces(
   options: HashTarPiecesOptions,
 ): Promise<string> {
   const blockBytes = options.blockBytes ?? 2 * 1024 * 1024;
+  const mainReadBytes = options.mainReadBytes ?? 64 * 1024;
   const maxBlocks = options.maxBlocks ?? 8;
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { stop: stop.buffer } });
@@ -199,7 +204,22 @@ export async function hashTarPieces(
     for (const piece of pieces) {
       options.signal?.throwIfAborted();
       await copy(piece.head);
-      if (piece.file) {
+      if (piece.file && piece.file.size > 0 && piece.file.size < mainReadBytes) {
+        const { path, name, size } = piece.file;
+        const fd = openSync(path, 'r');
+        try {
+          let left = size;
+          while (left > 0) {
+            const n = readSync(fd, block, fill, Math.min(left, block.length - fill), null);
+            if (n === 0) throw options.shrank(name, path);
+            left -= n;
+            fill += n;
+            if (fill === block.length) await send();
+          }
+        } finally {
+          closeSync(fd);
+        }
+      } else if (piece.file) {
         const { path, name, size } = piece.file;
         let pos = 0;
         while (pos < size) {
