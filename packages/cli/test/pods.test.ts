@@ -14,6 +14,7 @@ const BIN = resolve(import.meta.dirname, '../dist/bin.js');
 let work: string;
 let g: string[];
 let aci: string;
+let webAci: string;
 
 function veths(): number {
   return execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth']).toString().split('\n').filter(Boolean)
@@ -35,8 +36,10 @@ beforeAll(async () => {
   await mkdir(join(rootfs, 'bin'), { recursive: true });
   await mkdir(join(rootfs, 'etc'), { recursive: true });
   await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  for (const a of ['sh', 'echo', 'cat', 'wget', 'sleep', 'grep', 'id'])
+  for (const a of ['sh', 'echo', 'cat', 'wget', 'sleep', 'grep', 'id', 'httpd'])
     await symlink('busybox', join(rootfs, 'bin', a));
+  await mkdir(join(rootfs, 'www'), { recursive: true });
+  await writeFile(join(rootfs, 'www', 'index.html'), 'served from the pod\n');
   await writeFile(
     join(rootfs, 'etc', 'passwd'),
     'root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/:/bin/sh\n',
@@ -69,6 +72,19 @@ beforeAll(async () => {
   aci = join(work, 'box.aci');
   const b = await appc(['build', join(work, 'layout'), aci]);
   expect(b.code, b.err).toBe(0);
+  // the same files as example.com/web, whose app is a web server on its port "http"
+  const manifest = JSON.parse(await readFile(join(work, 'layout', 'manifest'), 'utf8'));
+  manifest.name = 'example.com/web';
+  manifest.app = {
+    exec: ['/bin/httpd', '-f', '-p', '80', '-h', '/www'],
+    user: '0',
+    group: '0',
+    ports: [{ name: 'http', protocol: 'tcp', port: 80 }],
+  };
+  await writeFile(join(work, 'layout', 'manifest'), JSON.stringify(manifest));
+  webAci = join(work, 'web.aci');
+  const w = await appc(['build', join(work, 'layout'), webAci]);
+  expect(w.code, w.err).toBe(0);
   g = ['--dir', join(work, 'state'), '--local-config', join(work, 'etc'), '--insecure-options=image'];
 }, 60_000);
 
@@ -164,6 +180,51 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(m.acKind).toBe('PodManifest');
     expect(m.apps[0].image.id).toMatch(/^sha512-/);
     expect(m.volumes).toEqual([expect.objectContaining({ name: 'data', kind: 'empty' })]);
+  });
+
+  it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return;
+    const uuidFile = join(work, 'uuid-web');
+    const child = spawn(
+      process.execPath,
+      [BIN, ...g, 'run', '--port', 'http:18181', '--uuid-file-save', uuidFile, '--name', 'web', webAci],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let childErr = '';
+    child.stderr.on('data', (d) => {
+      childErr += d;
+    });
+    let body = '';
+    for (let i = 0; i < 100 && body === ''; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const status = existsSync(uuidFile)
+        ? JSON.parse((await appc([...g, 'status', '--json', 'web'])).out)
+        : undefined;
+      if (status?.state !== 'running') continue;
+      body = await fetch('http://127.0.0.1:18181/').then(
+        (r) => r.text(),
+        () => '',
+      );
+    }
+    expect(body, childErr).toBe('served from the pod\n');
+    const inside = await appc([...g, 'enter', 'web', '/bin/cat', '/www/index.html']);
+    expect(inside.code, inside.err).toBe(0);
+    expect(inside.out).toBe('served from the pod\n');
+    const stop = await appc([...g, 'stop', 'web']);
+    expect(stop.code, stop.err).toBe(0);
+    expect(await exited).toBe(143); // httpd ended by SIGTERM: 128 + 15, the first failing app's status
+    const status = JSON.parse((await appc([...g, 'status', '--json', 'web'])).out);
+    expect(status).toMatchObject({ state: 'exited', apps: [{ name: 'web', exitCode: 143 }] });
+    expect(
+      await fetch('http://127.0.0.1:18181/').then(
+        () => 'open',
+        () => 'closed',
+      ),
+    ).toBe('closed');
+    expect((await appc([...g, 'rm', 'web'])).code).toBe(0);
   });
 
   it('kill -9 of appc run mid-run, then appc gc: no container, mount or veth is left', {
