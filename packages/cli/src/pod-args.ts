@@ -30,6 +30,8 @@ export interface PodArgs {
   volumes: Volume[];
   ports: ExposedPort[];
   name?: string;
+  hostname?: string;
+  dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host';
   uuidFileSave?: string;
   podManifest?: string;
   dryRun: boolean;
@@ -47,6 +49,9 @@ export const POD_FLAGS_HELP = `Pod flags (before the first IMAGE):
                                a pod volume (repeatable); apps mount it with --mount
   --port NAME:HOSTPORT         forward a host port to an app's port of that name (default network)
   --name NAME                  a name for the pod besides its UUID
+  --hostname NAME              the pod's hostname (default appc-UUID)
+  --dns IP|host                a name server for the apps' /etc/resolv.conf (repeatable); host: this host's file
+  --dns-search DOMAIN, --dns-opt OPTION   search domains and resolver options (repeatable)
   --uuid-file-save FILE        write the pod's UUID to FILE
   --pod-manifest FILE          run this pod manifest instead of IMAGEs (its images must be in the store)
   --pull-policy new|update|never   how IMAGEs are found (default new: the store first; see appc fetch)
@@ -89,6 +94,10 @@ const POD_VALUE_FLAGS = new Set([
   'port',
   'name',
   'uuid-file-save',
+  'hostname',
+  'dns',
+  'dns-search',
+  'dns-opt',
   'pod-manifest',
   'pull-policy',
   'discovery-port',
@@ -198,6 +207,24 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
           case 'name':
             pod.name = value as string;
             break;
+          case 'hostname':
+            pod.hostname = value as string;
+            break;
+          case 'dns':
+          case 'dns-search':
+          case 'dns-opt': {
+            if (value === 'host' && flag === 'dns') {
+              pod.dns = 'host';
+              break;
+            }
+            if (pod.dns === 'host')
+              throw new UsageError("--dns=host takes the host's resolv.conf whole: give no other DNS flag");
+            const dns = pod.dns ?? {};
+            const key = flag === 'dns' ? 'servers' : flag === 'dns-search' ? 'search' : 'options';
+            dns[key] = [...(dns[key] ?? []), value as string];
+            pod.dns = dns;
+            break;
+          }
           case 'uuid-file-save':
             pod.uuidFileSave = value as string;
             break;

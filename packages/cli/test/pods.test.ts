@@ -36,7 +36,7 @@ beforeAll(async () => {
   await mkdir(join(rootfs, 'bin'), { recursive: true });
   await mkdir(join(rootfs, 'etc'), { recursive: true });
   await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  for (const a of ['sh', 'echo', 'cat', 'wget', 'sleep', 'grep', 'id', 'httpd'])
+  for (const a of ['sh', 'echo', 'cat', 'wget', 'sleep', 'grep', 'id', 'httpd', 'hostname'])
     await symlink('busybox', join(rootfs, 'bin', a));
   await mkdir(join(rootfs, 'www'), { recursive: true });
   await writeFile(join(rootfs, 'www', 'index.html'), 'served from the pod\n');
@@ -171,6 +171,30 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(user.code).toBe(1);
     expect(user.err).toContain('ERR_RUN_USER');
     expect(mountsUnder(join(work, 'state'))).toEqual([]);
+  });
+
+  it('--hostname and --dns reach the apps (ACE-008)', { tags: ['root'] }, async () => {
+    const r = await appc([
+      ...g,
+      'run',
+      '--net=none',
+      '--hostname',
+      'podhost',
+      '--dns',
+      '10.0.0.53',
+      '--dns-search',
+      'example.org',
+      '--dns-opt',
+      'ndots:2',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'hostname; cat /etc/resolv.conf',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe('podhost\nnameserver 10.0.0.53\nsearch example.org\noptions ndots:2\n');
   });
 
   it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {

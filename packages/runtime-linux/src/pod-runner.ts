@@ -11,7 +11,14 @@ import { type Store, TreeStore } from '@appc/store';
 import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
 import { loadHmacKey, MetadataService } from './metadata-service.ts';
-import { type AppResult, destroyPod, type PodResult, preparePod, runPreparedPod } from './pod.ts';
+import {
+  type AppResult,
+  destroyPod,
+  type PodResult,
+  type PreparePodOptions,
+  preparePod,
+  runPreparedPod,
+} from './pod.ts';
 import {
   currentOwner,
   listPods,
@@ -87,6 +94,10 @@ export interface RunStoredPodOptions {
   ports?: readonly PortMapping[];
   /** A name for the pod besides its UUID. */
   name?: string;
+  /** The pod's hostname; default `appc-<uuid>`. */
+  hostname?: string;
+  /** DNS settings for the apps' `/etc/resolv.conf` ({@link PreparePodOptions.dns}). */
+  dns?: PreparePodOptions['dns'];
   /** Refuse isolators that cannot be enforced as written (ISO-003). */
   strict?: boolean;
   /** Where the apps write: the CLI's streams (ACE-009). Each app's output is also kept in the pod's logs. */
@@ -188,6 +199,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const record: PodRecord = {
     uuid,
     ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+    ...(options.dns !== undefined ? { dns: options.dns } : {}),
     state: 'prepared',
     createdAt: (await readPodRecord(stateDir, pod.uuid))?.createdAt ?? new Date().toISOString(),
     net,
@@ -253,6 +266,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       runc: { root: runcRoot, ...(options.runcBinary ? { binary: options.runcBinary } : {}) },
       net: net === 'host' ? 'host' : 'none',
       metadataUrl,
+      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+      ...(options.dns !== undefined ? { dns: options.dns } : {}),
       ...(options.strict ? { strict: true } : {}),
     });
     await mkdir(join(dir, 'logs'), { recursive: true });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
@@ -34,6 +34,9 @@ export interface PreparePodOptions {
   metadataUrl?: string;
   /** Pod hostname; default `appc-<uuid>`. */
   hostname?: string;
+  /** DNS settings written to the apps' `/etc/resolv.conf` (over the image's): name servers, search domains,
+   * options; or `host` for a copy of this host's. Absent: the image's own file stays. */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host';
   /** Refuse the pod when any isolator is ignored or changed (ISO-003). */
   strict?: boolean;
   /** Host features; read from the machine when absent. */
@@ -109,6 +112,16 @@ function rootfsOf(map: PreparePodOptions['rootfs'], name: string): string | unde
   return map instanceof Map ? map.get(name) : (map as Record<string, string>)[name];
 }
 
+async function resolvConfText(dns: NonNullable<PreparePodOptions['dns']>): Promise<string> {
+  if (dns === 'host') return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  return [
+    ...(dns.servers ?? []).map((s) => `nameserver ${s}`),
+    ...(dns.search && dns.search.length > 0 ? [`search ${dns.search.join(' ')}`] : []),
+    ...(dns.options && dns.options.length > 0 ? [`options ${dns.options.join(' ')}`] : []),
+    '',
+  ].join('\n');
+}
+
 function hostsFileText(hostname: string): string {
   return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
 }
@@ -151,6 +164,11 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
     await prepareVolumes(manifest, locator);
     const hostsFile = join(options.dir, 'hosts');
     await writeFile(hostsFile, hostsFileText(hostname), { mode: 0o644 });
+    let resolvConf: string | undefined;
+    if (options.dns !== undefined) {
+      resolvConf = join(options.dir, 'resolv.conf');
+      await writeFile(resolvConf, await resolvConfText(options.dns), { mode: 0o644 });
+    }
 
     const sandboxBundle = join(options.dir, 'sandbox');
     await mkdir(join(sandboxBundle, 'rootfs'), { recursive: true });
@@ -191,6 +209,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         sandboxPid: 0,
         hostNetwork,
         hostsFile,
+        ...(resolvConf !== undefined ? { resolvConf } : {}),
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
       });
       isolators.push(...made.isolators);

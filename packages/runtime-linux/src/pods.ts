@@ -43,6 +43,9 @@ export interface PodRecord {
   metadataToken?: string | undefined;
   /** Host ports forwarded to the pod (the default network), so gc can remove the forwards. */
   ports?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp'; hostIP?: string | undefined }[];
+  /** The pod's hostname and DNS settings, when given (kept for `run-prepared`). */
+  hostname?: string | undefined;
+  dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host' | undefined;
   /** Why a pod was aborted. */
   error?: string | undefined;
 }

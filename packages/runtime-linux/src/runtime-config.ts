@@ -137,6 +137,9 @@ export interface AppRuntimeConfigInput {
   hostNetwork?: boolean;
   /** A hosts file bound onto `/etc/hosts` when neither the image nor a volume has one (OS-005). */
   hostsFile?: string;
+  /** A resolv.conf bound onto `/etc/resolv.conf` (the pod's DNS settings; over the image's own), unless a volume
+   * covers `/etc` or that file. */
+  resolvConf?: string;
   /** Hostname, used only when the app has its own UTS namespace (no sandbox). */
   hostname?: string;
   /** cgroup path of the app (relative to the cgroup root), such as `/appc-<uuid>/app-<name>`. */
@@ -276,6 +279,18 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
         destination: '/etc/hosts',
         type: 'bind',
         source: input.hostsFile,
+        options: ['bind', 'rprivate', 'ro'],
+      });
+  }
+
+  if (input.resolvConf !== undefined) {
+    const covered = targets.some((t) => t === '/etc' || t === '/etc/resolv.conf' || t === '/');
+    // runc creates a missing target inside the rootfs (links resolved within it), never on the host
+    if (!covered)
+      mounts.push({
+        destination: '/etc/resolv.conf',
+        type: 'bind',
+        source: input.resolvConf,
         options: ['bind', 'rprivate', 'ro'],
       });
   }

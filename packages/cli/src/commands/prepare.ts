@@ -25,6 +25,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     await writePodRecord(state, {
       uuid: pod.uuid,
       ...(args.name !== undefined ? { name: args.name } : {}),
+      ...(args.hostname !== undefined ? { hostname: args.hostname } : {}),
+      ...(args.dns !== undefined ? { dns: args.dns } : {}),
       state: 'prepared',
       createdAt: new Date().toISOString(),
       net: args.net,

@@ -38,6 +38,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
       pod,
       net: record.net,
       ...(record.name !== undefined ? { name: record.name } : {}),
+      ...(record.hostname !== undefined ? { hostname: record.hostname } : {}),
+      ...(record.dns !== undefined ? { dns: record.dns } : {}),
       ...(values.strict ? { strict: true } : {}),
       stdout: io.stdout,
       stderr: io.stderr,

@@ -39,6 +39,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
       pod,
       net: args.net,
       ...(args.name !== undefined ? { name: args.name } : {}),
+      ...(args.hostname !== undefined ? { hostname: args.hostname } : {}),
+      ...(args.dns !== undefined ? { dns: args.dns } : {}),
       ...(args.strict ? { strict: true } : {}),
       stdout: io.stdout,
       stderr: io.stderr,
