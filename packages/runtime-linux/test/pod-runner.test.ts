@@ -102,6 +102,62 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     });
   }
 
+  it('every metadata endpoint from inside; a signature made in one pod verifies in another (META-003..META-010)', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    const script = [
+      'md="$AC_METADATA_URL/acMetadata/v1"',
+      'echo "annotations=$(wget -q -O - "$md/pod/annotations")"',
+      'echo "manifest=$(wget -q -O - "$md/pod/manifest" | head -c 30)"',
+      'echo "uuid=$(wget -q -O - "$md/pod/uuid")"',
+      'echo "app-annotations=$(wget -q -O - "$md/apps/$AC_APP_NAME/annotations")"',
+      'echo "app-manifest=$(wget -q -O - "$md/apps/$AC_APP_NAME/image/manifest" | head -c 30)"',
+      'echo "app-id=$(wget -q -O - "$md/apps/$AC_APP_NAME/image/id")"',
+      'echo "sig=$(wget -q -O - --post-data "content=from-pod-one" "$md/pod/hmac/sign")"',
+      'wget -q -O - "$md/pod/uuid" >/dev/null 2>&1 && wget -q -O - "${AC_METADATA_URL%/*}/0000/acMetadata/v1/pod/uuid" >/dev/null 2>&1 || echo "foreign-token=refused"',
+    ].join('; ');
+    const first = reifyPod([{ image, exec: ['/bin/sh', '-c', script] }], {
+      annotations: [{ name: 'team', value: 'infra' }],
+    });
+    const out1 = new PassThrough();
+    let text = '';
+    out1.on('data', (d) => {
+      text += d;
+    });
+    expect(
+      (await runStoredPod({ stateDir, store, pod: first, net: 'default', stdout: out1 })).apps[0]?.exitCode,
+    ).toBe(0);
+    const seen = Object.fromEntries(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(seen.annotations).toBe('[{"name":"team","value":"infra"}]');
+    expect(seen.manifest).toBe('{"acVersion":"0.8.11","acKind"');
+    expect(seen.uuid).toBe(first.uuid);
+    expect(seen['app-annotations']).toBe('[{"name":"authors","value":"test"}]');
+    expect(seen['app-manifest']).toContain('{');
+    expect(seen['app-id']).toBe(image.id);
+    expect(seen['foreign-token']).toBe('refused');
+    const sig = seen.sig as string;
+    expect(Buffer.from(sig, 'base64')).toHaveLength(64);
+    // a second pod (another runner, another service) checks the first pod's signature
+    const verify = (content: string) =>
+      `wget -q -O /dev/null --post-data "content=${content}&uuid=${first.uuid}&signature=${encodeURIComponent(sig)}" "$AC_METADATA_URL/acMetadata/v1/pod/hmac/verify" && echo ok || echo refused`;
+    const second = reifyPod([
+      { image, exec: ['/bin/sh', '-c', `${verify('from-pod-one')}; ${verify('tampered')}`] },
+    ]);
+    const out2 = new PassThrough();
+    let text2 = '';
+    out2.on('data', (d) => {
+      text2 += d;
+    });
+    await runStoredPod({ stateDir, store, pod: second, net: 'none', stdout: out2 });
+    expect(text2).toBe('ok\nrefused\n');
+  });
+
   it('a failing app: its exit status is recorded and returned', { tags: ['root'] }, async () => {
     const stateDir = join(dir, 'state');
     const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'exit 3'] }]);
