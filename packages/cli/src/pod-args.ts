@@ -348,8 +348,8 @@ export async function reifyFromArgs(
   };
   if (args.podManifest !== undefined) {
     const file = pathArg(io, args.podManifest);
-    const { parsePodManifest } = await import('@appc/schema');
-    const manifest = parsePodManifest(await readFile(file, 'utf8'), { file });
+    const { parseJson, parsePodManifest } = await import('@appc/schema');
+    const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
     return reifyPodManifest(manifest, lookup);
   }
   // an image ID needs neither the network nor the keys: only load them for names, URLs and files

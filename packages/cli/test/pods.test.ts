@@ -197,6 +197,50 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(r.out).toBe('podhost\nnameserver 10.0.0.53\nsearch example.org\noptions ndots:2\n');
   });
 
+  it('prepare, then run-prepared; run --pod-manifest; status --wait', { tags: ['root'] }, async () => {
+    const prepared = await appc([
+      ...g,
+      'prepare',
+      '--net=none',
+      '--name',
+      'later',
+      aci,
+      '--exec',
+      '/bin/echo',
+      '--',
+      'prepared ran',
+    ]);
+    expect(prepared.code, prepared.err).toBe(0);
+    const uuid = prepared.out.trim();
+    expect(JSON.parse((await appc([...g, 'status', '--json', uuid])).out).state).toBe('prepared');
+    const ran = await appc([...g, 'run-prepared', 'later']);
+    expect(ran.code, ran.err).toBe(0);
+    expect(ran.out).toBe('prepared ran\n');
+    const waited = await appc([...g, 'status', '--wait', '--json', uuid]);
+    expect(JSON.parse(waited.out)).toMatchObject({ uuid, state: 'exited', apps: [{ exitCode: 0 }] });
+    expect((await appc([...g, 'run-prepared', uuid])).code).toBe(2); // not prepared any more
+
+    const dry = await appc([
+      ...g,
+      'run',
+      '--dry-run',
+      aci,
+      '--exec',
+      '/bin/echo',
+      '--',
+      'from a pod manifest',
+    ]);
+    const file = join(work, 'pod.json');
+    await writeFile(file, dry.out);
+    const fromFile = await appc([...g, 'run', '--net=none', '--pod-manifest', file]);
+    expect(fromFile.code, fromFile.err).toBe(0);
+    expect(fromFile.out).toBe('from a pod manifest\n');
+    await writeFile(file, dry.out.replace('"PodManifest"', '"ImageManifest"'));
+    const bad = await appc([...g, 'run', '--net=none', '--pod-manifest', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/acKind/);
+  });
+
   it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {
     const r = await appc([...g, 'run', '--dry-run', aci, '--set-env', 'A=b']);
     expect(r.code, r.err).toBe(0);

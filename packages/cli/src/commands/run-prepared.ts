@@ -23,9 +23,9 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     throw new UsageError(
       `pod ${record.uuid} is ${record.state}, not prepared; only a prepared pod can be run`,
     );
-  const { parsePodManifest } = await import('@appc/schema');
+  const { parseJson, parsePodManifest } = await import('@appc/schema');
   const file = join(podDir(state, record.uuid), 'pod-manifest.json');
-  const manifest = parsePodManifest(await readFile(file, 'utf8'), { file });
+  const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
   const store = await openImageStore(globals, io);
   try {
     const images = new Map<string, ImageManifest>();
