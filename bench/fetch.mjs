@@ -19,7 +19,10 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '3' }, work: { type: 'string', default: join(here, 'out-fetch') } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    work: { type: 'string', default: join(here, 'out-fetch') },
+  },
 });
 if (positionals.length !== 1) {
   process.stderr.write('usage: node bench/fetch.mjs CORPUS_LAYOUT_DIR [--runs 3] [--work DIR]\n');
@@ -52,11 +55,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // the image, its key and signature
 const appc = `node ${q(cli)}`;
-const { os, arch } = JSON.parse(readFileSync(join(layout, 'manifest'), 'utf8')).labels.reduce(
-  (o, l) => ({ ...o, [l.name]: l.value }),
-  {},
-);
 const manifest = JSON.parse(readFileSync(join(layout, 'manifest'), 'utf8'));
+const { os, arch } = Object.fromEntries(manifest.labels.map((l) => [l.name, l.value]));
 const name = manifest.name;
 const version = manifest.labels.find((l) => l.name === 'version')?.value;
 if (!os || !arch || !version) {
@@ -66,9 +66,18 @@ if (!os || !arch || !version) {
 const id = sh(`${appc} build --deterministic ${q(layout)} ${q(w('image.aci'))}`).stdout;
 const gnupg = w('gnupg');
 mkdirSync(gnupg, { mode: 0o700 });
-const gpg = (args) => execFileSync('gpg', ['--batch', '--homedir', gnupg, '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+const gpg = (args) =>
+  execFileSync(
+    'gpg',
+    ['--batch', '--homedir', gnupg, '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
 gpg(['--quick-gen-key', 'Bench <bench@example.com>', 'ed25519', 'sign', 'never']);
-const fpr = gpg(['--with-colons', '--list-keys']).toString().split('\n').find((l) => l.startsWith('fpr:')).split(':')[9];
+const fpr = gpg(['--with-colons', '--list-keys'])
+  .toString()
+  .split('\n')
+  .find((l) => l.startsWith('fpr:'))
+  .split(':')[9];
 writeFileSync(w('pub.asc'), gpg(['--armor', '--export', fpr]));
 gpg(['--armor', '--detach-sign', '--output', w('image.aci.asc'), w('image.aci')]);
 
@@ -79,16 +88,48 @@ const ssl = (args) => execFileSync('openssl', args, { cwd: work, stdio: 'ignore'
 ssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=bench CA']);
 ssl(['req', ...ec, '-keyout', 'site.key', '-out', 'site.csr', '-subj', `/CN=${host}`]);
 writeFileSync(w('ext.cnf'), `subjectAltName=DNS:${host}\nbasicConstraints=CA:FALSE\n`);
-ssl(['x509', '-req', '-in', 'site.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'site.crt', '-days', '2', '-extfile', 'ext.cnf']);
+ssl([
+  'x509',
+  '-req',
+  '-in',
+  'site.csr',
+  '-CA',
+  'ca.crt',
+  '-CAkey',
+  'ca.key',
+  '-CAcreateserial',
+  '-out',
+  'site.crt',
+  '-days',
+  '2',
+  '-extfile',
+  'ext.cnf',
+]);
 mkdirSync(w('site'));
-const server = spawn(process.execPath, [join(here, '..', 'scripts', 'serve-static.mjs'), '--dir', w('site'), '--cert', w('site.crt'), '--key', w('site.key'), '--port-file', w('port')], { stdio: 'ignore' });
+const server = spawn(
+  process.execPath,
+  [
+    join(here, '..', 'scripts', 'serve-static.mjs'),
+    '--dir',
+    w('site'),
+    '--cert',
+    w('site.crt'),
+    '--key',
+    w('site.key'),
+    '--port-file',
+    w('port'),
+  ],
+  { stdio: 'ignore' },
+);
 process.on('exit', () => server.kill());
 let port = 0;
 for (let i = 0; i < 100 && !port; i++) {
   if (existsSync(w('port'))) port = Number(readFileSync(w('port'), 'utf8'));
   if (!port) spawnSync('sleep', ['0.05']);
 }
-sh(`${appc} publish --out ${q(w('site'))} --base-url https://${host}:${port} --key ${q(w('pub.asc'))} ${q(w('image.aci'))}`);
+sh(
+  `${appc} publish --out ${q(w('site'))} --base-url https://${host}:${port} --key ${q(w('pub.asc'))} ${q(w('image.aci'))}`,
+);
 const g = `--dir ${q(w('state'))} --local-config ${q(w('etc'))} --system-config ${q(w('none'))}`;
 const net = `--port ${port} --resolve ${host}=127.0.0.1 --ca ${q(w('ca.crt'))}`;
 sh(`${appc} ${g} trust add --prefix ${name} --fingerprint ${fpr} ${q(w('pub.asc'))}`);
@@ -115,7 +156,13 @@ for (let i = 0; i < runs; i++) {
     } else theirsT.push(sh(curl).seconds);
   }
   refetchT.push(sh(ours).seconds);
-  const line = { scenario: 'fetch', run: i + 1, oursSeconds: oursT.at(-1), theirsSeconds: theirsT.at(-1), refetchSeconds: refetchT.at(-1) };
+  const line = {
+    scenario: 'fetch',
+    run: i + 1,
+    oursSeconds: oursT.at(-1),
+    theirsSeconds: theirsT.at(-1),
+    refetchSeconds: refetchT.at(-1),
+  };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 rows.push({
@@ -126,16 +173,47 @@ rows.push({
   ratio: median(theirsT) / median(oursT),
   bytes: size,
 });
-rows.push({ scenario: 're-fetch unchanged (304)', standard: '-', oursSeconds: median(refetchT), theirsSeconds: null, ratio: null, bytes: 0 });
+rows.push({
+  scenario: 're-fetch unchanged (304)',
+  standard: '-',
+  oursSeconds: median(refetchT),
+  theirsSeconds: null,
+  ratio: null,
+  bytes: 0,
+});
 
 // image list with 1,000 stored images
-const { openStore } = await import(pathToFileURL(join(here, '..', 'packages', 'store', 'dist', 'index.js')).href);
-const { writeTar, compress } = await import(pathToFileURL(join(here, '..', 'conformance', 'vectors', 'dist', 'index.js')).href);
+const { openStore } = await import(
+  pathToFileURL(join(here, '..', 'packages', 'store', 'dist', 'index.js')).href
+);
+const { writeTar, compress } = await import(
+  pathToFileURL(join(here, '..', 'conformance', 'vectors', 'dist', 'index.js')).href
+);
 const store = await openStore(w('list-state/images'));
 for (let i = 0; i < 1000; i++) {
-  const m = { acKind: 'ImageManifest', acVersion: '0.8.11', name: `example.com/app-${i % 50}`, labels: [{ name: 'version', value: `1.${i}.0` }, { name: 'os', value: os }, { name: 'arch', value: arch }] };
-  const tar = writeTar({ entries: [{ name: 'manifest', contents: JSON.stringify(m) }, { name: 'rootfs/', type: 'dir' }, { name: 'rootfs/file', contents: `image ${i}\n` }] });
-  await store.put((async function* () { yield compress(tar, 'gzip'); })(), { file: `image-${i}` });
+  const m = {
+    acKind: 'ImageManifest',
+    acVersion: '0.8.11',
+    name: `example.com/app-${i % 50}`,
+    labels: [
+      { name: 'version', value: `1.${i}.0` },
+      { name: 'os', value: os },
+      { name: 'arch', value: arch },
+    ],
+  };
+  const tar = writeTar({
+    entries: [
+      { name: 'manifest', contents: JSON.stringify(m) },
+      { name: 'rootfs/', type: 'dir' },
+      { name: 'rootfs/file', contents: `image ${i}\n` },
+    ],
+  });
+  await store.put(
+    (async function* () {
+      yield compress(tar, 'gzip');
+    })(),
+    { file: `image-${i}` },
+  );
 }
 store.close();
 const listT = [];
@@ -150,7 +228,14 @@ for (let i = 0; i < Math.max(5, runs); i++) {
   listT.push(r.seconds);
   nodeT.push(sh(`node -e 0`).seconds);
 }
-rows.push({ scenario: 'image list, 1,000 images', standard: 'node -e 0 (start-up)', oursSeconds: median(listT), theirsSeconds: median(nodeT), ratio: median(nodeT) / median(listT), bytes: 0 });
+rows.push({
+  scenario: 'image list, 1,000 images',
+  standard: 'node -e 0 (start-up)',
+  oursSeconds: median(listT),
+  theirsSeconds: median(nodeT),
+  ratio: median(nodeT) / median(listT),
+  bytes: 0,
+});
 
 process.stdout.write('\nscenario                    standard                   ours s   theirs s  ratio\n');
 for (const r of rows)

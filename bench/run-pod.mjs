@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, work: { type: 'string', default: join(here, 'out-pod') } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '15' },
+    work: { type: 'string', default: join(here, 'out-pod') },
+  },
+});
 if (process.getuid?.() !== 0) {
   process.stderr.write('bench/run-pod.mjs needs root (runc, mounts, namespaces)\n');
   process.exit(2);
@@ -28,7 +33,10 @@ const w = (p) => join(work, p);
 // the image: busybox as the whole rootfs
 const rootfs = w('layout/rootfs');
 mkdirSync(join(rootfs, 'bin'), { recursive: true });
-copyFileSync(execFileSync('sh', ['-c', 'command -v busybox']).toString().trim(), join(rootfs, 'bin', 'busybox'));
+copyFileSync(
+  execFileSync('sh', ['-c', 'command -v busybox']).toString().trim(),
+  join(rootfs, 'bin', 'busybox'),
+);
 for (const a of ['sh', 'true']) symlinkSync('busybox', join(rootfs, 'bin', a));
 const arch = { x64: 'amd64', arm64: 'aarch64' }[process.arch] ?? process.arch;
 writeFileSync(
@@ -37,7 +45,11 @@ writeFileSync(
     acKind: 'ImageManifest',
     acVersion: '0.8.11',
     name: 'example.com/true',
-    labels: [{ name: 'version', value: '1' }, { name: 'os', value: 'linux' }, { name: 'arch', value: arch }],
+    labels: [
+      { name: 'version', value: '1' },
+      { name: 'os', value: 'linux' },
+      { name: 'arch', value: arch },
+    ],
     app: { exec: ['/bin/true'], user: '0', group: '0' },
   }),
 );
@@ -86,4 +98,6 @@ process.stdout.write(
   `appc run (one app, cached image)  ${o.toFixed(3)} s\nrunc run (prepared bundle)        ${r.toFixed(3)} s\nnode -e 0                         ${n.toFixed(3)} s\n` +
     `target 2 x runc + node = ${budget.toFixed(3)} s: ${o <= budget ? 'met' : 'not met'} (appc / (runc + node) = ${(o / (r + n)).toFixed(2)}x)\n`,
 );
-process.stdout.write(`${JSON.stringify({ appcSeconds: o, runcSeconds: r, nodeSeconds: n, budgetSeconds: budget, runs })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ appcSeconds: o, runcSeconds: r, nodeSeconds: n, budgetSeconds: budget, runs })}\n`,
+);

@@ -191,7 +191,7 @@ export async function writeDiscoverySite(options: DiscoverySiteOptions): Promise
     .sort()
     .map((l) => `<li>${escapeHtml(l)}</li>`);
   const page = `<!doctype html>
-<html>
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <title>App Container images</title>

@@ -115,7 +115,9 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
       'echo "app-manifest=$(wget -q -O - "$md/apps/$AC_APP_NAME/image/manifest" | head -c 30)"',
       'echo "app-id=$(wget -q -O - "$md/apps/$AC_APP_NAME/image/id")"',
       'echo "sig=$(wget -q -O - --post-data "content=from-pod-one" "$md/pod/hmac/sign")"',
-      'wget -q -O - "$md/pod/uuid" >/dev/null 2>&1 && wget -q -O - "${AC_METADATA_URL%/*}/0000/acMetadata/v1/pod/uuid" >/dev/null 2>&1 || echo "foreign-token=refused"',
+      // the same service with a token that is not the pod's: 401, so wget fails
+      'base="$(echo "$AC_METADATA_URL" | sed "s|/[0-9a-f]*$||")"',
+      'wget -q -O - "$base/0000/acMetadata/v1/pod/uuid" >/dev/null 2>&1 || echo "foreign-token=refused"',
     ].join('; ');
     const first = reifyPod([{ image, exec: ['/bin/sh', '-c', script] }], {
       annotations: [{ name: 'team', value: 'infra' }],
