@@ -78,14 +78,20 @@ function checkPositive(name: string, value: number | undefined, fallback: number
   return value;
 }
 
-/** Opens a session: validates options, builds the agents and the overall deadline. Call `close()` after. */
-export function openSession(options: FetchOptions): Session {
-  checkPositive('maxBodyBytes', options.maxBodyBytes, MiB);
-  checkPositive('maxRedirects', options.maxRedirects, 10);
-  checkPositive('requestTimeoutMs', options.requestTimeoutMs, 20_000);
-  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, 120_000);
-  const lookup = resolvingLookup(options.resolve, options.lookup);
+/** Agents of earlier sessions with the same transport options: a TLS context with the system's and the extra
+ * CAs takes tens of milliseconds to build, and a fetch opens several sessions (discovery, image, signature). */
+const agentCache = new Map<string, { httpsAgent: HttpsAgent; httpAgent: HttpAgent }>();
+
+function agentsFor(options: FetchOptions): { httpsAgent: HttpsAgent; httpAgent: HttpAgent; shared: boolean } {
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+  // a caller's own lookup function cannot be told apart from another: those sessions get agents of their own
+  const key =
+    options.lookup === undefined
+      ? JSON.stringify([options.insecure?.tls === true, extraCa.map(String), options.resolve ?? {}])
+      : undefined;
+  const cached = key === undefined ? undefined : agentCache.get(key);
+  if (cached) return { ...cached, shared: true };
+  const lookup = resolvingLookup(options.resolve, options.lookup);
   const httpsAgent = new HttpsAgent({
     keepAlive: false,
     rejectUnauthorized: options.insecure?.tls !== true,
@@ -93,6 +99,20 @@ export function openSession(options: FetchOptions): Session {
     ...(lookup ? { lookup } : {}),
   });
   const httpAgent = new HttpAgent({ keepAlive: false, ...(lookup ? { lookup } : {}) });
+  if (key !== undefined) {
+    if (agentCache.size >= 16) agentCache.clear();
+    agentCache.set(key, { httpsAgent, httpAgent });
+  }
+  return { httpsAgent, httpAgent, shared: key !== undefined };
+}
+
+/** Opens a session: validates options, builds the agents and the overall deadline. Call `close()` after. */
+export function openSession(options: FetchOptions): Session {
+  checkPositive('maxBodyBytes', options.maxBodyBytes, MiB);
+  checkPositive('maxRedirects', options.maxRedirects, 10);
+  checkPositive('requestTimeoutMs', options.requestTimeoutMs, 20_000);
+  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, 120_000);
+  const { httpsAgent, httpAgent, shared } = agentsFor(options);
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   return {
@@ -102,6 +122,7 @@ export function openSession(options: FetchOptions): Session {
     signal,
     attempts: [],
     close() {
+      if (shared) return;
       httpsAgent.destroy();
       httpAgent.destroy();
     },
