@@ -141,6 +141,19 @@ function readAbsolutePath(ctx: Ctx, v: string, pointer: string, requirement: str
   return true;
 }
 
+/** Reports `value` at `pointer` when it is not an AC Name (TYPES-003), with the message `message(shown value)`;
+ * returns whether it is one. The one check of every AC Name member of both manifests. */
+export function checkAcName(
+  ctx: Ctx,
+  value: string,
+  pointer: string,
+  message: (shown: string) => string,
+): boolean {
+  if (acIdentifierProblem(value, 'name') === undefined) return true;
+  ctx.error(pointer, 'ERR_SCHEMA_AC_NAME', 'TYPES-003', message(show(value)));
+  return false;
+}
+
 function readName(
   ctx: Ctx,
   obj: Record<string, unknown>,
@@ -151,21 +164,22 @@ function readName(
 ): string | undefined {
   const name = needString(ctx, obj, 'name', pointer, requirement);
   if (name === undefined) return undefined;
+  if (kind === 'name') {
+    const ok = checkAcName(
+      ctx,
+      name,
+      ptr(pointer, 'name'),
+      (v) => `${what} name ${v} is not an AC Name (lower-case letters, digits, single dashes).`,
+    );
+    return ok ? name : undefined;
+  }
   if (acIdentifierProblem(name, kind) !== undefined) {
-    if (kind === 'name')
-      ctx.error(
-        ptr(pointer, 'name'),
-        'ERR_SCHEMA_AC_NAME',
-        'TYPES-003',
-        `${what} name ${show(name)} is not an AC Name (lower-case letters, digits, single dashes).`,
-      );
-    else
-      ctx.error(
-        ptr(pointer, 'name'),
-        'ERR_SCHEMA_AC_IDENTIFIER',
-        'TYPES-001',
-        `${what} name ${show(name)} is not an AC Identifier.`,
-      );
+    ctx.error(
+      ptr(pointer, 'name'),
+      'ERR_SCHEMA_AC_IDENTIFIER',
+      'TYPES-001',
+      `${what} name ${show(name)} is not an AC Identifier.`,
+    );
     return undefined;
   }
   return name;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { acIdentifierProblem } from './ac-identifier.ts';
 import { type Annotation, readAnnotations, readStringMap } from './annotations.ts';
-import { type App, type Port, readApp, readImageId, readPort, warnCase } from './app.ts';
+import { type App, checkAcName, type Port, readApp, readImageId, readPort, warnCase } from './app.ts';
 import { type Issue, schemaErrorFrom } from './errors.ts';
 import { readHeader } from './image-manifest.ts';
 import {
@@ -116,14 +116,8 @@ export function readVolume(ctx: Ctx, item: unknown, p: string): Volume | undefin
   if (!needObject(ctx, item, p, req, 'a volume')) return undefined;
   const before = ctx.errorCount;
   const name = needString(ctx, item, 'name', p, req);
-  if (name !== undefined && acIdentifierProblem(name, 'name') !== undefined) {
-    ctx.error(
-      ptr(p, 'name'),
-      'ERR_SCHEMA_AC_NAME',
-      'TYPES-003',
-      `volume name ${show(name)} is not an AC Name.`,
-    );
-  }
+  if (name !== undefined)
+    checkAcName(ctx, name, ptr(p, 'name'), (v) => `volume name ${v} is not an AC Name.`);
   const kind = needString(ctx, item, 'kind', p, req);
   if (kind !== undefined && kind !== 'host' && kind !== 'empty') {
     ctx.error(
@@ -197,14 +191,8 @@ function readPodApp(ctx: Ctx, item: unknown, p: string): PodApp | undefined {
   const before = ctx.errorCount;
   warnCase(ctx, item, POD_APP_MEMBERS, p);
   const name = needString(ctx, item, 'name', p, req);
-  if (name !== undefined && acIdentifierProblem(name, 'name') !== undefined) {
-    ctx.error(
-      ptr(p, 'name'),
-      'ERR_SCHEMA_AC_NAME',
-      'TYPES-003',
-      `app name ${show(name)} is not an AC Name; see sanitizeAcName.`,
-    );
-  }
+  if (name !== undefined)
+    checkAcName(ctx, name, ptr(p, 'name'), (v) => `app name ${v} is not an AC Name; see sanitizeAcName.`);
   const image: PodImage = {};
   const ip = ptr(p, 'image');
   if (item.image === undefined || item.image === null)
@@ -259,14 +247,8 @@ function readPodApp(ctx: Ctx, item: unknown, p: string): PodApp | undefined {
       if (!needObject(ctx, m, mp, 'POD-004', 'a mount')) return;
       const b = ctx.errorCount;
       const volume = needString(ctx, m, 'volume', mp, 'POD-004');
-      if (volume !== undefined && acIdentifierProblem(volume, 'name') !== undefined) {
-        ctx.error(
-          ptr(mp, 'volume'),
-          'ERR_SCHEMA_AC_NAME',
-          'TYPES-003',
-          `mount volume ${show(volume)} is not an AC Name.`,
-        );
-      }
+      if (volume !== undefined)
+        checkAcName(ctx, volume, ptr(mp, 'volume'), (v) => `mount volume ${v} is not an AC Name.`);
       const path = needString(ctx, m, 'path', mp, 'POD-004');
       if (path === '')
         ctx.error(ptr(mp, 'path'), 'ERR_SCHEMA_EMPTY', 'POD-004', 'mount "path" must not be empty.');
@@ -366,14 +348,10 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
       if (!needObject(ctx, item, p, 'POD-008', 'an exposed port')) return;
       const b = ctx.errorCount;
       const name = needString(ctx, item, 'name', p, 'POD-008');
-      if (name !== undefined && acIdentifierProblem(name, 'name') !== undefined) {
-        ctx.error(
-          ptr(p, 'name'),
-          'ERR_SCHEMA_AC_NAME',
-          'TYPES-003',
-          `port name ${show(name)} is not an AC Name.`,
-        );
-      } else if (name !== undefined && names.has(name)) {
+      const valid =
+        name !== undefined &&
+        checkAcName(ctx, name, ptr(p, 'name'), (v) => `port name ${v} is not an AC Name.`);
+      if (valid && names.has(name)) {
         ctx.error(
           ptr(p, 'name'),
           'ERR_SCHEMA_DUPLICATE_NAME',
