@@ -3,7 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import nodeFetch from 'node-fetch';
 import { authorizationFor } from './auth.ts';
 import type { Attempt } from './errors.ts';
@@ -92,10 +92,14 @@ function agentsFor(options: FetchOptions): { httpsAgent: HttpsAgent; httpAgent: 
   const cached = key === undefined ? undefined : agentCache.get(key);
   if (cached) return { ...cached, shared: true };
   const lookup = resolvingLookup(options.resolve, options.lookup);
+  // one TLS context for every connection of the agent: building one from the system's roots per connection
+  // costs tens of milliseconds each
   const httpsAgent = new HttpsAgent({
     keepAlive: false,
     rejectUnauthorized: options.insecure?.tls !== true,
-    ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...(extraCa as (string | Buffer)[])] } : {}),
+    ...(extraCa.length > 0
+      ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...(extraCa as (string | Buffer)[])] }) }
+      : {}),
     ...(lookup ? { lookup } : {}),
   });
   const httpAgent = new HttpAgent({ keepAlive: false, ...(lookup ? { lookup } : {}) });

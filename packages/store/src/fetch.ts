@@ -117,13 +117,27 @@ async function* counted(
   let received = 0;
   const report = (done: boolean) =>
     onProgress?.({ kind, url: dl.finalUrl, receivedBytes: received, totalBytes: dl.declaredBytes, done });
+  // TLS hands over 16 KiB records: passed on in blocks of 512 KiB, each later step (file writes, inflating, the
+  // tar reader, the signature's hash) runs per block instead of per record
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
   for await (const chunk of body) {
     received += chunk.byteLength;
-    report(false);
-    yield chunk;
+    pending.push(chunk);
+    pendingBytes += chunk.byteLength;
+    if (pendingBytes >= COALESCE_BYTES) {
+      report(false);
+      yield pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
   }
+  if (pendingBytes > 0)
+    yield pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
   report(true);
 }
+
+const COALESCE_BYTES = 512 * 1024;
 
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -262,6 +276,7 @@ async function downloadInto(
   asked: AppString | undefined,
   options: FetchImageOptions,
   attempts: Attempt[],
+  beforeDownload?: () => Promise<void>,
 ): Promise<FetchImageResult> {
   const policy = options.pullPolicy ?? 'update';
   const now = options.now ?? new Date();
@@ -290,6 +305,8 @@ async function downloadInto(
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const { openDownload } = await discovery();
+  // asked before the request: a review on a terminal may take longer than a server waits
+  await beforeDownload?.();
   const dl = await openDownload(url, {
     ...transport,
     ...(known?.etag !== undefined ? { ifNoneMatch: known.etag } : {}),
@@ -540,14 +557,26 @@ async function fetchOne(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const wanted: AppString = { name: found.name, labels: found.labels };
-  if (!options.insecure?.image && options.trust && options.onUntrustedName) {
+  // VERIFY-006, asked only when the remote is to be asked (a stored image still fresh needs no key)
+  let offered = false;
+  const beforeDownload = async () => {
+    if (offered || options.insecure?.image || !options.trust || !options.onUntrustedName) return;
+    offered = true;
     const keys = await options.trust.keysFor(found.name);
     if (keys.length === 0) await options.onUntrustedName(found.name, found.pubkeys);
-  }
+  };
   let lastError: unknown;
   for (const endpoint of found.endpoints) {
     try {
-      return await downloadInto(store, endpoint.aci, endpoint.asc, wanted, options, found.attempts);
+      return await downloadInto(
+        store,
+        endpoint.aci,
+        endpoint.asc,
+        wanted,
+        options,
+        found.attempts,
+        beforeDownload,
+      );
     } catch (e) {
       // another template may serve the image when this one's server is down; any other refusal is final
       const code = (e as { code?: string }).code;

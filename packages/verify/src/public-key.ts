@@ -1,5 +1,6 @@
-import { type Key, type PublicKey, readKeys } from 'openpgp';
+import type { Key, PublicKey } from 'openpgp';
 import { VerifyError } from './errors.ts';
+import { openpgp } from './internal/openpgp.ts';
 
 /** What the trust store and the review need to know about an OpenPGP public key. */
 export interface PublicKeyInfo {
@@ -55,8 +56,10 @@ export async function parseKeys(input: string | Uint8Array, where: string): Prom
       const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
       const blocks = text.match(ARMOR_BLOCK) ?? [text];
       keys = [];
+      const { readKeys } = await openpgp();
       for (const block of blocks) keys.push(...(await readKeys({ armoredKeys: block })));
     } else {
+      const { readKeys } = await openpgp();
       keys = await readKeys({ binaryKeys: typeof input === 'string' ? Buffer.from(input, 'latin1') : input });
     }
   } catch (cause) {

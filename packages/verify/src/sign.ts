@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { createMessage, decryptKey, sign as openpgpSign, type PrivateKey, readPrivateKey } from 'openpgp';
+import type { PrivateKey } from 'openpgp';
 import { VerifyError } from './errors.ts';
 import { writeFileAtomic } from './internal/atomic-write.ts';
+import { openpgp } from './internal/openpgp.ts';
 import { collectText, type SignedData, toOpenpgpInput } from './internal/streams.ts';
 import { assertKeyUsable, looksArmored } from './public-key.ts';
 
@@ -23,6 +24,7 @@ export interface SignFileResult {
 }
 
 async function unlock(key: SigningKey): Promise<PrivateKey> {
+  const { decryptKey, readPrivateKey } = await openpgp();
   let privateKey: PrivateKey;
   try {
     const input = key.privateKeyArmored;
@@ -62,6 +64,7 @@ async function signToText(
   privateKey: PrivateKey,
   signal: AbortSignal | undefined,
 ): Promise<string> {
+  const { createMessage, sign: openpgpSign } = await openpgp();
   const source = toOpenpgpInput(data, signal);
   try {
     const message = await createMessage({ binary: source.input as never });

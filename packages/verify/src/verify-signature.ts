@@ -1,5 +1,6 @@
-import { createMessage, type PublicKey, readSignature, type Signature, verify } from 'openpgp';
+import type { PublicKey, Signature } from 'openpgp';
 import { VerifyError } from './errors.ts';
+import { openpgp } from './internal/openpgp.ts';
 import { drain, type SignedData, toOpenpgpInput } from './internal/streams.ts';
 import { parseImageName } from './prefix.ts';
 import { assertKeyUsable, looksArmored, parseKeys } from './public-key.ts';
@@ -55,6 +56,7 @@ export async function parseDetachedSignature(signature: string | Uint8Array): Pr
   const size = typeof signature === 'string' ? Buffer.byteLength(signature) : signature.byteLength;
   if (size === 0) throw malformed('it is empty');
   if (size > MAX_SIGNATURE_BYTES) throw malformed(`${size} bytes is far too large`);
+  const { readSignature } = await openpgp();
   let parsed: Signature;
   try {
     parsed = looksArmored(signature)
@@ -150,6 +152,7 @@ export async function verifySignature(options: VerifySignatureOptions): Promise<
 
   if (options.signal?.aborted)
     throw new VerifyError('Verification was aborted.', { code: 'ERR_VERIFY_ABORTED' });
+  const { createMessage, verify } = await openpgp();
   const source = toOpenpgpInput(options.data, options.signal);
   let results: { keyID: { toHex(): string }; verified: Promise<boolean>; signature: Promise<Signature> }[];
   try {
