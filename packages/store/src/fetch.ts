@@ -436,6 +436,9 @@ async function fetchDependencies(
         { kind: 'name', app: { name: dep.imageName, labels } },
         {
           ...rest,
+          // a stored image that matches satisfies a dependency (offline builds work); `never` stays `never`, and
+          // `appc fetch DEPENDENCY` updates one
+          pullPolicy: options.pullPolicy === 'never' ? 'never' : 'new',
           ...(dep.imageID !== undefined ? { expectedId: dep.imageID } : {}),
           ...(dep.size !== undefined && dep.size > 0 ? { maxBytes: dep.size } : {}),
         },

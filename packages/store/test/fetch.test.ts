@@ -408,6 +408,32 @@ describe('dependencies (ACI-011, ACI-023)', () => {
     expect(served.filter((x) => x.includes('base'))).toEqual([]); // pinned and stored: not asked again
   });
 
+  it('a stored image that matches satisfies a dependency without asking the network', async () => {
+    const baseAci = makeAci({
+      name: 'example.com/base',
+      labels: { version: '1', os, arch },
+      files: { 'etc/base': 'b\n' },
+    });
+    const stored = await store.put(
+      (async function* () {
+        yield baseAci;
+      })(),
+    );
+    const appAci = makeAci({
+      name: NAME,
+      labels: { version: '1.0.0', os, arch },
+      dependencies: [{ imageName: 'example.com/base' }] as never,
+      files: { 'bin/hello': 'hello\n' },
+    });
+    await mkdir(join(work.dir, 'offline'), { recursive: true });
+    const file = join(work.dir, 'offline', 'app.aci');
+    await writeFile(file, appAci);
+    served = [];
+    const r = await fetchImage(store, file, { insecure: { image: true } });
+    expect(r.dependencies.map((d) => d.id)).toEqual([stored.image.id]);
+    expect(served).toEqual([]);
+  });
+
   it('refuses a dependency whose image ID differs (ACI-011)', async () => {
     await trustPublisher();
     await publishBase();
