@@ -98,7 +98,11 @@ function agentsFor(options: FetchOptions): { httpsAgent: HttpsAgent; httpAgent: 
     keepAlive: false,
     rejectUnauthorized: options.insecure?.tls !== true,
     ...(extraCa.length > 0
-      ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...(extraCa as (string | Buffer)[])] }) }
+      ? {
+          secureContext: createSecureContext({
+            ca: [...rootCertificates, ...(extraCa as (string | Buffer)[])],
+          }),
+        }
       : {}),
     ...(lookup ? { lookup } : {}),
   });
