@@ -1,7 +1,10 @@
 // What the pod commands share: root, the state root, waiting for a pod, printing its status.
-import type { PodRecord } from '@appc/runtime-linux';
+import { writeFile } from 'node:fs/promises';
+import type { PodRecord, ReifiedPod } from '@appc/runtime-linux';
+import type { Store } from '@appc/store';
+import { stateDir } from './context.ts';
 import { UsageError } from './errors.ts';
-import type { Io } from './io.ts';
+import { type Globals, type Io, paint, useColor } from './io.ts';
 
 /** Pods need root (runc, mounts, namespaces, cgroups): say so before anything is written. */
 export function requireRoot(command: string): void {
@@ -46,4 +49,49 @@ export function printStatus(io: Io, p: PodRecord): void {
     ...(p.error ? [`error=${p.error}`] : []),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** How `run` and `run-prepared` run a pod: the settings of the command line or of the prepared pod's record. */
+export interface PodSettings {
+  net: PodRecord['net'];
+  name?: string | undefined;
+  hostname?: string | undefined;
+  dns?: PodRecord['dns'];
+  strict?: boolean | undefined;
+  uuidFileSave?: string | undefined;
+}
+
+/** Runs a reified pod with the apps' output on this command's streams; reports the isolators not enforced as
+ * written (ISO-003) and returns the first failing app's exit status, 0 when all succeed (ACE-018). */
+export async function runPodHere(
+  io: Io,
+  globals: Globals,
+  store: Store,
+  pod: ReifiedPod,
+  settings: PodSettings,
+): Promise<number> {
+  const { runStoredPod } = await import('@appc/runtime-linux');
+  const color = useColor(io);
+  const result = await runStoredPod({
+    stateDir: stateDir(globals, io),
+    store,
+    pod,
+    net: settings.net,
+    ...(settings.name !== undefined ? { name: settings.name } : {}),
+    ...(settings.hostname !== undefined ? { hostname: settings.hostname } : {}),
+    ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
+    ...(settings.strict ? { strict: true } : {}),
+    stdout: io.stdout,
+    stderr: io.stderr,
+    ...(io.signal ? { signal: io.signal } : {}),
+    onCreated: async (record) => {
+      if (settings.uuidFileSave !== undefined) await writeFile(settings.uuidFileSave, record.uuid);
+      if (globals.debug) io.stderr.write(`pod ${record.uuid}\n`);
+    },
+  });
+  for (const i of result.isolators.filter((x) => x.status !== 'enforced'))
+    io.stderr.write(
+      `${paint(color, 'warning', 'warning:')} ${i.app === undefined ? 'pod' : `app ${i.app}`}: isolator ${i.name} ${i.status}: ${i.detail}\n`,
+    );
+  return result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
 }

@@ -128,23 +128,18 @@ export class MetadataService {
 
   /** Starts answering on a TCP address (port 0: any free port). */
   async listen(port: number, host: string): Promise<{ host: string; port: number }> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    this.#servers.push(server);
+    const server = await this.#serve((s, ready) => s.listen(port, host, ready));
     const address = server.address() as AddressInfo;
     return { host: address.address, port: address.port };
   }
 
   /** Starts answering on a unix socket (a forwarder in a pod's network namespace connects to it). */
   async listenUnix(path: string): Promise<void> {
+    await this.#serve((s, ready) => s.listen(path, ready));
+  }
+
+  /** A server answering with {@link handle}, listening once `listen` has called back. */
+  async #serve(listen: (server: Server, ready: () => void) => void): Promise<Server> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500);
@@ -153,9 +148,10 @@ export class MetadataService {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      listen(server, resolve);
     });
     this.#servers.push(server);
+    return server;
   }
 
   /** Stops every listener. */

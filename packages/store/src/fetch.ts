@@ -253,6 +253,19 @@ function verifyInStream(
   };
 }
 
+/** The result for an image found in the store, nothing asked. */
+function fromStore(image: StoredImage): FetchImageResult {
+  return {
+    image,
+    from: 'store',
+    url: undefined,
+    signature: undefined,
+    warnings: [],
+    attempts: [],
+    dependencies: [],
+  };
+}
+
 function unsigned(source: string): StoreError {
   return new StoreError(
     `${source} has no signature; nothing was stored. Sign it (appc sign) and publish the .asc beside it, or ` +
@@ -469,17 +482,7 @@ async function fetchOne(
 ): Promise<FetchImageResult> {
   const r = typeof ref === 'string' ? classifyImageRef(ref) : ref;
   const policy = options.pullPolicy ?? 'update';
-  if (r.kind === 'id') {
-    return {
-      image: store.get(r.id),
-      from: 'store',
-      url: undefined,
-      signature: undefined,
-      warnings: [],
-      attempts: [],
-      dependencies: [],
-    };
-  }
+  if (r.kind === 'id') return fromStore(store.get(r.id));
   if (r.kind === 'file') {
     const path = resolvePath(r.path);
     const ascPath = `${path}.asc`;
@@ -542,15 +545,7 @@ async function fetchOne(
   if (policy !== 'update') {
     const found = store.find({ name: asked.name, labels: asked.labels });
     if (found && (options.expectedId === undefined || found.id === options.expectedId))
-      return {
-        image: found,
-        from: 'store',
-        url: undefined,
-        signature: undefined,
-        warnings: [],
-        attempts: [],
-        dependencies: [],
-      };
+      return fromStore(found);
     if (policy === 'never') throw notInStore(`${r.app.name} with ${JSON.stringify(asked.labels)}`, policy);
   }
   const { discover } = await discovery();

@@ -5,7 +5,7 @@ import { expectPositionals, parseCommandArgs } from '../args.ts';
 import { openImageStore, stateDir } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { Globals, Io } from '../io.ts';
-import { requireRoot } from '../pods.ts';
+import { requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = 'Run a pod made by appc prepare';
 export const usage = 'appc run-prepared [--strict] POD';
@@ -17,7 +17,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   expectPositionals(positionals, 1, 1, 'one POD');
   requireRoot('run-prepared');
   const state = stateDir(globals, io);
-  const { findPod, podDir, reifyPodManifest, runStoredPod } = await import('@appc/runtime-linux');
+  const { findPod, podDir, reifyPodManifest } = await import('@appc/runtime-linux');
   const record = await findPod(state, positionals[0] as string);
   if (record.state !== 'prepared' || record.owner !== undefined)
     throw new UsageError(
@@ -32,20 +32,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     for (const a of manifest.apps)
       if (a.image.id && store.has(a.image.id)) images.set(a.image.id, store.manifest(a.image.id));
     const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
-    const result = await runStoredPod({
-      stateDir: state,
-      store,
-      pod,
-      net: record.net,
-      ...(record.name !== undefined ? { name: record.name } : {}),
-      ...(record.hostname !== undefined ? { hostname: record.hostname } : {}),
-      ...(record.dns !== undefined ? { dns: record.dns } : {}),
-      ...(values.strict ? { strict: true } : {}),
-      stdout: io.stdout,
-      stderr: io.stderr,
-      ...(io.signal ? { signal: io.signal } : {}),
-    });
-    return result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
+    return await runPodHere(io, globals, store, pod, { ...record, strict: values.strict });
   } finally {
     store.close();
   }

@@ -1,9 +1,8 @@
-import { writeFile } from 'node:fs/promises';
 import { serializePodManifest } from '@appc/schema';
 import { openImageStore, stateDir } from '../context.ts';
 import { type Globals, type Io, paint, useColor } from '../io.ts';
 import { POD_FLAGS_HELP, parsePodArgs, reifyFromArgs } from '../pod-args.ts';
-import { requireRoot } from '../pods.ts';
+import { requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = "Run images as a pod; exit with the first failing app's status";
 export const usage =
@@ -27,35 +26,12 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
       io.stdout.write(`${serializePodManifest(pod.manifest, { indent: 2 })}\n`);
       return 0;
     }
-    const state = stateDir(globals, io);
-    const { checkPodName, runStoredPod } = await import('@appc/runtime-linux');
-    if (args.name !== undefined) await checkPodName(state, args.name);
+    const { checkPodName } = await import('@appc/runtime-linux');
+    if (args.name !== undefined) await checkPodName(stateDir(globals, io), args.name);
     const color = useColor(io);
     for (const w of pod.warnings)
       io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
-    const result = await runStoredPod({
-      stateDir: state,
-      store,
-      pod,
-      net: args.net,
-      ...(args.name !== undefined ? { name: args.name } : {}),
-      ...(args.hostname !== undefined ? { hostname: args.hostname } : {}),
-      ...(args.dns !== undefined ? { dns: args.dns } : {}),
-      ...(args.strict ? { strict: true } : {}),
-      stdout: io.stdout,
-      stderr: io.stderr,
-      ...(io.signal ? { signal: io.signal } : {}),
-      onCreated: async (record) => {
-        if (args.uuidFileSave !== undefined) await writeFile(args.uuidFileSave, record.uuid);
-        if (globals.debug) io.stderr.write(`pod ${record.uuid}\n`);
-      },
-    });
-    // ISO-003: say which isolators were not enforced as written
-    for (const i of result.isolators.filter((x) => x.status !== 'enforced'))
-      io.stderr.write(
-        `${paint(color, 'warning', 'warning:')} ${i.app === undefined ? 'pod' : `app ${i.app}`}: isolator ${i.name} ${i.status}: ${i.detail}\n`,
-      );
-    return result.apps.find((a) => a.exitCode !== 0)?.exitCode ?? 0;
+    return await runPodHere(io, globals, store, pod, args);
   } finally {
     store.close();
   }
