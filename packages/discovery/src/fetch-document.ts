@@ -180,7 +180,9 @@ export function classify(e: unknown, url: string, session: Session, request: Abo
       { code: 'ERR_DISC_TLS', requirement: 'DISC-011', cause: e },
     );
   }
-  return new DiscoveryError(`${url}: ${err.message ?? String(e)}${code ? ` (${code})` : ''}.`, {
+  // node-fetch says "request to URL failed, reason: …": the URL is named once already
+  const reason = (err.message ?? String(e)).replace(/^request to \S+ failed, reason: /, '');
+  return new DiscoveryError(`${url}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}.`, {
     code: 'ERR_DISC_NETWORK',
     requirement: 'DISC-002',
     cause: e,

@@ -144,7 +144,10 @@ const SECURITY: DiscoveryErrorCode[] = ['ERR_DISC_TLS', 'ERR_DISC_INSECURE_REDIR
 
 function notFound(kind: Kind, name: string, attempts: Attempt[]): DiscoveryError {
   const what = kind === 'image' ? 'ac-discovery template' : 'ac-discovery-pubkeys tag';
-  const lines = attempts.map((a) => `  ${a.url}: ${a.error ?? `${a.status} OK`}`);
+  // an attempt's error names its URL first; the line names it already
+  const lines = attempts.map(
+    (a) => `  ${a.url}: ${a.error?.replace(/^https?:\/\/\S+: /, '') ?? `${a.status} OK`}`,
+  );
   const security = attempts.find((a) => a.code !== undefined && SECURITY.includes(a.code));
   const hint = security
     ? security.code === 'ERR_DISC_TLS'

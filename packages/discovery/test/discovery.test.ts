@@ -369,7 +369,7 @@ describe('discover()', () => {
     const err = await discover('example.com/a/b:1', base({ requirePublicKeys: true })).catch((e) => e);
     expect(err).toMatchObject({ code: 'ERR_DISC_NOT_FOUND', requirement: 'DISC-004' });
     expect(err.message).toContain(
-      `https://example.com:${p}/a/b?ac-discovery=1: https://example.com:${p}/a/b?ac-discovery=1: expected 200 OK, got 404`,
+      `https://example.com:${p}/a/b?ac-discovery=1: expected 200 OK, got 404`,
     );
   });
 
