@@ -368,9 +368,7 @@ describe('discover()', () => {
     expect(r.pubkeys).toEqual([]);
     const err = await discover('example.com/a/b:1', base({ requirePublicKeys: true })).catch((e) => e);
     expect(err).toMatchObject({ code: 'ERR_DISC_NOT_FOUND', requirement: 'DISC-004' });
-    expect(err.message).toContain(
-      `https://example.com:${p}/a/b?ac-discovery=1: expected 200 OK, got 404`,
-    );
+    expect(err.message).toContain(`https://example.com:${p}/a/b?ac-discovery=1: expected 200 OK, got 404`);
   });
 
   it('takes an injected fetch (node-fetch wrapped to log) and the global fetch', async () => {
