@@ -16,6 +16,13 @@ appc() { node "$bin" "$@"; }
 out="$root/.tmp/demo"
 rm -rf "$out" && mkdir -p "$out"
 layout="$root/examples/hello/layout"
+# the example says linux/amd64; on another machine (aarch64, ...) the demo builds a copy labelled for it
+arch="$(node -p "({ x64: 'amd64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i386' })[process.arch] ?? process.arch")"
+if [ "$arch" != amd64 ]; then
+  cp -a "$layout" "$out/hello-layout"
+  sed -i "s/\"value\": \"amd64\"/\"value\": \"$arch\"/" "$out/hello-layout/manifest"
+  layout="$out/hello-layout"
+fi
 export SOURCE_DATE_EPOCH=1700000000
 
 echo "== appc build --deterministic examples/hello/layout hello.aci"
@@ -55,9 +62,9 @@ busybox_bin="$(command -v busybox)"
 mkdir -p "$out/busybox/rootfs/bin"
 cp "$busybox_bin" "$out/busybox/rootfs/bin/busybox"
 for applet in sh echo cat sed wget; do ln -sf busybox "$out/busybox/rootfs/bin/$applet"; done
-cat >"$out/busybox/manifest" <<'MANIFEST'
+cat >"$out/busybox/manifest" <<MANIFEST
 {"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/busybox",
- "labels": [{"name": "version", "value": "1"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}]}
+ "labels": [{"name": "version", "value": "1"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "$arch"}]}
 MANIFEST
 appc build --deterministic "$out/busybox" "$out/busybox.aci"
 appc sign --key "$out/publisher.key.asc" "$out/busybox.aci" >/dev/null
