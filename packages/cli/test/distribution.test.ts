@@ -2,13 +2,15 @@
 // `appc publish` and served by a plain static HTTPS server (scripts/serve-static.mjs, a separate process) with a
 // CA made by openssl, a store and trust store in temporary dirs.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOsArch } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
-import { makePki } from '../../../test-support/https-server.ts';
+import { makePki, startServer } from '../../../test-support/https-server.ts';
 import { appc, layout, manifest } from './helpers.ts';
 
 const { os, arch } = hostOsArch();
@@ -337,5 +339,72 @@ describe('image list|cat-manifest|export|extract|render|rm|gc', () => {
     expect(gc.out.trim()).toBe(id);
     expect((await appc([...g, 'image', 'list', '--json'])).out).toBe('');
     expect((await appc([...g, 'image', 'gc', '--grace-period', 'soon'])).code).toBe(2);
+  });
+});
+
+describe('kill -9 of appc fetch mid-download', () => {
+  it('leaves no stored image and no half entry; the next fetch stores it whole', async () => {
+    const BIN = resolve(import.meta.dirname, '../dist/bin.js');
+    if (!existsSync(BIN)) return; // the built CLI is what a user kills
+    // a few MiB that do not compress, so the half sent is several reads' worth
+    const dir = await layout(
+      file('layout-big'),
+      manifest('example.com/big', {
+        labels: [
+          { name: 'version', value: '1.0.0' },
+          { name: 'os', value: os },
+          { name: 'arch', value: arch },
+        ],
+      }),
+      { 'data/blob': randomBytes(3 << 20).toString('base64') },
+    );
+    const built = await appc(['build', dir, file('big.aci')]);
+    expect(built.code, built.err).toBe(0);
+    const big = built.out.trim();
+    const bytes = await readFile(file('big.aci'));
+    const pki = makePki([]);
+    const stall = await startServer(pki);
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    // the first request sends half the image and waits; later ones send it whole
+    let requests = 0;
+    stall.handle = (_req, res) => {
+      requests++;
+      res.writeHead(200, { 'Content-Length': bytes.length });
+      if (requests === 1) {
+        res.write(bytes.subarray(0, bytes.length >> 1));
+        void released.then(() => res.destroy());
+      } else res.end(bytes);
+    };
+    await writeFile(file('ca-stall.crt'), pki.ca);
+    const url = `https://127.0.0.1:${stall.port}/big.aci`;
+    const state = ['--dir', file('state-kill'), '--local-config', file('etc'), '--insecure-options=image'];
+    try {
+      const child = spawn(process.execPath, [BIN, ...state, 'fetch', '--ca', file('ca-stall.crt'), url], {
+        stdio: 'ignore',
+      });
+      for (let i = 0; i < 100 && requests === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300)); // the half is in the store's temporary file by now
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      release();
+      // what had arrived is a temporary file of a dead process, never an entry; gc removes it
+      const tmp = file('state-kill/images/tmp');
+      expect((await readdir(tmp)).filter((n) => n.endsWith('.partial')).length).toBe(1);
+      expect((await appc([...state, 'image', 'list', '--json'])).out).toBe('');
+      expect((await appc([...state, 'image', 'gc'])).code).toBe(0);
+      expect((await readdir(tmp)).filter((n) => n.endsWith('.partial'))).toEqual([]);
+      const again = await appc([...state, 'fetch', '--ca', file('ca-stall.crt'), url]);
+      expect(again.code, again.err).toBe(0);
+      expect(again.out.trim()).toBe(big);
+      const exported = file('big-back.aci');
+      expect((await appc([...state, 'image', 'export', big, exported])).code).toBe(0);
+      expect(await readFile(exported)).toEqual(bytes);
+    } finally {
+      release();
+      await stall.close();
+    }
   });
 });
