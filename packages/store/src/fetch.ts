@@ -164,7 +164,7 @@ async function checkCandidate(
   options: FetchImageOptions,
   source: string,
   verified: { value?: VerifiedSignature },
-  inStream?: Promise<VerifiedSignature>,
+  inStream?: InStream,
 ): Promise<{ signatureFingerprint?: string }> {
   if (asked) {
     const issues = validateDiscoveredManifest(asked, candidate.manifest);
@@ -189,7 +189,8 @@ async function checkCandidate(
       requirement: 'VERIFY-001',
     });
   }
-  verified.value = await (inStream ??
+  const inStreamResult = inStream && (await authorized(inStream, candidate.manifest.name, options.trust));
+  verified.value = await (inStreamResult ??
     verifyWith({
       data: candidate.path,
       signature: sig,
@@ -211,7 +212,46 @@ async function verifyWith(
 interface InStream {
   body: AsyncIterable<Uint8Array>;
   verified: Promise<VerifiedSignature>;
+  /** Checked with every trusted key (a URL fetch): the key must still be trusted for the manifest's name. */
+  anyName?: boolean;
   close(): void;
+}
+
+/** The placeholder name an any-key check runs under (the keys come from {@link everyTrustedKey}). */
+const ANY_NAME = 'appc.invalid/any-name';
+
+/** A keyring of every key the store trusts, for any name (root keys, and the keys of every prefix), or
+ * undefined when the key store cannot list its keys or trusts none. */
+async function everyTrustedKey(trust: Keyring): Promise<Keyring | undefined> {
+  const lister = trust as Keyring & {
+    list?: () => Promise<{ kind: string; prefix: string | undefined; mask: boolean; masked: boolean }[]>;
+  };
+  if (typeof lister.list !== 'function') return undefined;
+  const entries = (await lister.list()).filter((e) => !e.mask && !e.masked);
+  const names = new Set(
+    entries.map((e) => (e.kind === 'root' || e.prefix === undefined ? ANY_NAME : e.prefix)),
+  );
+  const keys = new Map<string, Awaited<ReturnType<Keyring['keysFor']>>[number]>();
+  for (const name of names) for (const k of await trust.keysFor(name)) keys.set(k.file, k);
+  if (keys.size === 0) return undefined;
+  const all = [...keys.values()];
+  return { keysFor: async () => all };
+}
+
+/** The in-stream result when it stands for `name`: checked for that name, or made by a key trusted for it. */
+async function authorized(
+  inStream: InStream,
+  name: string,
+  trust: Keyring | undefined,
+): Promise<Promise<VerifiedSignature> | undefined> {
+  if (!inStream.anyName) return inStream.verified;
+  const result = await inStream.verified.catch(() => undefined);
+  if (!result || !trust) return undefined;
+  const forName = await trust.keysFor(name);
+  const key = forName.find((k) => k.fingerprint === result.keyFingerprint);
+  return key
+    ? Promise.resolve({ ...result, kind: key.kind, prefix: key.prefix, scope: key.scope, file: key.file })
+    : undefined;
 }
 
 /** Feeds every chunk of `source` to a signature check as well as to the caller, with backpressure from both; a
@@ -221,6 +261,7 @@ function verifyInStream(
   signature: Uint8Array,
   name: string,
   options: FetchImageOptions,
+  anyName = false,
 ): InStream {
   const pass = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   const verified = verifyWith({
@@ -232,14 +273,20 @@ function verifyInStream(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   verified.catch(() => {});
+  // for a name the refusal ends the download at once; for a URL (any key) the image still arrives whole and the
+  // check decides from the received copy, whose refusal names the image
+  let dead = false;
   const failed = verified.then(
     () => new Promise<never>(() => {}),
-    (e: unknown) => Promise.reject(e),
+    (e: unknown) => {
+      dead = true;
+      return anyName ? undefined : Promise.reject(e);
+    },
   );
   failed.catch(() => {});
   async function* body(): AsyncGenerator<Uint8Array> {
     for await (const chunk of source) {
-      if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
+      if (!dead && !pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
       yield chunk;
     }
     pass.end();
@@ -247,6 +294,7 @@ function verifyInStream(
   return {
     body: body(),
     verified,
+    anyName,
     close() {
       if (!pass.writableEnded) pass.destroy();
     },
@@ -375,6 +423,16 @@ async function downloadInto(
     }
     stream = verifyInStream(body, sig, asked.name, options);
     body = stream.body;
+  } else if (!asked && !options.insecure?.image && options.trust) {
+    // a URL: the name comes with the manifest, after the first bytes. The signature is checked on the same pass
+    // with every trusted key that could have made it; the check then requires that key to be trusted for the
+    // manifest's name (and, if not, checks again from the received copy, which gives the exact refusal)
+    const every = await everyTrustedKey(options.trust);
+    const sig = every ? await signature.catch(() => undefined) : undefined;
+    if (every && sig !== undefined) {
+      stream = verifyInStream(body, sig, ANY_NAME, { ...options, trust: every }, true);
+      body = stream.body;
+    }
   }
   try {
     const put = await store.put(body, {
@@ -384,8 +442,7 @@ async function downloadInto(
       ...(dl.etag !== undefined ? { etag: dl.etag } : {}),
       ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      check: (candidate) =>
-        checkCandidate(candidate, asked, signature, options, url, verified, stream?.verified),
+      check: (candidate) => checkCandidate(candidate, asked, signature, options, url, verified, stream),
     });
     return {
       image: put.image,
@@ -523,7 +580,7 @@ async function fetchOne(
             options,
             r.path,
             verified,
-            candidate.manifest.name === streamName ? stream?.verified : undefined,
+            candidate.manifest.name === streamName ? stream : undefined,
           ),
       });
     } finally {

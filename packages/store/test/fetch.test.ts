@@ -315,6 +315,33 @@ describe('fetchImage by URL, file and ID', () => {
     expect((await fetchImage(store, r.image.id.slice(0, 20))).image.id).toBe(r.image.id);
   });
 
+  it('a URL checks the signature on the download pass, then that the key is trusted for the manifest name', async () => {
+    // a key trusted only for another prefix signed it: refused, nothing stored
+    await trust.add({
+      prefix: 'other.example',
+      keys: [{ text: await gpg.exportPublic(other), location: 'test' }],
+      skipReview: true,
+    });
+    const { path } = await publish({}, other);
+    const url = `${base()}${path}`;
+    await refused(fetchImage(store, url, { trust, network: network() }), 'ERR_VERIFY_NO_TRUSTED_KEY');
+    await trustPublisher();
+    await refused(fetchImage(store, url, { trust, network: network() }), 'ERR_VERIFY_UNKNOWN_SIGNER');
+    // tampered bytes under the publisher's good signature: refused
+    await publish({});
+    site.set(path, {
+      body: makeAci({ name: NAME, labels: { version: '1.0.0', os, arch }, files: { 'bin/hello': 'evil\n' } }),
+    });
+    await refused(
+      fetchImage(store, `${base()}${path}`, { trust, network: network() }),
+      'ERR_VERIFY_BAD_SIGNATURE',
+    );
+    // the publisher's own: stored, and the result says for which prefix the key is trusted
+    await publish({});
+    const ok = await fetchImage(store, `${base()}${path}`, { trust, network: network() });
+    expect(ok.signature).toMatchObject({ keyFingerprint: good, prefix: 'example.com', kind: 'prefix' });
+  });
+
   it('a redirect from https to http is refused for a URL too; a missing URL is a status error', async () => {
     await trustPublisher();
     const { path } = await publish({});
