@@ -2,7 +2,7 @@
 // rely on, status/list/logs/enter, the exit status of the first failing app, and kill -9 of `appc run` then gc.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOsArch } from '@appc/schema';
@@ -295,7 +295,7 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect((await appc([...g, 'rm', 'web'])).code).toBe(0);
   });
 
-  it('kill -9 of appc run mid-run, then appc gc: no container, mount or veth is left', {
+  it('kill -9 of appc run mid-run, then appc gc: no container, cgroup, mount or veth is left', {
     tags: ['root'],
   }, async () => {
     if (!existsSync(BIN)) return; // the built CLI is what a user kills
@@ -326,6 +326,11 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     await new Promise((r) => child.once('exit', r));
     const uuid = (await readFile(uuidFile, 'utf8')).trim();
     expect(JSON.parse((await appc([...g, 'status', '--json', uuid])).out).state).toBe('aborted');
+    const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers')
+      ? ['/sys/fs/cgroup']
+      : (await readdir('/sys/fs/cgroup')).map((h) => join('/sys/fs/cgroup', h));
+    const podCgroups = () => hierarchies.filter((h) => existsSync(join(h, `appc-${uuid}`)));
+    expect(podCgroups().length).toBeGreaterThan(0); // what the killed run left
     const gc = await appc([...g, 'gc', '--grace-period', '0s']);
     expect(gc.code, gc.err).toBe(0);
     expect(gc.out).toContain(uuid);
@@ -336,6 +341,7 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
       ? execFileSync('runc', ['--root', runcRoot, 'list', '-q']).toString().trim()
       : '';
     expect(left).toBe('');
+    expect(podCgroups()).toEqual([]); // no cgroup of the pod in any hierarchy
     expect((await appc([...g, 'status', uuid])).code).toBe(2);
   });
 });
