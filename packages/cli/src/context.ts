@@ -40,10 +40,15 @@ export async function insecureOptions(globals: Globals): Promise<Set<InsecureOpt
   return parseInsecureOptions(globals.insecureOptions);
 }
 
-/** Opens the image store under the state root (`<dir>/images`). */
-export async function openImageStore(globals: Globals, io: Io): Promise<Store> {
+/** Opens the image store under the state root (`<dir>/images`). Commands that only read it skip the reconcile
+ * pass (a walk of every blob directory: tens of milliseconds with a thousand images); those that write run it. */
+export async function openImageStore(
+  globals: Globals,
+  io: Io,
+  options: { readOnly?: boolean } = {},
+): Promise<Store> {
   const { openStore } = await import('@appc/store');
-  return openStore(join(stateDir(globals, io), 'images'));
+  return openStore(join(stateDir(globals, io), 'images'), { reconcile: options.readOnly !== true });
 }
 
 /** The trust store of both config dirs (VERIFY-003). */

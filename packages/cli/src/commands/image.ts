@@ -35,7 +35,9 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
         ? `say one of ${Object.keys(SUBCOMMANDS).join(', ')}`
         : `unknown subcommand "${sub}"; say one of ${Object.keys(SUBCOMMANDS).join(', ')}`,
     );
-  const store = await openImageStore(globals, io);
+  // list, cat-manifest, export, extract and render only read the index
+  const readOnly = sub !== 'rm' && sub !== 'gc';
+  const store = await openImageStore(globals, io, { readOnly });
   try {
     return await handler(rest, io, globals, store);
   } finally {
