@@ -30,3 +30,20 @@ export function expectPositionals(positionals: string[], min: number, max: numbe
 export function pathArg(io: Io, p: string): string {
   return io.cwd === undefined ? resolve(p) : resolve(io.cwd, p);
 }
+
+/** Go-style durations as rkt took them: `24h`, `90m`, `1h30m`, `45s`, `0s`; also `d` for days. */
+export function parseDuration(text: string, flag = '--grace-period'): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index !== consumed) break;
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || text.length === 0)
+    throw new UsageError(`${flag} ${text}: write a duration such as 24h, 90m, 1h30m or 0s`);
+  return total;
+}

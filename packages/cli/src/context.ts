@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Attempt, AuthConfig, DiscoveryOptions } from '@appc/discovery';
 import type { Store } from '@appc/store';
-import type { InsecureOption, TrustStore } from '@appc/verify';
+import type { InsecureOption, KeyFetch, TrustStore } from '@appc/verify';
 import { pathArg } from './args.ts';
 import { UsageError } from './errors.ts';
 import { type Globals, type Io, isTty } from './io.ts';
@@ -105,6 +105,26 @@ export async function networkOptions(
   if (auth.length > 0) options.auth = auth;
   if (io.signal) options.signal = io.signal;
   return options;
+}
+
+/** Downloads public keys under the transport of `network`, plain http only when `allowHttp` (VERIFY-005). */
+export async function keyFetch(
+  network: Awaited<ReturnType<typeof networkOptions>>,
+  allowHttp: boolean,
+): Promise<KeyFetch> {
+  const { fetchDocument } = await import('@appc/discovery');
+  const transport = { ...network, insecure: { ...network.insecure, http: allowHttp } };
+  return async (url) => {
+    const doc = await fetchDocument(url, transport);
+    const bytes = new TextEncoder().encode(doc.body);
+    return { status: doc.status, url: doc.finalUrl, arrayBuffer: async () => bytes.buffer as ArrayBuffer };
+  };
+}
+
+/** Rows as columns padded to their widest cell (the last column unpadded), one line each. */
+export function formatTable(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows.reduce<number[]>((w, r) => r.map((c, k) => Math.max(w[k] ?? 0, c.length)), []);
+  return rows.map((r) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  '));
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

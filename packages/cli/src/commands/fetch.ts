@@ -4,6 +4,7 @@ import { expectPositionals, parseCommandArgs } from '../args.ts';
 import {
   confirm,
   insecureOptions,
+  keyFetch,
   NETWORK_FLAGS,
   NETWORK_HELP,
   networkOptions,
@@ -113,19 +114,11 @@ async function offerKeys(
   if (pubkeys.length === 0 || (!values['trust-keys-from-https'] && !interactive)) return false;
   // keys over unverified TLS are no better than over http: those need --insecure-options=pubkey (VERIFY-006)
   if (network.insecure.tls && !insecure.has('pubkey')) return false;
-  const { fetchDocument } = await import('@appc/discovery');
   await trust.add({
     prefix: name,
     keys: pubkeys,
     allowHttp: insecure.has('pubkey'),
-    fetch: async (url) => {
-      const doc = await fetchDocument(url, {
-        ...network,
-        insecure: { ...network.insecure, http: insecure.has('pubkey') },
-      });
-      const bytes = new TextEncoder().encode(doc.body);
-      return { status: doc.status, url: doc.finalUrl, arrayBuffer: async () => bytes.buffer as ArrayBuffer };
-    },
+    fetch: await keyFetch(network, insecure.has('pubkey')),
     ...(values['trust-keys-from-https']
       ? { skipReview: true }
       : {

@@ -1,8 +1,7 @@
-import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { expectPositionals, parseCommandArgs, parseDuration } from '../args.ts';
 import { stateDir } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 import { requireRoot } from '../pods.ts';
-import { parseDuration } from './image.ts';
 
 export const summary = 'Clean up after dead pods and remove old exited ones';
 export const usage = 'appc gc [--grace-period DURATION]';

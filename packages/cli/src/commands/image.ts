@@ -1,8 +1,8 @@
 import { extract, render } from '@appc/aci';
 import { serializeImageManifest } from '@appc/schema';
 import type { Store, StoredImage } from '@appc/store';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
-import { formatBytes, openImageStore } from '../context.ts';
+import { expectPositionals, parseCommandArgs, parseDuration, pathArg } from '../args.ts';
+import { formatBytes, formatTable, openImageStore } from '../context.ts';
 import { describeError, exitCodeFor, UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -105,9 +105,7 @@ const list: Sub = async (argv, io, _globals, store) => {
       age(i.lastUsedAt, now),
     ]);
     if (!values['no-legend']) rows.unshift(['ID', 'NAME', 'VERSION', 'SIZE', 'IMPORTED', 'LAST USED']);
-    const widths = rows.reduce<number[]>((w, r) => r.map((c, k) => Math.max(w[k] ?? 0, c.length)), []);
-    for (const r of rows)
-      out.push(r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  '));
+    out.push(...formatTable(rows));
   }
   if (out.length > 0) io.stdout.write(`${out.join('\n')}\n`);
   return ExitCode.Ok;
@@ -129,23 +127,6 @@ const rm: Sub = async (argv, io, globals, store) => {
   }
   return status;
 };
-
-/** Go-style durations as rkt took them: `24h`, `90m`, `1h30m`, `45s`, `0s`; also `d` for days. */
-export function parseDuration(text: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(re)) {
-    if (m.index !== consumed) break;
-    total += Number(m[1]) * (units[m[2] as string] as number);
-    consumed += m[0].length;
-  }
-  if (consumed !== text.length || text.length === 0)
-    throw new UsageError(`--grace-period ${text}: write a duration such as 24h, 90m, 1h30m or 0s`);
-  return total;
-}
 
 const gc: Sub = async (argv, io, _globals, store) => {
   const { values, positionals } = parseCommandArgs(argv, {

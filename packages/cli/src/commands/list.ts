@@ -1,5 +1,5 @@
 import { expectPositionals, parseCommandArgs } from '../args.ts';
-import { stateDir } from '../context.ts';
+import { formatTable, stateDir } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 import { podJson } from '../pods.ts';
 
@@ -32,8 +32,6 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     `${p.net}${p.address ? `:${p.address}` : ''}`,
   ]);
   if (!values['no-legend']) rows.unshift(['UUID', 'NAME', 'APPS', 'STATE', 'NETWORK']);
-  const widths = rows.reduce<number[]>((w, r) => r.map((c, k) => Math.max(w[k] ?? 0, c.length)), []);
-  for (const r of rows)
-    io.stdout.write(`${r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ')}\n`);
+  for (const line of formatTable(rows)) io.stdout.write(`${line}\n`);
   return ExitCode.Ok;
 }

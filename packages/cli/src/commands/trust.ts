@@ -1,8 +1,9 @@
-import type { KeyFetch, TrustStore } from '@appc/verify';
+import type { TrustStore } from '@appc/verify';
 import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import {
   confirm,
   insecureOptions,
+  keyFetch,
   NETWORK_FLAGS,
   NETWORK_HELP,
   networkOptions,
@@ -63,13 +64,9 @@ async function add(argv: string[], io: Io, globals: Globals): Promise<ExitCode> 
   const insecure = await insecureOptions(globals);
   const network = await networkOptions(globals, io, values);
   const allowHttp = insecure.has('http') || insecure.has('pubkey');
-  const { discoverPublicKeys, fetchDocument } = await import('@appc/discovery');
-  const transport = { ...network, insecure: { http: allowHttp, tls: network.insecure.tls } };
-  const fetch: KeyFetch = async (url) => {
-    const doc = await fetchDocument(url, transport);
-    const bytes = new TextEncoder().encode(doc.body);
-    return { status: doc.status, url: doc.finalUrl, arrayBuffer: async () => bytes.buffer as ArrayBuffer };
-  };
+  const { discoverPublicKeys } = await import('@appc/discovery');
+  const transport = { ...network, insecure: { ...network.insecure, http: allowHttp } };
+  const fetch = await keyFetch(network, allowHttp);
   const trust = await openTrust(globals, io);
   const interactive = (io.stdin as { isTTY?: boolean } | undefined)?.isTTY === true;
   const keys = positionals.map((k) =>
