@@ -6,15 +6,14 @@ import { PassThrough } from 'node:stream';
 import { readManifest } from '@appc/aci';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
 import { parseAppString, validateDiscoveredManifest } from '@appc/discovery/names';
-
-// the network and OpenPGP parts load on first use: a store opened to run a stored image never pays for them
-const discovery = () => import('@appc/discovery');
-const verifying = () => import('@appc/verify');
-
 import { hostOsArch, type Issue } from '@appc/schema';
 import type { Keyring, VerifiedSignature } from '@appc/verify';
 import { StoreError } from './errors.ts';
 import type { PutCandidate, Store, StoredImage } from './store.ts';
+
+// the network and OpenPGP parts load on first use: a store opened to run a stored image never pays for them
+const discovery = () => import('@appc/discovery');
+const verifying = () => import('@appc/verify');
 
 /** When a name or URL is looked up in the store instead of the network (DISC-013, rkt's `--pull-policy`). */
 export type PullPolicy = 'new' | 'update' | 'never';
@@ -189,9 +188,9 @@ async function checkCandidate(
       requirement: 'VERIFY-001',
     });
   }
-  const inStreamResult = inStream && (await authorized(inStream, candidate.manifest.name, options.trust));
-  verified.value = await (inStreamResult ??
-    verifyWith({
+  verified.value =
+    (inStream && (await authorized(inStream, candidate.manifest.name, options.trust))) ??
+    (await verifyWith({
       data: candidate.path,
       signature: sig,
       name: candidate.manifest.name,
@@ -238,20 +237,18 @@ async function everyTrustedKey(trust: Keyring): Promise<Keyring | undefined> {
   return { keysFor: async () => all };
 }
 
-/** The in-stream result when it stands for `name`: checked for that name, or made by a key trusted for it. */
+/** The in-stream result when it stands for `name`: checked for that name (its refusal is thrown), or made by a
+ * key trusted for it; undefined when the check must be made again from the received copy. */
 async function authorized(
   inStream: InStream,
   name: string,
-  trust: Keyring | undefined,
-): Promise<Promise<VerifiedSignature> | undefined> {
+  trust: Keyring,
+): Promise<VerifiedSignature | undefined> {
   if (!inStream.anyName) return inStream.verified;
   const result = await inStream.verified.catch(() => undefined);
-  if (!result || !trust) return undefined;
-  const forName = await trust.keysFor(name);
-  const key = forName.find((k) => k.fingerprint === result.keyFingerprint);
-  return key
-    ? Promise.resolve({ ...result, kind: key.kind, prefix: key.prefix, scope: key.scope, file: key.file })
-    : undefined;
+  if (!result) return undefined;
+  const key = (await trust.keysFor(name)).find((k) => k.fingerprint === result.keyFingerprint);
+  return key && { ...result, kind: key.kind, prefix: key.prefix, scope: key.scope, file: key.file };
 }
 
 /** Feeds every chunk of `source` to a signature check as well as to the caller, with backpressure from both; a
@@ -301,16 +298,29 @@ function verifyInStream(
   };
 }
 
-/** The result for an image found in the store, nothing asked. */
-function fromStore(image: StoredImage): FetchImageResult {
+/** A fetch's result; `rest` says what was checked and warned about when something was imported. */
+function resultOf(
+  image: StoredImage,
+  from: FetchImageResult['from'],
+  rest: Partial<Pick<FetchImageResult, 'url' | 'signature' | 'warnings' | 'attempts'>> = {},
+): FetchImageResult {
   return {
     image,
-    from: 'store',
-    url: undefined,
-    signature: undefined,
-    warnings: [],
-    attempts: [],
+    from,
+    url: rest.url,
+    signature: rest.signature,
+    warnings: rest.warnings ?? [],
+    attempts: rest.attempts ?? [],
     dependencies: [],
+  };
+}
+
+/** The options of `@appc/discovery` for this fetch: the caller's network settings and the relaxations. */
+function transportOf(options: FetchImageOptions): DiscoveryOptions {
+  return {
+    ...options.network,
+    insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
+    ...(options.signal ? { signal: options.signal } : {}),
   };
 }
 
@@ -349,22 +359,10 @@ async function downloadInto(
       ? remote
       : undefined;
   if (known && (policy !== 'update' || (known.expiresAt !== undefined && known.expiresAt > now))) {
-    return {
-      image: store.get(known.imageId),
-      from: policy === 'update' ? 'cache' : 'store',
-      url,
-      signature: undefined,
-      warnings: [],
-      attempts,
-      dependencies: [],
-    };
+    return resultOf(store.get(known.imageId), policy === 'update' ? 'cache' : 'store', { url, attempts });
   }
   if (policy === 'never') throw notInStore(url, policy);
-  const transport = {
-    ...options.network,
-    insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+  const transport = transportOf(options);
   const { openDownload } = await discovery();
   // asked before the request: a review on a terminal may take longer than a server waits
   await beforeDownload?.();
@@ -379,15 +377,7 @@ async function downloadInto(
       ...(dl.etag !== undefined ? { etag: dl.etag } : known.etag !== undefined ? { etag: known.etag } : {}),
       ...(dl.maxAgeSeconds !== undefined ? { cacheMaxAgeSeconds: dl.maxAgeSeconds } : {}),
     });
-    return {
-      image: store.get(known.imageId),
-      from: 'not-modified',
-      url,
-      signature: undefined,
-      warnings: [],
-      attempts,
-      dependencies: [],
-    };
+    return resultOf(store.get(known.imageId), 'not-modified', { url, attempts });
   }
   // the signature downloads while the image streams into the store; the check waits for both
   const signature: Promise<Uint8Array | undefined> = options.insecure?.image
@@ -444,15 +434,12 @@ async function downloadInto(
       ...(options.signal ? { signal: options.signal } : {}),
       check: (candidate) => checkCandidate(candidate, asked, signature, options, url, verified, stream),
     });
-    return {
-      image: put.image,
-      from: 'download',
+    return resultOf(put.image, 'download', {
       url,
       signature: verified.value,
       warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(url)] : [])],
       attempts,
-      dependencies: [],
-    };
+    });
   } finally {
     stream?.close();
     dl.close();
@@ -539,7 +526,7 @@ async function fetchOne(
 ): Promise<FetchImageResult> {
   const r = typeof ref === 'string' ? classifyImageRef(ref) : ref;
   const policy = options.pullPolicy ?? 'update';
-  if (r.kind === 'id') return fromStore(store.get(r.id));
+  if (r.kind === 'id') return resultOf(store.get(r.id), 'store');
   if (r.kind === 'file') {
     const path = resolvePath(r.path);
     const ascPath = `${path}.asc`;
@@ -586,15 +573,10 @@ async function fetchOne(
     } finally {
       stream?.close();
     }
-    return {
-      image: put.image,
-      from: 'file',
-      url: undefined,
+    return resultOf(put.image, 'file', {
       signature: verified.value,
       warnings: [...put.warnings, ...(options.insecure?.image ? [insecureWarning(r.path)] : [])],
-      attempts: [],
-      dependencies: [],
-    };
+    });
   }
   if (r.kind === 'url') return downloadInto(store, r.url, `${r.url}.asc`, undefined, options, []);
 
@@ -602,15 +584,11 @@ async function fetchOne(
   if (policy !== 'update') {
     const found = store.find({ name: asked.name, labels: asked.labels });
     if (found && (options.expectedId === undefined || found.id === options.expectedId))
-      return fromStore(found);
+      return resultOf(found, 'store');
     if (policy === 'never') throw notInStore(`${r.app.name} with ${JSON.stringify(asked.labels)}`, policy);
   }
   const { discover } = await discovery();
-  const found = await discover(r.app, {
-    ...options.network,
-    insecure: { http: options.insecure?.http === true, tls: options.insecure?.tls === true },
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const found = await discover(r.app, transportOf(options));
   const wanted: AppString = { name: found.name, labels: found.labels };
   // VERIFY-006, asked only when the remote is to be asked (a stored image still fresh needs no key)
   let offered = false;
