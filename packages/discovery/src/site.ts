@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isAcIdentifier } from '@appc/schema';
+import { compareVersionLabels, isAcIdentifier } from '@appc/schema';
 import { DiscoveryError } from './errors.ts';
 
 /** One image to publish: its archive, its detached signature, and the name and labels of its manifest. */
@@ -40,25 +40,6 @@ export interface DiscoverySite {
 }
 
 const TEMPLATE_PATH = 'images/{name}-{version}-{os}-{arch}.{ext}';
-const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
-
-/** Orders two versions: SemVer precedence when both are SemVer (a SemVer above anything else), else by text. */
-function compareVersions(a: string, b: string): number {
-  const ma = SEMVER.exec(a);
-  const mb = SEMVER.exec(b);
-  if (ma && mb) {
-    for (let i = 1; i <= 3; i++) {
-      const d = Number(ma[i]) - Number(mb[i]);
-      if (d !== 0) return d;
-    }
-    if (ma[4] === undefined || mb[4] === undefined)
-      return (ma[4] === undefined ? 1 : 0) - (mb[4] === undefined ? 1 : 0);
-    return ma[4] < mb[4] ? -1 : ma[4] > mb[4] ? 1 : 0;
-  }
-  if (ma) return 1;
-  if (mb) return -1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -158,7 +139,7 @@ export async function writeDiscoverySite(options: DiscoverySiteOptions): Promise
     };
     await place(version);
     const seen = newest.get(key);
-    if (!seen || compareVersions(version, seen.image.labels.version as string) > 0)
+    if (!seen || compareVersionLabels(version, seen.image.labels.version) > 0)
       newest.set(key, { image, place });
   }
   const explicitLatest = new Set(

@@ -61,3 +61,4 @@ export { parseResourceQuantity, ResourceQuantity, tryParseResourceQuantity } fro
 export { isTimestamp, parseTimestamp } from './timestamp.ts';
 export { isHttpUrl } from './url.ts';
 export { canonicalUuid, isUuid, parseUuid } from './uuid.ts';
+export { compareVersionLabels } from './version-order.ts';

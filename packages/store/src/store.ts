@@ -13,13 +13,19 @@ import {
 import { copyFile, mkdir, open, readdir, rm as rmPath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { computeImageId, validateArchive } from '@appc/aci';
-import { AppcError, type ImageManifest, type Issue, isImageId, type Label } from '@appc/schema';
+import {
+  AppcError,
+  compareVersionLabels,
+  type ImageManifest,
+  type Issue,
+  isImageId,
+  type Label,
+} from '@appc/schema';
 import type Database from 'better-sqlite3';
 import { StoreError } from './errors.ts';
 import { fsyncDir, fsyncDirSync, isMissing, pidAlive } from './internal/fs.ts';
 import { mapBusy, openIndex } from './internal/index-db.ts';
 import { removeTreeIfUnlocked } from './internal/trees.ts';
-import { compareVersions } from './internal/version-order.ts';
 
 /** Default grace period of {@link Store.gc}: images unused for 24 hours go, as rkt's `image gc` did. */
 export const DEFAULT_GC_GRACE_PERIOD_MS = 24 * 60 * 60 * 1000;
@@ -526,8 +532,8 @@ export class Store {
     for (const img of all) {
       if (
         !best ||
-        compareVersions(img.version, best.version) > 0 ||
-        (compareVersions(img.version, best.version) === 0 &&
+        compareVersionLabels(img.version, best.version) > 0 ||
+        (compareVersionLabels(img.version, best.version) === 0 &&
           img.importedAt.getTime() >= best.importedAt.getTime())
       )
         best = img;
@@ -571,7 +577,7 @@ export class Store {
         (a, b) =>
           sign *
           ((a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
-            compareVersions(a.version, b.version) ||
+            compareVersionLabels(a.version, b.version) ||
             a.importedAt.getTime() - b.importedAt.getTime()),
       );
       if (options.limit !== undefined) images = images.slice(0, Math.max(0, Math.floor(options.limit)));

@@ -1,4 +1,4 @@
-import { tryParseSemver } from '@appc/schema';
+import { tryParseSemver } from './ac-version.ts';
 
 function comparePre(a: string, b: string): number {
   // SemVer 2.0.0 §11: a version without pre-release ranks above one with it
@@ -37,9 +37,11 @@ function parse(v: string | undefined): ReturnType<typeof tryParseSemver> {
   return p;
 }
 
-/** Orders `version` label values: SemVer precedence; any SemVer ranks above a value that is not one
- * (`latest`, `dev`, none), which compare equal among themselves. Build metadata is ignored. */
-export function compareVersions(a: string | undefined, b: string | undefined): number {
+/** Orders `version` label values (which image is the newest, ACI-023): SemVer precedence; any SemVer ranks above
+ * a value that is not one (`latest`, `dev`, none), which compare equal among themselves. Build metadata is
+ * ignored. The store's lookups and the latest copy of a published site both use it.
+ * @example ['1.10.0', '1.2.0', 'latest'].sort(compareVersionLabels) // ['latest', '1.2.0', '1.10.0'] */
+export function compareVersionLabels(a: string | undefined, b: string | undefined): number {
   const va = parse(a);
   const vb = parse(b);
   if (!va || !vb) return (va ? 1 : 0) - (vb ? 1 : 0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions } from './version-order.ts';
+import { compareVersionLabels } from './version-order.ts';
 
-describe('compareVersions (newest version when none is asked, ACI-023)', () => {
+describe('compareVersionLabels (newest version when none is asked, ACI-023)', () => {
   const ascending: (string | undefined)[][] = [
     ['1.0.0', '1.0.1'],
     ['1.2.0', '1.10.0'],
@@ -16,12 +16,12 @@ describe('compareVersions (newest version when none is asked, ACI-023)', () => {
   ];
   for (const [a, b] of ascending)
     it(`${a} < ${b}`, () => {
-      expect(compareVersions(a, b)).toBe(-1);
-      expect(compareVersions(b, a)).toBe(1);
+      expect(compareVersionLabels(a, b)).toBe(-1);
+      expect(compareVersionLabels(b, a)).toBe(1);
     });
   it('equal: same version, build metadata ignored, any two non-SemVer values', () => {
-    expect(compareVersions('1.0.0', '1.0.0+build.5')).toBe(0);
-    expect(compareVersions('latest', 'dev')).toBe(0);
-    expect(compareVersions(undefined, 'v1.0.0')).toBe(0);
+    expect(compareVersionLabels('1.0.0', '1.0.0+build.5')).toBe(0);
+    expect(compareVersionLabels('latest', 'dev')).toBe(0);
+    expect(compareVersionLabels(undefined, 'v1.0.0')).toBe(0);
   });
 });
