@@ -47,7 +47,15 @@ export {
   sandboxContainerId,
 } from './pod.ts';
 export type { PodGcReport, RunStoredPodOptions, StoredPodResult } from './pod-runner.ts';
-export { cleanupPod, gcPods, METADATA_PORT, portMappings, removePod, runStoredPod } from './pod-runner.ts';
+export {
+  cleanupPod,
+  gcPods,
+  METADATA_PORT,
+  podRecordOf,
+  portMappings,
+  removePod,
+  runStoredPod,
+} from './pod-runner.ts';
 export type { PodAppRecord, PodRecord, PodState } from './pods.ts';
 export {
   checkPodName,

@@ -28,8 +28,8 @@ import {
   podDir,
   podEvent,
   readPodRecord,
+  releasePodFiles,
   removePodDir,
-  unmountPod,
   writePodRecord,
 } from './pods.ts';
 import type { ReifiedPod } from './reify.ts';
@@ -78,6 +78,28 @@ export function portMappings(pod: ReifiedPod): PortMapping[] {
       });
   }
   return out;
+}
+
+/** The record of a reified pod not started yet (state `prepared`): `appc prepare` writes it as it is, and
+ * {@link runStoredPod} adds its process, ports and metadata token. */
+export function podRecordOf(
+  pod: ReifiedPod,
+  settings: Pick<PodRecord, 'net' | 'name' | 'hostname' | 'dns'>,
+): PodRecord {
+  return {
+    uuid: pod.uuid,
+    ...(settings.name !== undefined ? { name: settings.name } : {}),
+    ...(settings.hostname !== undefined ? { hostname: settings.hostname } : {}),
+    ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
+    state: 'prepared',
+    createdAt: new Date().toISOString(),
+    net: settings.net,
+    apps: pod.manifest.apps.map((a) => ({
+      name: a.name,
+      imageId: imageIdOf(a),
+      imageName: a.image.name ?? pod.images.get(imageIdOf(a))?.name ?? '',
+    })),
+  };
 }
 
 /** Options of {@link runStoredPod}. */
@@ -197,20 +219,10 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const dir = podDir(stateDir, uuid);
   const token = randomBytes(32).toString('hex');
   const record: PodRecord = {
-    uuid,
-    ...(options.name !== undefined ? { name: options.name } : {}),
-    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
-    ...(options.dns !== undefined ? { dns: options.dns } : {}),
-    state: 'prepared',
+    ...podRecordOf(pod, { ...options, net }),
     createdAt: (await readPodRecord(stateDir, pod.uuid))?.createdAt ?? new Date().toISOString(),
-    net,
     ...(mapped.length > 0 ? { ports: [...mapped] } : {}),
     owner: await currentOwner(),
-    apps: pod.manifest.apps.map((a) => ({
-      name: a.name,
-      imageId: imageIdOf(a),
-      imageName: a.image.name ?? (pod.images.get(imageIdOf(a)) as ImageManifest | undefined)?.name ?? '',
-    })),
     metadataToken: token,
   };
   await writePodRecord(stateDir, record);
@@ -327,15 +339,12 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     ).catch(() => undefined);
     throw error;
   } finally {
-    if (networkUp) await removePodNetwork(cni).catch(() => undefined);
     for (const l of logs.values()) {
       l.out.end();
       l.err.end();
     }
     await mds.close();
-    await unmountPod(stateDir, uuid);
-    await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
-    await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+    await releasePodFiles(stateDir, uuid);
     await rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined);
   }
 }
@@ -365,9 +374,7 @@ export async function cleanupPod(
       ipamDataDir: join(stateDir, 'cni'),
       ...(pod.ports ? { ports: pod.ports } : {}),
     }).catch(() => undefined);
-  await unmountPod(stateDir, pod.uuid);
-  await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
-  await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+  await releasePodFiles(stateDir, pod.uuid);
 }
 
 /** Removes a pod that is not running: cleans up what is left ({@link cleanupPod}) and deletes its directory.

@@ -223,6 +223,15 @@ export async function podEvent(stateDir: string, uuid: string, text: string): Pr
   await appendFile(join(dir, 'events.log'), `${new Date().toISOString()} ${text}\n`).catch(() => undefined);
 }
 
+/** Unmounts a pod's filesystems and removes what only a running pod needs (the apps' root filesystems, runc's
+ * bundles); the record, manifest and logs stay. */
+export async function releasePodFiles(stateDir: string, uuid: string): Promise<void> {
+  await unmountPod(stateDir, uuid);
+  const dir = podDir(stateDir, uuid);
+  await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
+  await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+}
+
 /** Removes a pod's directory once nothing is mounted in it. */
 export async function removePodDir(stateDir: string, uuid: string): Promise<void> {
   await unmountPod(stateDir, uuid);

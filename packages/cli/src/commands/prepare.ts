@@ -20,22 +20,9 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   try {
     const pod = await reifyFromArgs(args, io, globals, store);
     const state = stateDir(globals, io);
-    const { checkPodName, podDir, writePodRecord } = await import('@appc/runtime-linux');
+    const { checkPodName, podDir, podRecordOf, writePodRecord } = await import('@appc/runtime-linux');
     if (args.name !== undefined) await checkPodName(state, args.name);
-    await writePodRecord(state, {
-      uuid: pod.uuid,
-      ...(args.name !== undefined ? { name: args.name } : {}),
-      ...(args.hostname !== undefined ? { hostname: args.hostname } : {}),
-      ...(args.dns !== undefined ? { dns: args.dns } : {}),
-      state: 'prepared',
-      createdAt: new Date().toISOString(),
-      net: args.net,
-      apps: pod.manifest.apps.map((a) => ({
-        name: a.name,
-        imageId: a.image.id ?? '',
-        imageName: a.image.name ?? '',
-      })),
-    });
+    await writePodRecord(state, podRecordOf(pod, args));
     await writeFile(
       join(podDir(state, pod.uuid), 'pod-manifest.json'),
       serializePodManifest(pod.manifest, { indent: 2 }),
