@@ -67,6 +67,15 @@ export class Runc {
     this.root = options.root;
   }
 
+  /** The error of a runc that could not be started at all (missing, not executable). */
+  private notStarted(cause: unknown): RuntimeError {
+    return new RuntimeError(`cannot start ${this.binary}: ${String(cause)}; install runc or give its path.`, {
+      code: 'ERR_RUN_RUNC',
+      requirement: 'ACE-002',
+      cause,
+    });
+  }
+
   private args(logFile: string | undefined, ...rest: string[]): string[] {
     const a = ['--root', this.root];
     if (logFile !== undefined) a.push('--log', logFile, '--log-format', 'json');
@@ -84,14 +93,7 @@ export class Runc {
       child.on('error', reject);
       child.on('close', (c, signal) => resolve(c ?? 128 + (signal === null ? 0 : 1)));
     }).catch((cause) => {
-      throw new RuntimeError(
-        `cannot start ${this.binary}: ${String(cause)}; install runc or give its path.`,
-        {
-          code: 'ERR_RUN_RUNC',
-          requirement: 'ACE-002',
-          cause,
-        },
-      );
+      throw this.notStarted(cause);
     });
     if (code !== 0) {
       const logged = options.logFile === undefined ? [] : await logErrors(options.logFile);
@@ -119,14 +121,7 @@ export class Runc {
       child.on('error', reject);
       child.on('exit', (c) => resolve(c ?? 1));
     }).catch((cause) => {
-      throw new RuntimeError(
-        `cannot start ${this.binary}: ${String(cause)}; install runc or give its path.`,
-        {
-          code: 'ERR_RUN_RUNC',
-          requirement: 'ACE-002',
-          cause,
-        },
-      );
+      throw this.notStarted(cause);
     });
     if (code !== 0) {
       const logged = await logErrors(logFile);
@@ -175,14 +170,7 @@ export class Runc {
         return { exitCode };
       },
       (cause) => {
-        throw new RuntimeError(
-          `cannot start ${this.binary}: ${String(cause)}; install runc or give its path.`,
-          {
-            code: 'ERR_RUN_RUNC',
-            requirement: 'ACE-002',
-            cause,
-          },
-        );
+        throw this.notStarted(cause);
       },
     );
     return { child, exit };
