@@ -4,10 +4,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import nodeFetch from 'node-fetch';
 import { authorizationFor } from './auth.ts';
 import type { Attempt } from './errors.ts';
 import { DiscoveryError } from './errors.ts';
+import { nodeRequest } from './node-request.ts';
 import type { FetchInit, FetchLike, FetchOptions, FetchResponse } from './options.ts';
 
 const MiB = 1024 * 1024;
@@ -125,7 +125,7 @@ export function openSession(options: FetchOptions): Session {
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   return {
     options,
-    fetch: options.fetch ?? (nodeFetch as unknown as FetchLike),
+    fetch: options.fetch ?? nodeRequest,
     agent: (url) => (url.protocol === 'https:' ? httpsAgent : httpAgent),
     signal,
     attempts: [],
@@ -180,7 +180,7 @@ export function classify(e: unknown, url: string, session: Session, request: Abo
       { code: 'ERR_DISC_TLS', requirement: 'DISC-011', cause: e },
     );
   }
-  // node-fetch says "request to URL failed, reason: …": the URL is named once already
+  // a caller's node-fetch says "request to URL failed, reason: …": the URL is named once already
   const reason = (err.message ?? String(e)).replace(/^request to \S+ failed, reason: /, '');
   return new DiscoveryError(`${url}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}.`, {
     code: 'ERR_DISC_NETWORK',

@@ -9,7 +9,7 @@ export interface InsecureOptions {
   tls?: boolean;
 }
 
-/** The request a {@link FetchLike} receives; node-fetch and the WHATWG fetch both accept it (WHATWG fetch
+/** The request a {@link FetchLike} receives; node:https (the default), node-fetch and the WHATWG fetch accept it (WHATWG fetch
  * ignores `agent`, so TLS options, `ca`, `resolve` and `lookup` then do nothing). */
 export interface FetchInit {
   method: 'GET';
@@ -26,7 +26,7 @@ export interface FetchResponse {
   body: AsyncIterable<Uint8Array | string> | null;
 }
 
-/** A fetch function: node-fetch (the default), the global fetch, or a test double. */
+/** A fetch function: the default over `node:http(s)`, node-fetch, the global fetch, or a test double. */
 export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
 
 /** Options of every network function of this package. */
@@ -37,7 +37,7 @@ export interface FetchOptions {
   auth?: readonly AuthConfig[];
   /** Extra request headers sent to every host (e.g. `User-Agent`); `auth` wins for `Authorization`. */
   headers?: Readonly<Record<string, string>>;
-  /** Replace the transport; default node-fetch with agents built from these options. */
+  /** Replace the transport; default `node:http(s)` requests through agents built from these options. */
   fetch?: FetchLike;
   /** Extra CA certificates (PEM) trusted besides the system ones, e.g. a private CA in tests. */
   ca?: string | Buffer | ReadonlyArray<string | Buffer>;

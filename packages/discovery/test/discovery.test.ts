@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { hasCode, hostOsArch } from '@appc/schema';
 import type { Vector } from '@appc/vectors';
 import { loadVectors } from '@appc/vectors';
-import nodeFetch from 'node-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pki, TestServer } from '../../../test-support/https-server.ts';
 import { makePki, startServer } from '../../../test-support/https-server.ts';
@@ -17,6 +16,7 @@ import {
   fetchDiscoveryPage,
   fetchDocument,
 } from '../src/index.ts';
+import { nodeRequest } from '../src/node-request.ts';
 
 const endpointVectors = await loadVectors('disc').then((vs) =>
   vs.filter((v) => v.id.startsWith('disc/endpoints')),
@@ -371,12 +371,12 @@ describe('discover()', () => {
     expect(err.message).toContain(`https://example.com:${p}/a/b?ac-discovery=1: expected 200 OK, got 404`);
   });
 
-  it('takes an injected fetch (node-fetch wrapped to log) and the global fetch', async () => {
+  it('takes an injected fetch (the default transport wrapped to log) and the global fetch', async () => {
     servePage(TEMPLATE);
     const calls: string[] = [];
     const logging: FetchLike = (url, init) => {
       calls.push(url);
-      return nodeFetch(url, init) as unknown as ReturnType<FetchLike>;
+      return nodeRequest(url, init);
     };
     await discoverImage('example.com/app:1,os=linux,arch=amd64', base({ fetch: logging }));
     expect(calls).toEqual([`https://example.com:${server.port}/app?ac-discovery=1`]);

@@ -1,4 +1,3 @@
-import { parse as semverParse } from 'semver';
 import type { Issue } from './errors.ts';
 import { SchemaError } from './errors.ts';
 
@@ -27,12 +26,16 @@ export function tryParseSemver(value: unknown): SemVer | undefined {
   if (typeof value !== 'string' || value.length > 256) return undefined;
   const m = SEMVER.exec(value);
   if (!m) return undefined;
-  const parsed = semverParse(value);
-  if (!parsed) return undefined;
+  // the three numbers must be exact integers (a longer one would round when read)
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  const patch = Number(m[3]);
+  if (!Number.isSafeInteger(major) || !Number.isSafeInteger(minor) || !Number.isSafeInteger(patch))
+    return undefined;
   return {
-    major: parsed.major,
-    minor: parsed.minor,
-    patch: parsed.patch,
+    major,
+    minor,
+    patch,
     preRelease: m[4] ?? '',
     metadata: m[5] ?? '',
     canonical: value,

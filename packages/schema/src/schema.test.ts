@@ -222,6 +222,13 @@ describe('helpers', () => {
   it('parseSemver and parseUuid throw SchemaError', () => {
     expect(parseSemver('0.8.11-rc.1+g').preRelease).toBe('rc.1');
     expect(() => parseSemver('1.2')).toThrow(SchemaError);
+    // TYPES-005: a number beyond exact integers is not a version whose parts can be compared
+    expect(() => parseSemver('99999999999999999999.0.0')).toThrow(SchemaError);
+    expect(parseSemver('9007199254740991.0.1')).toMatchObject({
+      major: 9007199254740991,
+      minor: 0,
+      patch: 1,
+    });
     expect(parseUuid('6733C088A5074694AABFEDBE4FC5266F')).toBe('6733c088-a507-4694-aabf-edbe4fc5266f');
     expect(() => parseUuid('x')).toThrow(SchemaError);
   });
