@@ -214,11 +214,17 @@ function labelPairs(q: LabelQuery | undefined): Label[] {
   return Object.entries(q).map(([name, value]) => ({ name, value }));
 }
 
-async function writeAll(fh: Awaited<ReturnType<typeof open>>, chunk: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
+/** Writes every byte of `chunks` in order, with as few system calls as the kernel allows (writev). */
+async function writeAll(fh: Awaited<ReturnType<typeof open>>, chunks: Uint8Array[]): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    // a short write: drop what was written, keep the rest of a partly written chunk
+    while (rest.length > 0 && bytesWritten >= (rest[0] as Uint8Array).length) {
+      bytesWritten -= (rest[0] as Uint8Array).length;
+      rest = rest.slice(1);
+    }
+    if (bytesWritten > 0) rest[0] = (rest[0] as Uint8Array).subarray(bytesWritten);
   }
 }
 
@@ -318,6 +324,7 @@ export class Store {
     const tmp = join(this.tmpDir, `put-${process.pid}-${randomBytes(8).toString('hex')}.partial`);
     const fh = await open(tmp, 'wx', 0o644);
     let keepTmp = false;
+    let writing: Promise<void> = Promise.resolve();
     try {
       const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
       let received = 0;
@@ -325,21 +332,24 @@ export class Store {
       let failure: unknown;
       const raw = typeof source === 'string' ? createReadStream(source) : source;
       const iterator = raw[Symbol.asyncIterator]();
-      // network chunks are small (a TLS record is 16 KiB): write them to the file in batches of 1 MiB
+      // chunks are written in batches of 1 MiB (one writev each, nothing copied); one batch is written while the
+      // next is read and checked, and the file is complete once the last flush has resolved
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
-      const flush = async () => {
-        const batch =
-          pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
+      const flush = async (last = false) => {
+        await writing;
+        const batch = pending;
         pending = [];
         pendingBytes = 0;
-        if (batch.length > 0) await writeAll(fh, batch);
+        writing = writeAll(fh, batch);
+        writing.catch(() => {}); // awaited by the next flush; never unhandled if a failure ends the put first
+        if (last) await writing;
       };
       const tee = async function* (): AsyncGenerator<Uint8Array> {
         while (true) {
           const next = await iterator.next();
           if (next.done) {
-            await flush();
+            await flush(true);
             exhausted = true;
             return;
           }
@@ -395,7 +405,7 @@ export class Store {
           `${name} has image ID ${imageId}, not the expected ${options.expectedId}; nothing was stored (ACI-011). The source served other bytes than the ones referenced.`,
           { code: 'ERR_STORE_ID_MISMATCH', requirement: 'ACI-011', file: name },
         );
-      await flush(); // the archive may end before the source says so: what the tee holds is still the image's
+      await flush(true); // the archive may end before the source says so: what the tee holds is still the image's
       await fh.sync();
       await fh.close();
       const manifest = result.manifest;
@@ -468,6 +478,7 @@ export class Store {
         warnings: result.issues.filter((i) => i.severity === 'warning'),
       };
     } finally {
+      await writing.catch(() => {}); // no write in flight when the file is closed
       await fh.close().catch(() => {});
       if (!keepTmp) await unlink(tmp).catch(() => {});
     }

@@ -1,5 +1,6 @@
-import type { PublicKey, Signature } from 'openpgp';
+import type { PublicKey, Signature, SignaturePacket } from 'openpgp';
 import { VerifyError } from './errors.ts';
+import { digestable, digestsOf } from './internal/digest.ts';
 import { openpgp } from './internal/openpgp.ts';
 import { drain, type SignedData, toOpenpgpInput } from './internal/streams.ts';
 import { parseImageName } from './prefix.ts';
@@ -130,7 +131,7 @@ export async function verifySignature(options: VerifySignatureOptions): Promise<
       { code: 'ERR_VERIFY_NO_TRUSTED_KEY', requirement: 'VERIFY-001', signerKeyIds: signerIds },
     );
   }
-  const candidates: { entry: TrustedKey; key: PublicKey; keyId: string }[] = [];
+  const candidates: Candidate[] = [];
   for (const entry of trusted) {
     const [key] = await parseKeys(entry.armored, entry.file);
     if (key === undefined) continue;
@@ -152,37 +153,15 @@ export async function verifySignature(options: VerifySignatureOptions): Promise<
 
   if (options.signal?.aborted)
     throw new VerifyError('Verification was aborted.', { code: 'ERR_VERIFY_ABORTED' });
-  const { createMessage, verify } = await openpgp();
-  const source = toOpenpgpInput(options.data, options.signal);
-  let results: { keyID: { toHex(): string }; verified: Promise<boolean>; signature: Promise<Signature> }[];
-  try {
-    const message = await createMessage({ binary: source.input as never });
-    const result = await verify({
-      message,
-      signature,
-      verificationKeys: candidates.map((c) => c.key),
-      format: 'binary',
-      date,
-    });
-    results = result.signatures as unknown as typeof results;
-    // every outcome is read below or deliberately dropped; none may become an unhandled rejection
-    for (const r of results) {
-      r.verified.catch(() => {});
-      r.signature.catch(() => {});
-    }
-    await drain(result.data);
-  } catch (error) {
-    source.destroy();
-    if (options.signal?.aborted) {
-      throw new VerifyError('Verification was aborted.', { code: 'ERR_VERIFY_ABORTED', cause: error });
-    }
-    throw error;
-  }
+  const pgp = await openpgp();
+  const packets = signature.packets.filter((p): p is SignaturePacket => p instanceof pgp.SignaturePacket);
+  const results = digestable(packets)
+    ? await checkDigests(packets, candidates, options, date)
+    : await checkWithOpenpgp(signature, candidates, options, date);
 
   let firstFailure: VerifyError | undefined;
   for (const r of results) {
-    const keyId = r.keyID.toHex().toLowerCase();
-    const c = candidates.find((x) => x.keyId === keyId);
+    const c = candidates.find((x) => x.keyId === r.keyId);
     if (c === undefined) continue;
     try {
       if ((await r.verified) !== true) throw new Error('signature not verified');
@@ -190,16 +169,10 @@ export async function verifySignature(options: VerifySignatureOptions): Promise<
       firstFailure ??= classify(error, c.entry.fingerprint);
       continue;
     }
-    let created: Date | undefined;
-    try {
-      const packet = (await r.signature).packets[0] as { created?: Date | null } | undefined;
-      created = packet?.created ?? undefined;
-    } catch {
-      created = undefined;
-    }
+    const created = await r.created.catch(() => undefined);
     return {
       keyFingerprint: c.entry.fingerprint,
-      signingKeyId: keyId,
+      signingKeyId: r.keyId,
       userIds: c.entry.userIds,
       scope: c.entry.scope,
       kind: c.entry.kind,
@@ -215,4 +188,96 @@ export async function verifySignature(options: VerifySignatureOptions): Promise<
       requirement: 'VERIFY-002',
     })
   );
+}
+
+interface Candidate {
+  entry: TrustedKey;
+  key: PublicKey;
+  keyId: string;
+}
+
+/** One signature's outcome: `verified` resolves true or rejects with openpgp's reason. */
+interface Outcome {
+  keyId: string;
+  verified: Promise<boolean>;
+  created: Promise<Date | undefined>;
+}
+
+function abortedError(cause?: unknown): VerifyError {
+  return new VerifyError('Verification was aborted.', { code: 'ERR_VERIFY_ABORTED', cause });
+}
+
+/** v4 signatures over a binary document: the data is hashed once with node:crypto, and openpgp checks every
+ * signature against its digest with the same rules as its own verify (signing key found by the issuer key ID,
+ * packet checks at `date`, key not newer than the signature, the signing key valid when the signature was made). */
+async function checkDigests(
+  packets: SignaturePacket[],
+  candidates: Candidate[],
+  options: VerifySignatureOptions,
+  date: Date,
+): Promise<Outcome[]> {
+  const { config } = await openpgp();
+  const digests = await digestsOf(options.data, packets, options.signal, abortedError);
+  return packets.map((packet, i) => {
+    const keyId = packet.issuerKeyID.toHex().toLowerCase();
+    const verified = (async () => {
+      const primary = candidates.find((c) => c.keyId === keyId)?.key;
+      const signing = primary?.getKeys(packet.issuerKeyID)[0];
+      if (primary === undefined || signing === undefined)
+        throw new Error(`Could not find signing key with key ID ${keyId}`);
+      // openpgp takes a digest computed beforehand (its streaming verify sets the same field)
+      (packet as SignaturePacket & { hashed?: Promise<Uint8Array> }).hashed = Promise.resolve(
+        digests[i] as Uint8Array,
+      );
+      await packet.verify(signing.keyPacket, packet.signatureType as number, {}, date, true, config);
+      if (packet.created !== null && signing.getCreationTime() > packet.created)
+        throw new Error('Key is newer than the signature');
+      await primary.getSigningKey(signing.getKeyID(), packet.created, undefined, config);
+      return true;
+    })();
+    verified.catch(() => {});
+    return { keyId, verified, created: Promise.resolve(packet.created ?? undefined) };
+  });
+}
+
+/** Any other signature: openpgp reads the data itself. */
+async function checkWithOpenpgp(
+  signature: Signature,
+  candidates: Candidate[],
+  options: VerifySignatureOptions,
+  date: Date,
+): Promise<Outcome[]> {
+  const { createMessage, verify } = await openpgp();
+  const source = toOpenpgpInput(options.data, options.signal);
+  try {
+    const message = await createMessage({ binary: source.input as never });
+    const result = await verify({
+      message,
+      signature,
+      verificationKeys: candidates.map((c) => c.key),
+      format: 'binary',
+      date,
+    });
+    const outcomes = (
+      result.signatures as unknown as {
+        keyID: { toHex(): string };
+        verified: Promise<boolean>;
+        signature: Promise<Signature>;
+      }[]
+    ).map((r) => {
+      const created = r.signature.then(
+        (s) => (s.packets[0] as { created?: Date | null } | undefined)?.created ?? undefined,
+      );
+      // every outcome is read by the caller or deliberately dropped; none may become an unhandled rejection
+      r.verified.catch(() => {});
+      created.catch(() => {});
+      return { keyId: r.keyID.toHex().toLowerCase(), verified: r.verified, created };
+    });
+    await drain(result.data);
+    return outcomes;
+  } catch (error) {
+    source.destroy();
+    if (options.signal?.aborted) throw abortedError(error);
+    throw error;
+  }
 }

@@ -212,6 +212,40 @@ describe('refusals', () => {
     }
   });
 
+  it('VERIFY-002 a text-mode signature (checked by openpgp over the data) verifies, and a changed byte fails', async () => {
+    const store = await storeWith({ 'local/prefix.d/example.com': ['alice'] });
+    const text = join(work, 'notes.txt');
+    await writeFile(text, 'line one\nline two\r\nlast line without end');
+    const out = `${text}.asc`;
+    const args = ['--yes', '--passphrase', '', '--local-user', fp.alice as string, '--armor', '--textmode'];
+    await gpg.gpg([...args, '--output', out, '--detach-sign', text]);
+    const signature = await readFile(out);
+    const who = await verifySignature({ data: text, signature, name: 'example.com/app', store });
+    expect(who.keyFingerprint).toBe(fp.alice);
+    await writeFile(text, 'line one\nline two\r\nlast line without end!');
+    await expectCode(
+      verifySignature({ data: text, signature, name: 'example.com/app', store }),
+      'ERR_VERIFY_BAD_SIGNATURE',
+    );
+  });
+
+  it('VERIFY-002 two signatures in one file: the one by a trusted key decides, the data read once', async () => {
+    const store = await storeWith({ 'local/prefix.d/example.com': ['bob'] });
+    // a binary signature file may hold several signature packets one after the other (bob's is RSA, SHA-256 or
+    // better; mallory's ed25519): each is checked against its own digest
+    const mallory = join(work, 'image.aci.mallory.sig');
+    await gpg.detachSign(data, fp.mallory as string, { armor: false, out: mallory });
+    const both = Buffer.concat([await readFile(mallory), await sig('bob')]);
+    let reads = 0;
+    async function* once() {
+      reads++;
+      yield await readFile(data);
+    }
+    const who = await verifySignature({ data: once(), signature: both, name: 'example.com/app', store });
+    expect(who.keyFingerprint).toBe(fp.bob);
+    expect(reads).toBe(1);
+  });
+
   it('VERIFY-002 a signature that is not OpenPGP is malformed', async () => {
     const store = await storeWith({ 'local/prefix.d/example.com': ['alice'] });
     for (const signature of [
