@@ -595,8 +595,11 @@ async function fetchOne(
   const beforeDownload = async () => {
     if (offered || options.insecure?.image || !options.trust || !options.onUntrustedName) return;
     offered = true;
-    const keys = await options.trust.keysFor(found.name);
-    if (keys.length === 0) await options.onUntrustedName(found.name, found.pubkeys);
+    const trust = options.trust;
+    const trusted = trust.hasKeysFor
+      ? await trust.hasKeysFor(found.name)
+      : (await trust.keysFor(found.name)).length > 0;
+    if (!trusted) await options.onUntrustedName(found.name, found.pubkeys);
   };
   let lastError: unknown;
   for (const endpoint of found.endpoints) {

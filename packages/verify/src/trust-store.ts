@@ -364,6 +364,23 @@ export class TrustStore {
     return [...ring.values()];
   }
 
+  /** Whether any key is trusted for `name` (a root key, or a key for it or a parent prefix, not masked), from
+   * the file names alone: nothing is parsed, so it is cheap; {@link keysFor} reads and checks the keys. */
+  async hasKeysFor(name: string): Promise<boolean> {
+    const prefixes = prefixesOf(name);
+    const ring = new Set<string>();
+    const load = async (dir: string) => {
+      for (const kf of await keyFilesIn(dir)) {
+        if (kf.size === 0) ring.delete(kf.name);
+        else ring.add(kf.name);
+      }
+    };
+    for (const { dir } of this.dirs()) await load(join(dir, ROOT_D));
+    for (const { dir } of this.dirs())
+      for (const prefix of prefixes) await load(join(dir, PREFIX_D, ...prefix.split('/')));
+    return ring.size > 0;
+  }
+
   /** Every file of the store, system dir first; `prefix` keeps the keys stored for exactly that prefix.
    * Prefix directories whose path is not a valid prefix are never read by verification and are not listed.
    * @throws {@link VerifyError} `ERR_VERIFY_KEY_FILE_NAME`, `ERR_VERIFY_MALFORMED_KEY`, `ERR_VERIFY_INVALID_PREFIX`. */

@@ -10,6 +10,9 @@ import type { KeyScope, TrustedKey, TrustKind } from './trust-store.ts';
 /** Anything that can name the trusted keys for an image name: a {@link TrustStore} or your own. */
 export interface Keyring {
   keysFor(name: string): Promise<TrustedKey[]>;
+  /** Whether any key is trusted for `name`, answered without reading the keys (optional; {@link TrustStore}
+   * has it): lets a caller decide to offer trust before a download without loading OpenPGP. */
+  hasKeysFor?(name: string): Promise<boolean>;
 }
 
 /** Options of {@link verifySignature}. */

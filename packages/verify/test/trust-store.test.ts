@@ -438,8 +438,12 @@ describe('TrustStore.list, remove, mask', () => {
     const rootMask = await store.mask({ fingerprint: fp.bob as string, root: true });
     expect((await stat(rootMask)).size).toBe(0);
     expect(await store.keysFor('example.org/z')).toEqual([]);
+    // hasKeysFor answers as keysFor does, from the file names alone (masks included)
+    expect(await store.hasKeysFor('example.org/z')).toBe(false);
+    expect(await store.hasKeysFor('example.com/x')).toBe(true); // alice's system key for example.com
     expect(await store.remove({ fingerprint: fp.bob as string, root: true })).toEqual([rootMask]);
     expect((await store.keysFor('example.org/z')).map((k) => k.fingerprint)).toEqual([fp.bob]);
+    expect(await store.hasKeysFor('example.org/z')).toBe(true);
   });
 
   it('VERIFY-003 list and keysFor refuse a key file whose name is not its fingerprint; dot-files are ignored', async () => {
