@@ -33,45 +33,47 @@ async function failure(p: Promise<unknown>): Promise<DiscoveryError> {
 beforeAll(async () => {
   pki = makePki([]);
   server = await startServer(pki);
-  server.handle = (req, res, scheme) => {
-    const path = String(req.url);
-    if (path === '/big.aci') {
-      if (req.headers['if-none-match'] === '"v1"') {
-        res.writeHead(304, { ETag: '"v1"', 'Cache-Control': 'max-age=60' });
-        res.end();
-        return;
-      }
-      res.writeHead(200, {
-        ETag: '"v1"',
-        'Cache-Control': 'public, max-age=60',
-        'Content-Length': BIG.length,
-      });
-      res.end(BIG);
-    } else if (path === '/chunked') {
-      res.writeHead(200, { 'Cache-Control': 'no-cache' });
-      for (let i = 0; i < 8; i++) res.write(BIG.subarray(i * 1000, (i + 1) * 1000));
-      res.end();
-    } else if (path === '/liar') {
-      res.writeHead(200, { 'Content-Length': 100 });
-      res.write(Buffer.alloc(40));
-      setTimeout(() => res.destroy(), 50);
-    } else if (path === '/to-http') {
-      res.writeHead(302, { Location: url('/big.aci', 'http') });
-      res.end();
-    } else if (path === '/moved') {
-      res.writeHead(301, { Location: '/big.aci' });
-      res.end();
-    } else if (path === '/stall') {
-      res.writeHead(200);
-      res.write('x');
-    } else if (path === '/plain' && scheme === 'http') {
-      res.end('plain');
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  };
+  server.handle = handler;
 });
+
+const handler: TestServer['handle'] = (req, res, scheme) => {
+  const path = String(req.url);
+  if (path === '/big.aci') {
+    if (req.headers['if-none-match'] === '"v1"') {
+      res.writeHead(304, { ETag: '"v1"', 'Cache-Control': 'max-age=60' });
+      res.end();
+      return;
+    }
+    res.writeHead(200, {
+      ETag: '"v1"',
+      'Cache-Control': 'public, max-age=60',
+      'Content-Length': BIG.length,
+    });
+    res.end(BIG);
+  } else if (path === '/chunked') {
+    res.writeHead(200, { 'Cache-Control': 'no-cache' });
+    for (let i = 0; i < 8; i++) res.write(BIG.subarray(i * 1000, (i + 1) * 1000));
+    res.end();
+  } else if (path === '/liar') {
+    res.writeHead(200, { 'Content-Length': 100 });
+    res.write(Buffer.alloc(40));
+    setTimeout(() => res.destroy(), 50);
+  } else if (path === '/to-http') {
+    res.writeHead(302, { Location: url('/big.aci', 'http') });
+    res.end();
+  } else if (path === '/moved') {
+    res.writeHead(301, { Location: '/big.aci' });
+    res.end();
+  } else if (path === '/stall') {
+    res.writeHead(200);
+    res.write('x');
+  } else if (path === '/plain' && scheme === 'http') {
+    res.end('plain');
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
+};
 afterAll(async () => {
   await server.close();
 });
@@ -142,6 +144,29 @@ describe('openDownload (DISC-013)', () => {
     const dl = await openDownload(url('/stall'), { ca: pki.ca, idleTimeoutMs: 300 });
     const e = await failure(drain(dl.body));
     expect(hasCode(e, 'ERR_DISC_TIMEOUT')).toBe(true);
+  });
+
+  it('a slow reader is not a stalled transfer; bytes arrive whole, in order, in blocks (DISC-013)', async () => {
+    const big = Buffer.alloc(9 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i += 1024) big.writeUInt32LE(i, i);
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'Content-Length': big.length });
+      res.end(big);
+    };
+    try {
+      const dl = await openDownload(url('/slow-reader'), { ca: pki.ca, idleTimeoutMs: 150 });
+      const parts: Uint8Array[] = [];
+      for await (const c of dl.body) {
+        parts.push(c);
+        // the socket is paused while the reader sleeps: longer than the idle limit, without failing
+        if (parts.length === 1) await new Promise((r) => setTimeout(r, 400));
+      }
+      expect(Buffer.concat(parts).equals(big)).toBe(true);
+      // TLS records of 16 KiB come out gathered: far fewer blocks than records
+      expect(parts.length).toBeLessThan(big.length / (64 * 1024));
+    } finally {
+      server.handle = handler;
+    }
   });
 
   it('a 404 is an HTTP status error', async () => {
