@@ -139,7 +139,10 @@ function labelsSchema(): JsonSchema {
     },
     allOf: Object.entries(OS_ARCH).map(([os, arches]) => ({
       if: label(os),
-      then: { items: { if: named('arch'), then: { properties: { value: { enum: [...arches, null] } } } } },
+      // a missing or null arch value reads as "", which no OS allows (TYPES-010)
+      then: {
+        items: { if: named('arch'), then: { properties: { value: { enum: arches } }, required: ['value'] } },
+      },
     })),
   };
 }
