@@ -116,8 +116,10 @@ export async function keyFetch(
   const transport = { ...network, insecure: { ...network.insecure, http: allowHttp } };
   return async (url) => {
     const doc = await fetchDocument(url, transport);
-    const bytes = new TextEncoder().encode(doc.body);
-    return { status: doc.status, url: doc.finalUrl, arrayBuffer: async () => bytes.buffer as ArrayBuffer };
+    // the bytes as received: a key may be binary as well as armored
+    const { bytes } = doc;
+    const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return { status: doc.status, url: doc.finalUrl, arrayBuffer: async () => copy };
   };
 }
 

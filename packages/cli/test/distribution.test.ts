@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOsArch } from '@appc/schema';
@@ -171,6 +171,33 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     expect(JSON.parse(again.out)).toMatchObject({ id, from: 'not-modified', signer: fpr.toLowerCase() });
     const latest = await appc([...g, 'fetch', '--json', '--pull-policy', 'new', ...net, 'example.com/hello']);
     expect(JSON.parse(latest.out)).toMatchObject({ id, from: 'store' });
+  });
+
+  it('trust add takes a binary (not armored) key from an https URL (VERIFY-005)', async () => {
+    await mkdir(file('site/keys'), { recursive: true });
+    await writeFile(file('site/keys/pub.gpg'), await gpg.exportPublic(fpr, false));
+    const own = [
+      '--dir',
+      file('bin-state'),
+      '--local-config',
+      file('bin-etc'),
+      '--system-config',
+      file('no-system'),
+    ];
+    const url = `https://example.com:${port}/keys/pub.gpg`;
+    const t = await appc([
+      ...own,
+      'trust',
+      'add',
+      '--prefix',
+      'example.com/bin',
+      '--fingerprint',
+      fpr,
+      ...net,
+      url,
+    ]);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out.trim()).toBe(fpr.toLowerCase());
   });
 
   it('trust add shows the key on a terminal and stores it only after "yes" (VERIFY-005)', async () => {

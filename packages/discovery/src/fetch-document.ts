@@ -189,7 +189,7 @@ export function classify(e: unknown, url: string, session: Session, request: Abo
   });
 }
 
-async function readCapped(res: FetchResponse, url: string, limit: number): Promise<string> {
+async function readCapped(res: FetchResponse, url: string, limit: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   const tooLarge = () =>
     new DiscoveryError(
@@ -203,7 +203,7 @@ async function readCapped(res: FetchResponse, url: string, limit: number): Promi
     discard(res);
     throw tooLarge();
   }
-  if (!res.body) return '';
+  if (!res.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of res.body) {
@@ -215,7 +215,7 @@ async function readCapped(res: FetchResponse, url: string, limit: number): Promi
     }
     chunks.push(bytes);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
 
 /** A fetched document: the body of a final 200 answer. */
@@ -225,7 +225,10 @@ export interface FetchedDocument {
   /** The URL the body came from (after redirects). */
   finalUrl: string;
   status: 200;
+  /** The body decoded as UTF-8. */
   body: string;
+  /** The body exactly as received (a binary public key, for instance). */
+  bytes: Uint8Array;
 }
 
 export interface Sent {
@@ -340,13 +343,13 @@ export async function getDocument(url: string, session: Session): Promise<Fetche
   const o = session.options;
   const request = AbortSignal.any([session.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 20_000)]);
   const { res, finalUrl } = await send(url, session, request, OK);
-  let body: string;
+  let bytes: Uint8Array;
   try {
-    body = await readCapped(res, finalUrl, o.maxBodyBytes ?? MiB);
+    bytes = await readCapped(res, finalUrl, o.maxBodyBytes ?? MiB);
   } catch (e) {
     throw classify(e, finalUrl, session, request);
   }
-  return { url, finalUrl, status: 200, body };
+  return { url, finalUrl, status: 200, body: new TextDecoder().decode(bytes), bytes };
 }
 
 /** Fetches one small document (a discovery page, a public key) under the same rules as discovery: https only
