@@ -26,6 +26,10 @@ export interface OpenAciOptions extends TarReaderLimits {
   signal?: AbortSignal;
   /** Name used in messages when the source is not a file path. */
   file?: string;
+  /** Reuse the memory of decompressed chunks (see `DecompressOptions.reuseChunks`): then the chunks an entry's
+   * `body()` yields are valid only until the next one is asked for; copy what must be kept (`bytes()` does).
+   * Default false. */
+  reuseChunks?: boolean;
 }
 
 /** Adds the archive's name to an error of this package that lacks one. */
@@ -68,6 +72,7 @@ export class AciArchive implements AsyncIterable<AciEntry> {
       const { compression, stream } = await openDecompressed(this.source, {
         ...(signal ? { signal } : {}),
         ...(file !== undefined ? { file } : {}),
+        ...(this.options.reuseChunks ? { reuseChunks: true } : {}),
       });
       this.compression = compression;
       const hash = createHash('sha512');
@@ -146,7 +151,8 @@ export async function computeImageId(
 ): Promise<string> {
   const name = typeof file === 'string' ? file : undefined;
   try {
-    const { stream } = await openDecompressed(file, options);
+    // each chunk is hashed before the next is asked for: its memory can be reused
+    const { stream } = await openDecompressed(file, { ...options, reuseChunks: true });
     const hash = createHash('sha512');
     for await (const c of stream) hash.update(c);
     return `sha512-${hash.digest('hex')}`;

@@ -1,10 +1,18 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
 import { createGunzip, gzipSync, type ZlibOptions } from 'node:zlib';
 import { AciError } from './errors.ts';
-import { encodeIndexedMember, inflateIndexed, MAX_INDEXED_MEMBER_BYTES } from './internal/gzip-members.ts';
+import {
+  encodeIndexedMember,
+  indexedMemberLength,
+  inflateIndexed,
+  inflateIndexedFile,
+  MAX_INDEXED_MEMBER_BYTES,
+  OutputPool,
+} from './internal/gzip-members.ts';
 import { looksLikeTar } from './internal/tar-reader.ts';
 
 /** What {@link detectCompression} finds at the start of a file. `none` is a plain tar. */
@@ -94,10 +102,10 @@ export async function peek(
   return { head, source: rest() };
 }
 
-/** A readable file as chunks of up to 1 MiB. */
-export function fileSource(file: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+/** A readable file as chunks of up to 1 MiB, from byte `start` on. */
+export function fileSource(file: string, signal?: AbortSignal, start = 0): AsyncIterable<Uint8Array> {
   // large reads: an indexed gzip member (about 0.4 MiB) straddles two of them less often, and fewer are joined by a copy
-  return createReadStream(file, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) });
+  return createReadStream(file, { highWaterMark: 1024 * 1024, start, ...(signal ? { signal } : {}) });
 }
 
 /** Passes bytes through an external program (`xz`, `bzip2`) and yields its output. The child is killed when the
@@ -156,27 +164,50 @@ export async function* throughProgram(
   }
 }
 
+/** The streaming gunzip for gzip data that is not (or no longer) made of indexed members. */
+function gunzipStream(rest: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
+  // (stream options are accepted by zlib constructors though ZlibOptions does not list them);
+  // pipeline destroys every stage when one fails or when the consumer stops reading the last one
+  return pipelineCb(
+    Readable.from(rest, { objectMode: false }),
+    createGunzip({ chunkSize: 1024 * 1024, highWaterMark: 8 * 1024 * 1024 } as ZlibOptions),
+    () => {},
+  );
+}
+
+/** Indexed members inflated at once on the thread pool. */
+function inflateConcurrency(): number {
+  return Math.max(2, availableParallelism() * 2);
+}
+
+/** Options of {@link decompress} and {@link openDecompressed}. */
+export interface DecompressOptions {
+  /** Reuse the memory of a chunk once the next chunk is asked for (indexed gzip members only): each chunk is then
+   * valid only until the consumer asks for the next one. For a consumer that hashes, parses or copies each chunk
+   * before asking for more, this spares a fresh buffer (a page fault per 4 KiB) per MiB of output. Default false. */
+  reuseChunks?: boolean;
+}
+
 /** Decompresses a source of the given compression (gzip with node:zlib, xz and bzip2 with the system programs). */
 export function decompress(
   source: AsyncIterable<Uint8Array>,
   compression: Compression,
+  options: DecompressOptions = {},
 ): AsyncIterable<Uint8Array> {
   switch (compression) {
     case 'none':
       return source;
-    case 'gzip': {
-      // a deep buffer lets decompression run ahead on the thread pool while the consumer writes files
-      // (stream options are accepted by zlib constructors though ZlibOptions does not list them)
-      const gunzip = (rest: AsyncIterable<Uint8Array>) =>
-        // pipeline destroys every stage when one fails or when the consumer stops reading the last one
-        pipelineCb(
-          Readable.from(rest, { objectMode: false }),
-          createGunzip({ chunkSize: 1024 * 1024, highWaterMark: 8 * 1024 * 1024 } as ZlibOptions),
-          () => {},
-        );
+    case 'gzip':
       // members written by our build are indexed and inflate in parallel; anything else streams through gunzip
-      return zlibErrors(inflateIndexed(source, gunzip, Math.max(2, availableParallelism() * 2)));
-    }
+      return zlibErrors(
+        inflateIndexed(
+          source,
+          gunzipStream,
+          inflateConcurrency(),
+          options.reuseChunks ? new OutputPool() : undefined,
+        ),
+      );
     case 'xz':
       return throughProgram('xz', ['-dc'], source, 'reading an xz-compressed archive');
     case 'bzip2':
@@ -287,9 +318,13 @@ export function compress(
  * anything that is neither gzip, bzip2, xz nor tar. */
 export async function openDecompressed(
   source: string | AsyncIterable<Uint8Array>,
-  options: { signal?: AbortSignal; file?: string } = {},
+  options: { signal?: AbortSignal; file?: string } & DecompressOptions = {},
 ): Promise<{ compression: Compression; stream: AsyncIterable<Uint8Array> }> {
   const file = options.file ?? (typeof source === 'string' ? source : undefined);
+  if (typeof source === 'string') {
+    const indexed = await openIndexedFile(source, options.signal, options.reuseChunks ?? false);
+    if (indexed) return { compression: 'gzip', stream: indexed };
+  }
   const raw = typeof source === 'string' ? fileSource(source, options.signal) : source;
   const { head, source: all } = await peek(raw, 512);
   const kind = detectCompression(head);
@@ -308,7 +343,41 @@ export async function openDecompressed(
       { code: 'ERR_ACI_BAD_COMPRESSION', requirement: 'ACI-006', file },
     );
   }
-  return { compression: kind, stream: decompress(all, kind) };
+  return {
+    compression: kind,
+    stream: decompress(all, kind, options.reuseChunks ? { reuseChunks: true } : {}),
+  };
+}
+
+/** A file that starts with an indexed gzip member (what our build writes) is read member by member at known
+ * offsets into reused buffers (internal/gzip-members.ts); undefined for any other file. */
+async function openIndexedFile(
+  path: string,
+  signal: AbortSignal | undefined,
+  reuseChunks: boolean,
+): Promise<AsyncIterable<Uint8Array> | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    if (indexedMemberLength(head.subarray(0, bytesRead)) === undefined) {
+      await fh.close();
+      return undefined;
+    }
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return zlibErrors(
+    inflateIndexedFile(
+      fh,
+      (start) => fileSource(path, signal, start),
+      gunzipStream,
+      inflateConcurrency(),
+      signal,
+      reuseChunks ? new OutputPool() : undefined,
+    ),
+  );
 }
 
 /** A stage that feeds a hash and passes bytes on unchanged. */

@@ -140,6 +140,8 @@ export async function unpackArchive(
     firstIssue ??= i;
   });
   const archive = openAci(source, {
+    // every chunk is parsed, copied or skipped before the next is asked for
+    reuseChunks: true,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(name !== undefined ? { file: name } : {}),
   });

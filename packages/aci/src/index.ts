@@ -2,7 +2,13 @@ export type { AciEntry, OpenAciOptions, TarEntryType, TarHeader } from './archiv
 export { AciArchive, computeImageId, MAX_MANIFEST_BYTES, openAci, readManifest } from './archive.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
 export { build, DEFAULT_BUILD_GZIP_LEVEL, imageIdOfLayout } from './build.ts';
-export type { Compression, DetectedCompression, FileKind, GzipParallelOptions } from './compression.ts';
+export type {
+  Compression,
+  DecompressOptions,
+  DetectedCompression,
+  FileKind,
+  GzipParallelOptions,
+} from './compression.ts';
 export {
   compress,
   decompress,

@@ -285,6 +285,8 @@ export async function validateArchive(
   const list = new IssueList(options.maxIssues ?? 1000);
   const rules = new EntryRules((i) => list.add(i));
   const archive = openAci(file, {
+    // every chunk is parsed, copied or skipped before the next is asked for
+    reuseChunks: true,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(name !== undefined ? { file: name } : {}),
   });

@@ -1,7 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { writeTar } from '@appc/vectors';
 import { describe, expect, it } from 'vitest';
-import { decompress, gzipParallel } from '../compression.ts';
+import { scratch } from '../../test/fixtures.ts';
+import { openAci } from '../archive.ts';
+import { decompress, gzipParallel, openDecompressed } from '../compression.ts';
 import { encodeIndexedMember, indexedMemberLength, MAX_INDEXED_MEMBER_BYTES } from './gzip-members.ts';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -59,5 +64,78 @@ describe('indexed gzip members (ACI-006, ACI-014)', () => {
     await expect(collect(decompress(once(trailerLies), 'gzip'))).rejects.toMatchObject({
       code: 'ERR_ACI_BAD_COMPRESSION',
     });
+  });
+});
+
+describe('indexed gzip members read from a file, into reused buffers (ACI-006, ACI-010)', () => {
+  // members of 1 MiB (what build writes), the last one shorter
+  const big = Buffer.concat([Buffer.from('line of text\n'.repeat(200_000)), randomBytes(1_500_000)]);
+
+  it('give the same bytes as the streaming reader, with and without reused chunks, and any tail after them', async () => {
+    const { dir, cleanup } = await scratch();
+    try {
+      const gz = await collect(gzipParallel(once(big, 65536)));
+      const file = join(dir, 'a.gz');
+      await writeFile(file, gz);
+      for (const reuseChunks of [false, true]) {
+        const { compression, stream } = await openDecompressed(file, { reuseChunks });
+        expect(compression).toBe('gzip');
+        expect((await collect(stream)).equals(big)).toBe(true);
+      }
+      // an ordinary member after the indexed ones is read from its offset by the streaming gunzip
+      const tailed = join(dir, 'b.gz');
+      await writeFile(tailed, Buffer.concat([gz, gzipSync(Buffer.from('tail'))]));
+      const { stream } = await openDecompressed(tailed, { reuseChunks: true });
+      expect((await collect(stream)).equals(Buffer.concat([big, Buffer.from('tail')]))).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuse a file cut inside a member, cut after a member, or with a damaged member, with the archive codes', async () => {
+    const { dir, cleanup } = await scratch();
+    try {
+      const gz = await collect(gzipParallel(once(big, 65536)));
+      const first = indexedMemberLength(gz) ?? 0;
+      const cases: [string, Buffer, RegExp][] = [
+        ['cut-inside', gz.subarray(0, first + 5000), /^ERR_ACI_(TRUNCATED|BAD_COMPRESSION)$/],
+        ['cut-header', gz.subarray(0, first + 10), /^ERR_ACI_(TRUNCATED|BAD_COMPRESSION)$/],
+        ['garbage', Buffer.concat([gz, Buffer.from('not gzip at all')]), /^ERR_ACI_BAD_COMPRESSION$/],
+      ];
+      const damaged = Buffer.from(gz);
+      damaged.writeUInt8(damaged.readUInt8(first + 100) ^ 0xff, first + 100);
+      cases.push(['damaged', damaged, /^ERR_ACI_BAD_COMPRESSION$/]);
+      for (const [name, bytes, code] of cases) {
+        const file = join(dir, `${name}.gz`);
+        await writeFile(file, bytes);
+        const { stream } = await openDecompressed(file, { reuseChunks: true });
+        await expect(collect(stream), name).rejects.toMatchObject({ code: expect.stringMatching(code) });
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('keep entry bytes whole when chunks are reused: a file spanning several members reads back intact', async () => {
+    const { dir, cleanup } = await scratch();
+    try {
+      const data = randomBytes(3 * 1024 * 1024 + 12345);
+      const tar = writeTar({
+        entries: [
+          { name: 'manifest', contents: '{}' },
+          { name: 'rootfs', type: 'dir' },
+          { name: 'rootfs/big', contentsBase64: data.toString('base64') },
+        ],
+      });
+      const file = join(dir, 'x.aci');
+      await writeFile(file, await collect(gzipParallel(once(Buffer.from(tar), 65536))));
+      const archive = openAci(file, { reuseChunks: true });
+      let got: Buffer | undefined;
+      for await (const e of archive) if (e.path === 'rootfs/big') got = await e.bytes(data.length);
+      expect(got?.equals(data)).toBe(true);
+      expect(archive.imageId).toBe(`sha512-${createHash('sha512').update(tar).digest('hex')}`);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { crc32, deflateRaw, gunzip } from 'node:zlib';
+import type { FileHandle } from 'node:fs/promises';
+import { crc32, createGunzip, deflateRaw, type Gunzip, gunzip } from 'node:zlib';
 
 /* Indexed gzip members. `build` cuts the tar stream into pieces and compresses each as its own gzip member
  * (RFC 1952 allows any number of members in one file; gunzip, GNU tar and zlib read them as one stream). Each
@@ -62,32 +63,112 @@ export function encodeIndexedMember(data: Uint8Array, level: number): Promise<Bu
   });
 }
 
+/** The error of a member that does not inflate to what its trailer says. */
+function memberError(index: number, what: string): Error {
+  return Object.assign(new Error(`gzip member ${index}: ${what}`), { code: 'Z_DATA_ERROR' });
+}
+
 /** Inflates one indexed member and checks its CRC-32 and length; rejects with a message naming the member.
  * The whole member goes to zlib's gunzip, so the header is parsed and the CRC-32 and length in the trailer are
- * checked on the thread pool, not on the main thread. */
-export function decodeIndexedMember(member: Buffer, index: number): Promise<Buffer> {
+ * checked on the thread pool, not on the main thread. With `out` (at least the uncompressed size + 64 bytes),
+ * the bytes are inflated into it (see {@link OutputPool}) and the result is a view of it. */
+export function decodeIndexedMember(member: Buffer, index: number, out?: Buffer): Promise<Buffer> {
+  // the uncompressed size is in the trailer: one output buffer, one thread-pool task
+  const size = member.readUInt32LE(member.length - 4);
+  if (out && out.length >= size + 64) {
+    const z = createGunzip({ chunkSize: 64 }) as Gunzip & ZlibOutput;
+    if (typeof z._chunkSize === 'number' && typeof z._outOffset === 'number' && Buffer.isBuffer(z._outBuffer))
+      return decodeInto(z, member, index, size, out);
+    z.close();
+  }
   return new Promise((resolve, reject) => {
-    // the uncompressed size is in the trailer: one output buffer, one thread-pool task
-    const size = member.readUInt32LE(member.length - 4);
     const limit = MAX_INDEXED_MEMBER_BYTES;
     gunzip(
       member,
       { chunkSize: Math.min(limit, Math.max(1024, size + 64)), maxOutputLength: limit },
       (err, data) => {
-        if (err)
-          return reject(
-            Object.assign(new Error(`gzip member ${index}: ${err.message}`), { code: 'Z_DATA_ERROR' }),
-          );
-        if (data.length >>> 0 !== size)
-          return reject(
-            Object.assign(new Error(`gzip member ${index}: CRC-32 or length check failed`), {
-              code: 'Z_DATA_ERROR',
-            }),
-          );
+        if (err) return reject(memberError(index, err.message));
+        if (data.length >>> 0 !== size) return reject(memberError(index, 'CRC-32 or length check failed'));
         resolve(data);
       },
     );
   });
+}
+
+/** The fields through which a node:zlib stream writes into its output buffer: stable since Node 10 and what
+ * minizlib (node-tar) relies on as well. Checked before use; without them a member inflates the ordinary way. */
+interface ZlibOutput {
+  _outBuffer: Buffer;
+  _outOffset: number;
+  _chunkSize: number;
+}
+
+function decodeInto(
+  z: Gunzip & ZlibOutput,
+  member: Buffer,
+  index: number,
+  size: number,
+  out: Buffer,
+): Promise<Buffer> {
+  // zlib writes from _outOffset on and takes a new buffer of _chunkSize only when this one is full, which the
+  // extra 64 bytes prevent for a member that is what its trailer says; a member that inflates to more than that
+  // is refused as soon as it does, so a bomb allocates at most one more chunk
+  z._outBuffer = out;
+  z._outOffset = 0;
+  z._chunkSize = out.length;
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    let settled = false;
+    const fail = (what: string) => {
+      if (settled) return;
+      settled = true;
+      z.destroy();
+      reject(memberError(index, what));
+    };
+    z.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got > size) fail('CRC-32 or length check failed');
+      else parts.push(d);
+    });
+    z.on('error', (e) => fail(e.message));
+    z.on('end', () => {
+      if (settled) return;
+      if (got !== size) return fail('CRC-32 or length check failed');
+      settled = true;
+      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, got));
+    });
+    z.end(member);
+  });
+}
+
+/** Output buffers of members, reused when the reader's consumer is done with each chunk before it asks for the
+ * next (a fresh buffer costs a page fault per 4 KiB on first use). Members of our build hold 1 MiB of tar; a
+ * larger member gets a buffer of its own. */
+export class OutputPool {
+  private readonly free: Buffer[] = [];
+  static readonly BYTES = 1024 * 1024 + 4096;
+  take(size: number): Buffer | undefined {
+    if (size + 64 > OutputPool.BYTES) return undefined;
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(OutputPool.BYTES);
+  }
+  give(b: Buffer | undefined): void {
+    if (b) this.free.push(b);
+  }
+}
+
+/** A member being inflated, and the pooled buffer it inflates into (if any). */
+interface Decoding {
+  data: Promise<Buffer>;
+  out: Buffer | undefined;
+}
+
+/** Starts inflating a member, into a pooled buffer when there is a pool. */
+function startDecode(member: Buffer, index: number, outputs: OutputPool | undefined): Decoding {
+  const out = outputs?.take(member.readUInt32LE(member.length - 4));
+  const data = decodeIndexedMember(member, index, out);
+  data.catch(() => {}); // awaited in order by the reader; this only keeps a rejection from being "unhandled"
+  return { data, out };
 }
 
 /** Bytes collected from a stream, taken off the front in exact amounts. */
@@ -150,10 +231,16 @@ export async function* inflateIndexed(
   source: AsyncIterable<Uint8Array>,
   fallback: (rest: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
   concurrency: number,
+  outputs?: OutputPool,
 ): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   const q = new ByteQueue();
-  const inFlight: Promise<Buffer>[] = [];
+  const inFlight: Decoding[] = [];
+  // with a pool, a chunk's buffer is taken back when the consumer asks for the next chunk
+  async function* emit(d: Decoding): AsyncGenerator<Uint8Array> {
+    yield await d.data;
+    outputs?.give(d.out);
+  }
   let index = 0;
   let ended = false;
   const fill = async (n: number): Promise<boolean> => {
@@ -169,12 +256,10 @@ export async function* inflateIndexed(
       if (!(await fill(HEADER_BYTES))) break;
       const total = indexedMemberLength(q.peek(HEADER_BYTES));
       if (total === undefined || !(await fill(total))) break;
-      const p = decodeIndexedMember(q.take(total), index++);
-      p.catch(() => {}); // awaited in order below
-      inFlight.push(p);
-      while (inFlight.length >= concurrency) yield await (inFlight.shift() as Promise<Buffer>);
+      inFlight.push(startDecode(q.take(total), index++, outputs));
+      while (inFlight.length >= concurrency) yield* emit(inFlight.shift() as Decoding);
     }
-    while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+    while (inFlight.length > 0) yield* emit(inFlight.shift() as Decoding);
     if (q.length === 0 && ended) return;
     // the rest is not (or not only) indexed members: hand it, and what the source still holds, to the fallback
     const buffered = q.drain();
@@ -189,5 +274,108 @@ export async function* inflateIndexed(
     yield* fallback(rest());
   } finally {
     await it.return?.();
+  }
+}
+
+/** Input buffers of {@link inflateIndexedFile}, reused: a fresh buffer costs a page fault per 4 KiB on first
+ * use, which on some machines costs more than reading the bytes into it. */
+class InputPool {
+  private readonly free: Buffer[] = [];
+  take(n: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i] as Buffer;
+      if (b.length >= n && (best < 0 || b.length < (this.free[best] as Buffer).length)) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0] as Buffer;
+    // whole 256 KiB steps above 1 MiB: the members of one archive share a few sizes
+    const step = 256 * 1024;
+    return Buffer.allocUnsafeSlow(Math.max(1024 * 1024 + step, Math.ceil(n / step) * step));
+  }
+  give(b: Buffer): void {
+    this.free.push(b);
+  }
+}
+
+/** Reads `n` bytes at `pos` (fewer at the end of the file). */
+async function readAt(fh: FileHandle, buf: Buffer, n: number, pos: number): Promise<number> {
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+/** {@link inflateIndexed} for an open file, which it closes when done: each indexed member is read at its
+ * offset, with the next member's header, into a reused buffer that goes back to the pool once the member is
+ * inflated; no byte is copied on this thread. From the first byte that is not an indexed member on (or a member
+ * cut short), `fallback` gets what `restOf(offset)` reads from there, as {@link inflateIndexed} does. */
+export async function* inflateIndexedFile(
+  fh: FileHandle,
+  restOf: (offset: number) => AsyncIterable<Uint8Array>,
+  fallback: (rest: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+  concurrency: number,
+  signal?: AbortSignal,
+  outputs?: OutputPool,
+): AsyncGenerator<Uint8Array> {
+  const pool = new InputPool();
+  const inFlight: Decoding[] = [];
+  async function* emit(d: Decoding): AsyncGenerator<Uint8Array> {
+    yield await d.data;
+    outputs?.give(d.out);
+  }
+  let index = 0;
+  // the member at `pos` and, after it, the next member's header
+  type Read = { buf: Buffer; total: number; got: number; pos: number };
+  const readMember = async (pos: number, total: number): Promise<Read> => {
+    const buf = pool.take(total + HEADER_BYTES);
+    try {
+      return { buf, total, got: await readAt(fh, buf, total + HEADER_BYTES, pos), pos };
+    } catch (e) {
+      pool.give(buf);
+      throw e;
+    }
+  };
+  const head = Buffer.allocUnsafe(HEADER_BYTES);
+  let next: Promise<Read> | undefined;
+  let fallbackAt: number | undefined;
+  try {
+    const got = await readAt(fh, head, HEADER_BYTES, 0);
+    const first = got === HEADER_BYTES ? indexedMemberLength(head) : undefined;
+    if (first === undefined) fallbackAt = 0;
+    else next = readMember(0, first);
+    while (next) {
+      signal?.throwIfAborted();
+      const r = await next;
+      next = undefined;
+      if (r.got < r.total) {
+        // cut inside the member: the streaming gunzip reports it as before
+        pool.give(r.buf);
+        fallbackAt = r.pos;
+        break;
+      }
+      const nextPos = r.pos + r.total;
+      const following =
+        r.got === r.total + HEADER_BYTES ? indexedMemberLength(r.buf.subarray(r.total)) : undefined;
+      if (following !== undefined) next = readMember(nextPos, following);
+      else if (r.got > r.total) fallbackAt = nextPos;
+      const d = startDecode(r.buf.subarray(0, r.total), index++, outputs);
+      const buf = r.buf;
+      // the input buffer is free once zlib is done with it, whatever the outcome
+      d.data.then(
+        () => pool.give(buf),
+        () => pool.give(buf),
+      );
+      inFlight.push(d);
+      while (inFlight.length >= concurrency) yield* emit(inFlight.shift() as Decoding);
+    }
+    while (inFlight.length > 0) yield* emit(inFlight.shift() as Decoding);
+    if (fallbackAt !== undefined) yield* fallback(restOf(fallbackAt));
+  } finally {
+    // a read started for the next member must end before the file is closed
+    await next?.catch(() => undefined);
+    await fh.close();
   }
 }

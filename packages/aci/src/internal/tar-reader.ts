@@ -468,9 +468,14 @@ export async function* readTar(
               `"${h.name}" is ${dataSize} bytes, more than the limit of ${maxBytes} bytes.`,
               { code: 'ERR_ACI_LIMIT', requirement: 'ACI-015', file: h.name },
             );
-          const parts: Uint8Array[] = [];
-          for await (const c of body()) parts.push(c);
-          return Buffer.concat(parts);
+          // copied as it comes: a chunk may be reused once the next one is asked for (see OpenAciOptions)
+          const out = Buffer.allocUnsafe(dataSize);
+          let at = 0;
+          for await (const c of body()) {
+            out.set(c, at);
+            at += c.length;
+          }
+          return out;
         },
       };
       yield entry;
