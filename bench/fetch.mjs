@@ -255,7 +255,9 @@ rows.push({
   bytes: 0,
 });
 
-process.stdout.write('\nscenario                    standard                          ours s   theirs s  ratio\n');
+process.stdout.write(
+  '\nscenario                    standard                          ours s   theirs s  ratio\n',
+);
 for (const r of rows)
   process.stdout.write(
     `${r.scenario.padEnd(27)} ${r.standard.padEnd(33)} ${r.oursSeconds.toFixed(3).padStart(6)}  ${r.theirsSeconds === null ? '     -' : r.theirsSeconds.toFixed(3).padStart(8)}  ${r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`}\n`,
