@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,5 +91,24 @@ describe('Unpacker and its writer thread (ACI-012)', () => {
     expect(openFds()).toBe(before);
     await rm(root, { recursive: true, force: true });
     expect(existsSync(root)).toBe(false);
+  });
+
+  it('ACI-012 gives every file its mode whatever the umask, and its owner only when creation did not', async () => {
+    // open() applies the umask: modes with bits it takes away, and special bits, are set after the data
+    const u = new Unpacker(root, { replace: 'refuse', xattrs: false, preserveOwnership: true });
+    const modes = [0o644, 0o666, 0o777, 0o400, 0o000, 0o1755, 0o2711, 0o4755];
+    const uid = process.geteuid?.() ?? 0;
+    const gid = process.getegid?.() ?? 0;
+    for (const mode of modes) {
+      const h = { ...header(`m${mode.toString(8)}`, 'file', 1), mode, uid, gid };
+      await u.put(h.name, h, bodyOf(Buffer.from('x')), noLinks);
+    }
+    await u.finish();
+    for (const mode of modes) {
+      const st = lstatSync(join(root, `m${mode.toString(8)}`));
+      // the owner is this process's, which may set setuid and setgid (its own group) on it
+      expect((st.mode & 0o7777).toString(8), mode.toString(8)).toBe(mode.toString(8));
+      expect([st.uid, st.gid]).toEqual([uid, gid]);
+    }
   });
 });

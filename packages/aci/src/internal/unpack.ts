@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lchownSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { AciError } from '../errors.ts';
 import { parentOf } from './paths.ts';
@@ -45,6 +45,36 @@ export class Unpacker {
   }
   private readonly replace: ReplacePolicy;
   private readonly xattrs: boolean;
+  private defaults: { uid: number; gid: number; umask: number | undefined } | undefined;
+
+  /** The owner a file created here gets (this process's; the group is not inherited, since nothing under the
+   * root is setgid while it is written), and the umask open() applies. Checked once, on first use. */
+  private creation(): { uid: number; gid: number; umask: number | undefined } {
+    if (!this.defaults) {
+      const st = statSync(this.root);
+      const inherits = (st.mode & 0o2000) !== 0;
+      this.defaults = {
+        uid: process.geteuid?.() ?? -1,
+        gid: inherits ? -1 : (process.getegid?.() ?? -1),
+        umask: currentUmask(),
+      };
+    }
+    return this.defaults;
+  }
+
+  /** Whether the owner must be set: not when the entry's owner is the one a new file gets anyway. */
+  private needsChown(h: TarHeader): boolean {
+    if (!this.preserveOwnership) return false;
+    const d = this.creation();
+    return !(h.uid === d.uid && h.gid === d.gid);
+  }
+
+  /** Whether the mode must be set after open(): special bits (which a chown would also clear), or bits the
+   * umask takes away from the mode given to open(). */
+  private needsChmod(mode: number, chown: boolean): boolean {
+    const umask = this.creation().umask;
+    return chown || umask === undefined || (mode & 0o7000) !== 0 || (mode & umask) !== 0;
+  }
 
   /** Type of what the unpacker laid down at `rel`, if anything. */
   typeAt(rel: string): TarEntryType | undefined {
@@ -130,17 +160,22 @@ export class Unpacker {
         break;
       }
       case 'file': {
-        this.queue.op({ t: 'open', abs });
+        // created with its permission bits (nobody else can reach it: the root is this process's private
+        // directory); owner and mode are set after the data only when creation did not already give them
+        const mode = this.mode(h);
+        const chown = this.needsChown(h);
+        this.queue.op({ t: 'open', abs, mode: mode & 0o777 });
         this.types.set(rel, 'file');
         // the writer thread closes the file at the next `close`; if reading the body fails, the extraction
         // fails as a whole, and close() makes the writer stop (it closes what it holds) before the root goes
         for await (const chunk of body()) await this.queue.write(chunk);
         this.queue.op({
           t: 'close',
-          chown: this.preserveOwnership,
+          chown,
           uid: h.uid,
           gid: h.gid,
-          mode: this.mode(h),
+          chmod: this.needsChmod(mode, chown),
+          mode,
           mtime: h.mtime,
         });
         break;
@@ -150,7 +185,7 @@ export class Unpacker {
           t: 'symlink',
           abs,
           target: h.linkname,
-          chown: this.preserveOwnership,
+          chown: this.needsChown(h),
           uid: h.uid,
           gid: h.gid,
           mtime: h.mtime,
@@ -216,7 +251,7 @@ export class Unpacker {
   }
 
   private chownPath(abs: string, h: TarHeader): void {
-    if (this.preserveOwnership) this.queue.op({ t: 'lchown', abs, uid: h.uid, gid: h.gid });
+    if (this.needsChown(h)) this.queue.op({ t: 'lchown', abs, uid: h.uid, gid: h.gid });
   }
 
   private queueXattrs(abs: string, xattrs: Map<string, Buffer>): void {
@@ -258,6 +293,16 @@ export class Unpacker {
    * under the root, which may then be removed. Safe to call more than once, and after {@link finish}. */
   async close(): Promise<void> {
     await this.queue.close();
+  }
+}
+
+/** The process's umask, read without changing it (Linux: /proc/self/status); undefined when unknown. */
+function currentUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    return m ? Number.parseInt(m[1] as string, 8) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

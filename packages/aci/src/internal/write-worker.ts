@@ -10,12 +10,13 @@ import { Worker } from 'node:worker_threads';
 /** One file-system operation; `abs` paths lie inside the unpacker's own root. */
 export type WriteOp =
   | { t: 'mkdir'; abs: string }
-  /** Creates a regular file (O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600); later `write` and `close` use it. */
-  | { t: 'open'; abs: string }
+  /** Creates a regular file (O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW) with permission bits `mode`; later `write`
+   * and `close` use it. */
+  | { t: 'open'; abs: string; mode: number }
   /** Writes bytes `off` to `off + len` of the batch this operation came with to the open file. */
   | { t: 'write'; off: number; len: number }
-  /** Sets owner (when `chown`), mode and times of the open file, then closes it. */
-  | { t: 'close'; chown: boolean; uid: number; gid: number; mode: number; mtime: number }
+  /** Sets owner (when `chown`), mode (when `chmod`) and times of the open file, then closes it. */
+  | { t: 'close'; chown: boolean; uid: number; gid: number; chmod: boolean; mode: number; mtime: number }
   | { t: 'symlink'; abs: string; target: string; chown: boolean; uid: number; gid: number; mtime: number }
   | { t: 'link'; abs: string; target: string }
   | { t: 'lchown'; abs: string; uid: number; gid: number }
@@ -34,7 +35,7 @@ let failed = false;
 function run(op, data) {
   switch (op.t) {
     case 'mkdir': fs.mkdirSync(op.abs, 0o700); break;
-    case 'open': fd = fs.openSync(op.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600); break;
+    case 'open': fd = fs.openSync(op.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, op.mode); break;
     case 'write': {
       let off = op.off;
       const end = op.off + op.len;
@@ -46,7 +47,7 @@ function run(op, data) {
       fd = -1;
       try {
         if (op.chown) fs.fchownSync(f, op.uid, op.gid);
-        fs.fchmodSync(f, op.mode);
+        if (op.chmod) fs.fchmodSync(f, op.mode);
         fs.futimesSync(f, op.mtime, op.mtime);
       } finally {
         fs.closeSync(f);
