@@ -320,8 +320,7 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
       }
       continue;
     }
-    if (app)
-      throw new UsageError(`"${arg}" after image ${app.image}: separate apps with ---, arguments with --`);
+    // another IMAGE starts another app, as in `rkt run a.aci b.aci` (an app's arguments end at ---)
     app = { image: arg, args: [], environment: [], mounts: [], isolators: [] };
     pod.apps.push(app);
   }
