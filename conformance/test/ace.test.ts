@@ -50,7 +50,7 @@ describe('the in-pod ACE validator (VAL-001..VAL-008)', () => {
     expect(existsSync(cli), `${cli} is missing: run \`pnpm build\` first`).toBe(true);
     const state = join(workDir, 'state');
     const r = await runAce({
-      run: `node ${cli} --dir ${state} run --insecure-options=image --volume database,kind=empty {main} --- {sidekick}`,
+      run: `node ${cli} --dir ${state} run --insecure-options=image --volume database,kind=empty {main} {sidekick}`,
       workDir,
     });
     const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.mode} ${c.requirement} ${c.what}`);
