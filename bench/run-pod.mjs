@@ -5,7 +5,10 @@
 // app, the cleanup), against bare `runc run` of a prepared bundle running the same program in the same busybox
 // rootfs. Target: appc <= 2 x runc + Node's own start-up (`node -e 0`). Medians of RUNS interleaved runs.
 //
-//   pnpm build && node bench/run-pod.mjs [--runs 15]
+//   pnpm build && node bench/run-pod.mjs [--runs 15] [--baseline OTHER/packages/cli/dist/bin.js]
+//
+// --baseline adds another build of the CLI (e.g. a copy of the tree before a change) to the same interleaved rounds,
+// on its own state root with the same image, so that old and new are compared on the same machine and hour.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +20,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '15' },
     work: { type: 'string', default: join(here, 'out-pod') },
+    baseline: { type: 'string' },
   },
 });
 if (process.getuid?.() !== 0) {
@@ -54,6 +58,15 @@ writeFileSync(
   }),
 );
 const appc = (...args) => ['node', cli, '--dir', w('state'), '--local-config', w('etc'), ...args];
+const base = (...args) => [
+  'node',
+  values.baseline,
+  '--dir',
+  w('state-base'),
+  '--local-config',
+  w('etc'),
+  ...args,
+];
 const sh = (argv) => {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,6 +80,10 @@ const sh = (argv) => {
 sh(appc('build', w('layout'), w('true.aci')));
 const id = sh(appc('--insecure-options=image', 'fetch', w('true.aci'))).out;
 sh(appc('run', '--net=none', id)); // renders the tree once: later runs start from the cache
+if (values.baseline) {
+  sh(base('--insecure-options=image', 'fetch', w('true.aci')));
+  sh(base('run', '--net=none', id));
+}
 
 // the bare runc bundle: runc's default spec, the same rootfs, the same program
 mkdirSync(w('bundle'));
@@ -81,15 +98,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ours = [];
 const runcT = [];
 const nodeT = [];
+const baseT = [];
 for (let i = 0; i < runs; i++) {
   const jobs = [
     () => ours.push(sh(appc('run', '--net=none', id)).s),
+    ...(values.baseline ? [() => baseT.push(sh(base('run', '--net=none', id)).s)] : []),
     () => runcT.push(sh(['runc', '--root', w('runc-root'), 'run', '--bundle', w('bundle'), `bench-${i}`]).s),
     () => nodeT.push(sh(['node', '-e', '0']).s),
   ];
   for (const j of i % 2 === 0 ? jobs : jobs.reverse()) j();
 }
 sh(appc('gc', '--grace-period', '0s'));
+if (values.baseline) sh(base('gc', '--grace-period', '0s'));
 const o = median(ours);
 const r = median(runcT);
 const n = median(nodeT);
@@ -98,6 +118,8 @@ process.stdout.write(
   `appc run (one app, cached image)  ${o.toFixed(3)} s\nrunc run (prepared bundle)        ${r.toFixed(3)} s\nnode -e 0                         ${n.toFixed(3)} s\n` +
     `target 2 x runc + node = ${budget.toFixed(3)} s: ${o <= budget ? 'met' : 'not met'} (appc / (runc + node) = ${(o / (r + n)).toFixed(2)}x)\n`,
 );
+if (values.baseline)
+  process.stdout.write(`baseline appc run                 ${median(baseT).toFixed(3)} s\n`);
 process.stdout.write(
-  `${JSON.stringify({ appcSeconds: o, runcSeconds: r, nodeSeconds: n, budgetSeconds: budget, runs })}\n`,
+  `${JSON.stringify({ appcSeconds: o, runcSeconds: r, nodeSeconds: n, budgetSeconds: budget, runs, ...(values.baseline ? { baselineSeconds: median(baseT) } : {}) })}\n`,
 );

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
@@ -8,6 +8,7 @@ import type { IsolatorReportEntry } from './isolators.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig } from './runtime-config.ts';
+import { killSandboxProcess, readSandboxProcess, startSandboxProcess } from './sandbox.ts';
 import { prepareMountTargets, prepareVolumes } from './volumes.ts';
 
 /** The default place of the static catatonit binary (Debian package `catatonit`). */
@@ -50,7 +51,9 @@ export interface PreparedPod {
   manifest: PodManifest;
   runcRoot: string;
   runcBinary: string;
-  sandbox: { id: string; bundle: string; config: OciRuntimeSpec };
+  /** The sandbox: a runc container of `config` when the pod has pod isolators (its cgroup bounds the apps'), else
+   * `process`: the same `catatonit -P` in the same namespaces, started without runc (ACE-003). */
+  sandbox: { id: string; bundle: string; config: OciRuntimeSpec; process?: boolean };
   apps: {
     name: string;
     id: string;
@@ -182,6 +185,11 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       hostname,
       cgroupsPath,
     });
+    // Without pod isolators nothing needs the sandbox's cgroup or runc's other settings: catatonit is started
+    // directly, chrooted into the sandbox's root (which holds a copy of it, as runc would bind-mount it).
+    const processSandbox = (manifest.isolators ?? []).length === 0;
+    if (processSandbox)
+      await copyFile(catatonit, join(sandboxBundle, 'rootfs', 'catatonit'), constants.COPYFILE_FICLONE);
     const isolators = [...sandbox.isolators];
     const warnings: Issue[] = [];
     const apps: PreparedPod['apps'] = [];
@@ -243,7 +251,12 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       manifest,
       runcRoot: options.runc.root,
       runcBinary: options.runc.binary ?? 'runc',
-      sandbox: { id: sandboxContainerId(uuid), bundle: sandboxBundle, config: sandbox.config },
+      sandbox: {
+        id: sandboxContainerId(uuid),
+        bundle: sandboxBundle,
+        config: sandbox.config,
+        ...(processSandbox ? { process: true } : {}),
+      },
       apps,
       isolators,
       warnings,
@@ -281,22 +294,36 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   const runc = new Runc({ root: pod.runcRoot, binary: pod.runcBinary });
   await mkdir(pod.runcRoot, { recursive: true });
   let sandboxPid: number;
-  try {
-    sandboxPid = await runc.runDetached(pod.sandbox.id, pod.sandbox.bundle, join(pod.dir, 'sandbox.log'));
-  } catch (cause) {
-    throw new RuntimeError(`the pod sandbox did not start: ${(cause as Error).message}`, {
-      code: 'ERR_RUN_SANDBOX',
-      requirement: 'ACE-003',
-      cause,
-    });
-  }
-  await options.onSandboxStarted?.(sandboxPid);
-  for (const app of pod.apps) {
-    for (const ns of app.config.linux.namespaces) {
-      if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${sandboxPid}/`);
+  if (pod.sandbox.process) {
+    sandboxPid = (
+      await startSandboxProcess({
+        dir: pod.dir,
+        root: pod.sandbox.config.root.path,
+        hostname: pod.sandbox.config.hostname ?? `appc-${pod.uuid}`,
+        hostNetwork: !pod.sandbox.config.linux.namespaces.some((n) => n.type === 'network'),
+      })
+    ).pid;
+  } else {
+    try {
+      sandboxPid = await runc.runDetached(pod.sandbox.id, pod.sandbox.bundle, join(pod.dir, 'sandbox.log'));
+    } catch (cause) {
+      throw new RuntimeError(`the pod sandbox did not start: ${(cause as Error).message}`, {
+        code: 'ERR_RUN_SANDBOX',
+        requirement: 'ACE-003',
+        cause,
+      });
     }
-    await writeFile(join(app.bundle, 'config.json'), JSON.stringify(app.config, null, 2));
   }
+  // the network and the metadata forwarder are set up while the apps' configs are written
+  await Promise.all([
+    options.onSandboxStarted?.(sandboxPid),
+    ...pod.apps.map((app) => {
+      for (const ns of app.config.linux.namespaces) {
+        if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${sandboxPid}/`);
+      }
+      return writeFile(join(app.bundle, 'config.json'), JSON.stringify(app.config, null, 2));
+    }),
+  ]);
 
   const stdio = options.stdio ?? 'inherit';
   const limit = options.maxOutputBytes ?? 1024 * 1024;
@@ -458,7 +485,9 @@ export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boo
   ids.delete(sandbox);
   // Killing the sandbox's init (PID 1 of the pod's PID namespace) ends every app process too; the containers are
   // then stopped and deleted side by side.
-  await runc.killInit(sandbox);
+  const sandboxProcess = await readSandboxProcess(pod.dir);
+  if (sandboxProcess) await killSandboxProcess(sandboxProcess);
+  else await runc.killInit(sandbox);
   await Promise.all([...ids].map((id) => runc.delete(id, true)));
   await runc.delete(sandbox, true);
   for (const root of await cgroupRoots()) await removeCgroupTree(join(root, prefix));

@@ -256,7 +256,7 @@ export class Runc {
 }
 
 /** True while the process of a container's init still runs: same PID, same start time, not a zombie. */
-async function isRunning(init: { pid: number; start: number }): Promise<boolean> {
+export async function isRunning(init: { pid: number; start: number }): Promise<boolean> {
   const stat = await readFile(`/proc/${init.pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return false;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -265,7 +265,7 @@ async function isRunning(init: { pid: number; start: number }): Promise<boolean>
 }
 
 /** Waits until a process is gone or a zombie (runc then sees its container as stopped). */
-async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+export async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   let delay = 1;
   while (Date.now() < end) {

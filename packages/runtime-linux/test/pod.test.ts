@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyPod, preparePod, Runc, reifyPod, runPod, runPreparedPod } from '../src/index.ts';
+import { isRunning } from '../src/runc.ts';
+import { readSandboxProcess } from '../src/sandbox.ts';
 import { imageIdOf, imageManifest, makeBusyboxRootfs, tempDir } from './support.ts';
 
 // Capability numbers from linux/capability.h, to decode CapBnd independently of the code under test.
@@ -340,18 +342,24 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     });
     const run = runPreparedPod(prepared, { stdio: 'ignore' });
     const runc = new Runc({ root: runcRoot });
-    for (let i = 0; i < 100 && (await runc.list()).filter((c) => c.status === 'running').length < 3; i++) {
+    for (let i = 0; i < 100 && (await runc.list()).filter((c) => c.status === 'running').length < 2; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    // A pod without pod isolators has no sandbox container: its catatonit runs without runc, recorded in the pod's
+    // directory, and is PID 1 of the namespaces both apps joined.
     expect((await runc.list()).map((c) => c.id).sort()).toEqual(
-      [`appc-${pod.uuid}`, `appc-${pod.uuid}-busy`, `appc-${pod.uuid}-busy-2`].sort(),
+      [`appc-${pod.uuid}-busy`, `appc-${pod.uuid}-busy-2`].sort(),
     );
+    const sandbox = await readSandboxProcess(podDir);
+    expect(sandbox).toBeDefined();
+    expect(await readFile(`/proc/${sandbox?.pid}/cmdline`, 'utf8')).toBe('/catatonit\0-P\0');
     expect(existsSync(join(podDir, 'volumes', 'pod', 'scratch'))).toBe(true);
     // Only the UUID, the directory and the runc root are needed, as a gc after a killed CLI would have them.
     await destroyPod({ uuid: pod.uuid, dir: podDir, runcRoot });
     const result = await run;
     expect(result.apps.map((a) => a.exitCode)).toEqual([137, 137]);
     await assertClean(pod.uuid, podDir);
+    expect(sandbox && (await isRunning(sandbox))).toBe(false);
     // A second destroy finds nothing left and does not fail.
     await destroyPod({ uuid: pod.uuid, dir: podDir, runcRoot });
   });
