@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ImageManifest } from '@appc/schema';
@@ -217,6 +218,13 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       requirement: 'POD-010',
     });
   const dir = podDir(stateDir, uuid);
+  let released: Promise<void> | undefined;
+  // once, whichever way the run ends: the mounts, the bundles and the metadata socket
+  const releaseFiles = () =>
+    (released ??= Promise.all([
+      releasePodFiles(stateDir, uuid),
+      rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined),
+    ]).then(() => undefined));
   const token = randomBytes(32).toString('hex');
   const record: PodRecord = {
     ...podRecordOf(pod, { ...options, net }),
@@ -305,7 +313,9 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
-        onSandboxStarted: async (pid) => {
+        // a sandbox without runc starts socat itself, alongside catatonit
+        ...(net !== 'host' && onPath('socat') ? { metadataForward: { socket, port: METADATA_PORT } } : {}),
+        onSandboxStarted: async (pid, sandbox) => {
           if (net === 'default') {
             cni.netns = `/proc/${pid}/ns/net`;
             const address = await addPodNetwork(cni);
@@ -313,22 +323,30 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
             record.address = address.address;
             await writePodRecord(stateDir, record);
           }
-          if (net !== 'host') forwarder = await startForwarder(pid, socket);
+          if (net !== 'host' && !sandbox.metadataForwarded) forwarder = await startForwarder(pid, socket);
         },
       });
     } finally {
-      if (networkUp) await removePodNetwork(cni).catch(() => undefined);
+      // The forwarder ends once its stdin closes; nothing waits for it. The network, the containers and the
+      // metadata service go side by side.
+      stopForwarder(forwarder);
+      forwarder = undefined;
+      await Promise.all([
+        networkUp ? removePodNetwork(cni).catch(() => undefined) : undefined,
+        destroyPod(prepared, { keepDir: true }),
+        mds.close(),
+      ]);
       networkUp = false;
-      forwarder?.stdin?.end();
-      await destroyPod(prepared, { keepDir: true });
     }
     const byName = new Map<string, AppResult>(result.apps.map((a) => [a.name, a]));
     for (const a of record.apps) a.exitCode = byName.get(a.name)?.exitCode;
     record.state = 'exited';
     record.finishedAt = new Date().toISOString();
-    await writePodRecord(stateDir, record);
+    // Nothing runs any more: the record and the release of the pod's files do not depend on each other.
+    await Promise.all([writePodRecord(stateDir, record), releaseFiles()]);
     return { ...result, record };
   } catch (error) {
+    stopForwarder(forwarder);
     record.state = 'aborted';
     record.finishedAt = new Date().toISOString();
     record.error = (error as Error).message;
@@ -343,10 +361,17 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       l.out.end();
       l.err.end();
     }
-    await mds.close();
-    await releasePodFiles(stateDir, uuid);
-    await rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined);
+    await Promise.all([mds.close(), releaseFiles()]);
   }
+}
+
+/** Closes a forwarder's stdin, which ends it, and lets this process exit without waiting for it. */
+function stopForwarder(forwarder: ChildProcess | undefined): void {
+  if (!forwarder) return;
+  forwarder.stdin?.end();
+  forwarder.unref();
+  (forwarder.stderr as Socket | null)?.unref();
+  (forwarder.stdout as Socket | null)?.unref();
 }
 
 /** Removes what is left of a pod that no process runs any more (its runner was killed, or it never started):

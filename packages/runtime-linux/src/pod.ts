@@ -108,7 +108,11 @@ export interface RunPodOptions {
   stopTimeoutMs?: number;
   /** Called once the sandbox runs, before any app starts, with its PID (its namespaces are
    * `/proc/<pid>/ns/*`): the place to set up the pod's network and its metadata service access. */
-  onSandboxStarted?: (sandboxPid: number) => Promise<void>;
+  onSandboxStarted?: (sandboxPid: number, sandbox: { metadataForwarded: boolean }) => Promise<void>;
+  /** A unix socket that 127.0.0.1:`port` inside the pod is to reach (the metadata service, META-001). A sandbox
+   * started without runc starts the forwarder itself, before it is reported started (`metadataForwarded`); with a
+   * runc sandbox this is left to `onSandboxStarted`. */
+  metadataForward?: { socket: string; port: number };
 }
 
 function rootfsOf(map: PreparePodOptions['rootfs'], name: string): string | undefined {
@@ -187,9 +191,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
     });
     // Without pod isolators nothing needs the sandbox's cgroup or runc's other settings: catatonit is started
     // directly, chrooted into the sandbox's root (which holds a copy of it, as runc would bind-mount it).
-    const processSandbox = (manifest.isolators ?? []).length === 0;
-    if (processSandbox)
-      await copyFile(catatonit, join(sandboxBundle, 'rootfs', 'catatonit'), constants.COPYFILE_FICLONE);
+    let processSandbox = (manifest.isolators ?? []).length === 0;
     const isolators = [...sandbox.isolators];
     const warnings: Issue[] = [];
     const apps: PreparedPod['apps'] = [];
@@ -221,6 +223,9 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
       });
       isolators.push(...made.isolators);
+      // An app that may ptrace could take over a catatonit that holds the host's capabilities and mounts; runc's
+      // sandbox holds none of either.
+      if (made.config.process.capabilities?.bounding?.includes('CAP_SYS_PTRACE')) processSandbox = false;
       warnings.push(...(await prepareMountTargets(manifest, podApp.name, rootfs, locator)));
       const bundle = join(options.dir, 'apps', podApp.name);
       await mkdir(bundle, { recursive: true });
@@ -243,6 +248,8 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         );
       }
     }
+    if (processSandbox)
+      await copyFile(catatonit, join(sandboxBundle, 'rootfs', 'catatonit'), constants.COPYFILE_FICLONE);
     await writeFile(join(sandboxBundle, 'config.json'), JSON.stringify(sandbox.config, null, 2));
     await writeFile(join(options.dir, 'pod-manifest.json'), JSON.stringify(manifest, null, 2));
     return {
@@ -301,6 +308,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
         root: pod.sandbox.config.root.path,
         hostname: pod.sandbox.config.hostname ?? `appc-${pod.uuid}`,
         hostNetwork: !pod.sandbox.config.linux.namespaces.some((n) => n.type === 'network'),
+        forward: options.metadataForward,
       })
     ).pid;
   } else {
@@ -316,7 +324,9 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   }
   // the network and the metadata forwarder are set up while the apps' configs are written
   await Promise.all([
-    options.onSandboxStarted?.(sandboxPid),
+    options.onSandboxStarted?.(sandboxPid, {
+      metadataForwarded: pod.sandbox.process === true && options.metadataForward !== undefined,
+    }),
     ...pod.apps.map((app) => {
       for (const ns of app.config.linux.namespaces) {
         if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${sandboxPid}/`);

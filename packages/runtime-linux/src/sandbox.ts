@@ -16,15 +16,20 @@ export interface SandboxProcess {
   start: number;
 }
 
-// $1 hostname, $2 the sandbox root, $3 `lo` when the pod has its own network (its loopback is brought up, as
-// runc does). /proc is still the host's, so /proc/self is the host PID of this shell, which
-// becomes catatonit's by exec. The hostname is written through /proc (no fork), or set by hostname(1) where
-// /proc/sys is read-only.
-const SCRIPT = `read -r pid rest </proc/self/stat || exit 97
-{ echo "$1" >/proc/sys/kernel/hostname; } 2>/dev/null || hostname "$1" || exit 98
+// The outer shell runs in the new network (unless the host's), ipc and uts namespaces, in the host's PID namespace:
+// $1 hostname, $2 the sandbox root, $6 the inner script, $3 `lo` when the pod has its own network (its loopback is brought up, as runc
+// does), $4 and $5 the metadata socket and port when 127.0.0.1:$5 in the pod is to reach it (META-001). The
+// forwarder is socat, in the pod's network but outside its PID namespace (the apps do not see it), killed when the
+// sandbox ends (--pdeathsig: its parent is the unshare that waits for catatonit). The inner shell is PID 1 of the
+// new PID namespace; /proc is still the host's, so /proc/self is its host PID, which becomes catatonit's by exec.
+// The hostname is written through /proc (no fork), or set by hostname(1) where /proc/sys is read-only.
+const OUTER = `{ echo "$1" >/proc/sys/kernel/hostname; } 2>/dev/null || hostname "$1" || exit 98
 [ -z "$3" ] || ip link set lo up || exit 96
+[ -z "$4" ] || setpriv --pdeathsig KILL socat -d -d TCP-LISTEN:"$5",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$4" </dev/null >/dev/null &
+exec unshare --fork --kill-child --pid -- /bin/sh -c "$6" appc-sandbox "$2"`;
+const INNER = `read -r pid rest </proc/self/stat || exit 97
 echo "$pid"
-exec chroot "$2" /catatonit -P </dev/null >/dev/null 2>&1`;
+exec chroot "$1" /catatonit -P </dev/null >/dev/null 2>&1`;
 
 /** The file of a pod's runtime directory naming its sandbox process. */
 export function sandboxProcessFile(dir: string): string {
@@ -39,68 +44,88 @@ async function startTime(pid: number): Promise<number | undefined> {
 }
 
 /** Starts `catatonit -P` (at `/catatonit` under `root`) as PID 1 of new pid, ipc and uts namespaces, and of a new
- * network namespace unless `hostNetwork`, with the pod's hostname; records it in {@link sandboxProcessFile} before
- * resolving. `unshare --kill-child` waits for it in the host's PID namespace (in its own session, so that a
- * terminal's Ctrl-C does not reach it) and kills it when it dies itself.
+ * network namespace unless `hostNetwork`, with the pod's hostname; with `forward`, a forwarder from
+ * 127.0.0.1:`port` in the pod's network to the `socket` (socat). Resolves once catatonit runs and the forwarder
+ * listens, after recording the sandbox in {@link sandboxProcessFile}. An `unshare --kill-child` waits for catatonit
+ * in the host's PID namespace (in its own session, so that a terminal's Ctrl-C does not reach it) and kills it when
+ * it dies itself.
  * @throws {@link RuntimeError} `ERR_RUN_SANDBOX` when it does not start. */
 export async function startSandboxProcess(options: {
   dir: string;
   root: string;
   hostname: string;
   hostNetwork: boolean;
+  forward?: { socket: string; port: number } | undefined;
 }): Promise<SandboxProcess> {
-  const args = [
-    '--fork',
-    '--kill-child',
-    '--pid',
-    '--ipc',
-    '--uts',
-    ...(options.hostNetwork ? [] : ['--net']),
-  ];
+  const forward = options.forward;
   const child = spawn(
     'unshare',
     [
-      ...args,
+      '--ipc',
+      '--uts',
+      ...(options.hostNetwork ? [] : ['--net']),
       '--',
       '/bin/sh',
       '-c',
-      SCRIPT,
+      OUTER,
       'appc-sandbox',
       options.hostname,
       options.root,
       options.hostNetwork ? '' : 'lo',
+      forward?.socket ?? '',
+      forward ? String(forward.port) : '',
+      INNER,
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    // catatonit gets nothing of this process's environment (runc gave it PATH=/ only)
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    },
   );
   let out = '';
   let err = '';
   const pid = await new Promise<number>((resolve, reject) => {
+    let listening = forward === undefined;
+    let found: number | undefined;
+    const done = () => {
+      if (listening && found !== undefined) resolve(found);
+    };
     child.once('error', reject);
     child.once('exit', (code, signal) =>
       reject(new Error(`unshare exited with ${code ?? signal}: ${err.trim() || 'no message'}`)),
     );
     child.stderr.on('data', (d: Buffer) => {
       if (err.length < 4096) err += d;
+      if (!listening && err.includes('listening on')) {
+        listening = true;
+        done();
+      }
     });
     child.stdout.on('data', (d: Buffer) => {
       out += d;
-      if (out.includes('\n')) resolve(Number(out.trim()));
+      if (found === undefined && out.includes('\n')) {
+        found = Number(out.trim());
+        done();
+      }
     });
   }).catch((cause: Error) => {
+    if (child.pid !== undefined) killGroup(child.pid);
     throw new RuntimeError(`the pod sandbox did not start: ${cause.message}`, {
       code: 'ERR_RUN_SANDBOX',
-      requirement: 'ACE-003',
+      requirement: forward ? 'META-001' : 'ACE-003',
       cause,
     });
   });
   child.removeAllListeners('exit');
   child.stdout.removeAllListeners('data');
+  child.stderr.removeAllListeners('data');
   // Nothing of it keeps this process alive: it is ended by destroyPod, or by gc after this process died.
   for (const stream of [child.stdout, child.stderr]) (stream as Socket).resume().unref();
   child.unref();
   const start = await startTime(pid);
   if (!Number.isInteger(pid) || pid <= 0 || start === undefined) {
-    process.kill(-(child.pid as number), 'SIGKILL');
+    if (child.pid !== undefined) killGroup(child.pid);
     throw new RuntimeError(`the pod sandbox did not start: no process ${out.trim()}.`, {
       code: 'ERR_RUN_SANDBOX',
       requirement: 'ACE-003',
@@ -109,6 +134,14 @@ export async function startSandboxProcess(options: {
   const sandbox = { pid, start };
   await writeFile(sandboxProcessFile(options.dir), `${JSON.stringify(sandbox)}\n`);
   return sandbox;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 /** The sandbox process a pod's runtime directory records, if any. */
