@@ -97,7 +97,10 @@ export async function networkOptions(
     }
     options.resolve = map;
   }
-  const { loadAuthConfig } = await import('@appc/discovery');
+  const { loadAuthConfig, proxyFromEnv } = await import('@appc/discovery');
+  // https_proxy, http_proxy and no_proxy, as curl and podman read them
+  const proxy = proxyFromEnv(io.env);
+  if (proxy) options.proxy = proxy;
   const auth: AuthConfig[] = await loadAuthConfig([
     systemConfigDir(globals, io),
     localConfigDir(globals, io),

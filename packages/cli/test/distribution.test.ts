@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOsArch } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConnectProxy } from '../../../test-support/connect-proxy.ts';
 import { createGpg, type Gpg } from '../../../test-support/gpg.ts';
 import { makePki, startServer } from '../../../test-support/https-server.ts';
 import { appc, layout, manifest } from './helpers.ts';
@@ -171,6 +172,36 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     expect(JSON.parse(again.out)).toMatchObject({ id, from: 'not-modified', signer: fpr.toLowerCase() });
     const latest = await appc([...g, 'fetch', '--json', '--pull-policy', 'new', ...net, 'example.com/hello']);
     expect(JSON.parse(latest.out)).toMatchObject({ id, from: 'store' });
+  });
+
+  it('fetch goes through the proxy named by https_proxy, and a 407 is a clear error (DISC-002)', async () => {
+    const proxy = await startConnectProxy({ credentials: 'u:p' });
+    try {
+      // no --resolve: the proxy resolves example.com (to the loopback server)
+      const via = ['--port', String(port), '--ca', file('ca.crt')];
+      const state = [
+        '--dir',
+        file('proxy-state'),
+        '--local-config',
+        file('etc'),
+        '--system-config',
+        file('no-system'),
+      ];
+      const f = await appc([...state, 'fetch', ...via, 'example.com/hello:1.0.0'], {
+        env: { https_proxy: `http://u:p@127.0.0.1:${proxy.port}` },
+      });
+      expect(f.code, f.err).toBe(0);
+      expect(f.out.trim()).toBe(id);
+      expect(proxy.seen.length).toBeGreaterThanOrEqual(3); // discovery page, image, signature
+      expect(proxy.seen.every((s) => s.allowed && s.target === `example.com:${port}`)).toBe(true);
+      const refused = await appc([...state, 'fetch', ...via, 'example.com/hello:2.0.0'], {
+        env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` },
+      });
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/407 Proxy Authentication Required.*\[ERR_DISC_PROXY/s);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('trust add takes a binary (not armored) key from an https URL (VERIFY-005)', async () => {

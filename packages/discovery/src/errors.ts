@@ -38,7 +38,9 @@ export type DiscoveryErrorCode =
   /** A page answered 200 but had no tag of the wanted kind matching the name (DISC-004, DISC-005, DISC-006). */
   | 'ERR_DISC_NO_TAGS'
   /** An auth.d file is unreadable or malformed, or lists a domain twice (VERIFY-008). */
-  | 'ERR_DISC_AUTH_CONFIG';
+  | 'ERR_DISC_AUTH_CONFIG'
+  /** The HTTP proxy could not be reached or refused the tunnel (`CONNECT`), e.g. 407 without credentials. */
+  | 'ERR_DISC_PROXY';
 
 /** One URL tried during discovery and how it ended; kept for `--debug` output. */
 export interface Attempt {

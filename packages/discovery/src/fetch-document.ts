@@ -9,6 +9,7 @@ import type { Attempt } from './errors.ts';
 import { DiscoveryError } from './errors.ts';
 import { nodeRequest } from './node-request.ts';
 import type { FetchInit, FetchLike, FetchOptions, FetchResponse } from './options.ts';
+import { parseProxyUrl, proxyFor, tunnelingAgent } from './proxy.ts';
 
 const MiB = 1024 * 1024;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
@@ -78,23 +79,34 @@ function checkPositive(name: string, value: number | undefined, fallback: number
   return value;
 }
 
+/** The agents of one transport: direct ones, and tunnelling ones per proxy. */
+interface Agents {
+  agentFor(url: URL): HttpAgent;
+  destroy(): void;
+}
+
 /** Agents of earlier sessions with the same transport options: a TLS context with the system's and the extra
  * CAs takes tens of milliseconds to build, and a fetch opens several sessions (discovery, image, signature). */
-const agentCache = new Map<string, { httpsAgent: HttpsAgent; httpAgent: HttpAgent }>();
+const agentCache = new Map<string, Agents>();
 
-function agentsFor(options: FetchOptions): { httpsAgent: HttpsAgent; httpAgent: HttpAgent; shared: boolean } {
+function agentsFor(options: FetchOptions): Agents & { shared: boolean } {
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
   // a caller's own lookup function cannot be told apart from another: those sessions get agents of their own
   const key =
     options.lookup === undefined
-      ? JSON.stringify([options.insecure?.tls === true, extraCa.map(String), options.resolve ?? {}])
+      ? JSON.stringify([
+          options.insecure?.tls === true,
+          extraCa.map(String),
+          options.resolve ?? {},
+          options.proxy ?? null,
+        ])
       : undefined;
   const cached = key === undefined ? undefined : agentCache.get(key);
   if (cached) return { ...cached, shared: true };
   const lookup = resolvingLookup(options.resolve, options.lookup);
   // one TLS context for every connection of the agent: building one from the system's roots per connection
   // costs tens of milliseconds each
-  const httpsAgent = new HttpsAgent({
+  const tlsOptions = {
     keepAlive: false,
     rejectUnauthorized: options.insecure?.tls !== true,
     ...(extraCa.length > 0
@@ -104,14 +116,34 @@ function agentsFor(options: FetchOptions): { httpsAgent: HttpsAgent; httpAgent: 
           }),
         }
       : {}),
-    ...(lookup ? { lookup } : {}),
-  });
+  };
+  const httpsAgent = new HttpsAgent({ ...tlsOptions, ...(lookup ? { lookup } : {}) });
   const httpAgent = new HttpAgent({ keepAlive: false, ...(lookup ? { lookup } : {}) });
+  // proxied requests: one agent per proxy URL and scheme, made when first needed
+  const tunnels = new Map<string, HttpAgent>();
+  const agents: Agents = {
+    agentFor(url) {
+      const proxy = proxyFor(url, options.proxy);
+      if (proxy === undefined) return url.protocol === 'https:' ? httpsAgent : httpAgent;
+      const id = `${url.protocol} ${proxy.href}`;
+      let agent = tunnels.get(id);
+      if (agent === undefined) {
+        agent = tunnelingAgent(url.protocol === 'https:' ? 'https:' : 'http:', proxy, tlsOptions, lookup);
+        tunnels.set(id, agent);
+      }
+      return agent;
+    },
+    destroy() {
+      httpsAgent.destroy();
+      httpAgent.destroy();
+      for (const a of tunnels.values()) a.destroy();
+    },
+  };
   if (key !== undefined) {
     if (agentCache.size >= 16) agentCache.clear();
-    agentCache.set(key, { httpsAgent, httpAgent });
+    agentCache.set(key, agents);
   }
-  return { httpsAgent, httpAgent, shared: key !== undefined };
+  return { ...agents, shared: key !== undefined };
 }
 
 /** Opens a session: validates options, builds the agents and the overall deadline. Call `close()` after. */
@@ -120,19 +152,21 @@ export function openSession(options: FetchOptions): Session {
   checkPositive('maxRedirects', options.maxRedirects, 10);
   checkPositive('requestTimeoutMs', options.requestTimeoutMs, 20_000);
   const timeoutMs = checkPositive('timeoutMs', options.timeoutMs, 120_000);
-  const { httpsAgent, httpAgent, shared } = agentsFor(options);
+  if (options.proxy !== undefined) {
+    // a bad proxy URL is the caller's error, named before any request
+    for (const raw of [options.proxy.https, options.proxy.http]) if (raw !== undefined) parseProxyUrl(raw);
+  }
+  const agents = agentsFor(options);
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   return {
     options,
     fetch: options.fetch ?? nodeRequest,
-    agent: (url) => (url.protocol === 'https:' ? httpsAgent : httpAgent),
+    agent: (url) => agents.agentFor(url),
     signal,
     attempts: [],
     close() {
-      if (shared) return;
-      httpsAgent.destroy();
-      httpAgent.destroy();
+      if (!agents.shared) agents.destroy();
     },
   };
 }
@@ -148,7 +182,11 @@ export function discard(res: FetchResponse): void {
 }
 
 export function classify(e: unknown, url: string, session: Session, request: AbortSignal): DiscoveryError {
-  if (e instanceof DiscoveryError) return e;
+  if (e instanceof DiscoveryError) {
+    // a proxy that cannot be used fails every URL alike: the walk stops at once with its reason
+    if (e.code === 'ERR_DISC_PROXY') fatal.add(e);
+    return e;
+  }
   if (session.options.signal?.aborted) {
     const err = new DiscoveryError(`Discovery aborted by the caller while fetching ${url}.`, {
       code: 'ERR_DISC_ABORTED',

@@ -27,6 +27,8 @@ export type {
   FetchResponse,
   InsecureOptions,
 } from './options.ts';
+export type { ProxyOptions } from './proxy.ts';
+export { proxyFromEnv } from './proxy.ts';
 export type { DiscoverySite, DiscoverySiteOptions, SiteImage } from './site.ts';
 export { writeDiscoverySite } from './site.ts';
 export type { Ext } from './template.ts';

@@ -1,5 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import type { AuthConfig } from './auth.ts';
+import type { ProxyOptions } from './proxy.ts';
 
 /** What a plain-http or unverified-TLS fetch may do (DISC-011). Both off by default. */
 export interface InsecureOptions {
@@ -45,6 +46,9 @@ export interface FetchOptions {
   resolve?: Readonly<Record<string, string>>;
   /** A custom DNS lookup for the default agents (after `resolve`). */
   lookup?: LookupFunction;
+  /** HTTP proxies (CONNECT tunnels), e.g. from {@link proxyFromEnv}; none by default. With a proxy, the proxy
+   * resolves the servers' names; `resolve` and `lookup` then apply to the proxy's own name. */
+  proxy?: ProxyOptions;
   /** Largest body read, in bytes; default 1 MiB. */
   maxBodyBytes?: number;
   /** Redirects followed per request; default 10 (DISC-002). */
