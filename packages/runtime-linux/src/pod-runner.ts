@@ -19,6 +19,7 @@ import {
   type PreparePodOptions,
   preparePod,
   runPreparedPod,
+  startPodSandboxEarly,
 } from './pod.ts';
 import {
   currentOwner,
@@ -34,6 +35,7 @@ import {
   writePodRecord,
 } from './pods.ts';
 import type { ReifiedPod } from './reify.ts';
+import type { SandboxProcess } from './sandbox.ts';
 
 /** The port of the metadata service inside every pod with its own network namespace (rkt's port). */
 export const METADATA_PORT = 18112;
@@ -238,6 +240,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const mds = new MetadataService({ hmacKey: await loadHmacKey(join(stateDir, 'metadata', 'hmac.key')) });
   const logs = new Map<string, { out: WriteStream; err: WriteStream }>();
   let forwarder: ChildProcess | undefined;
+  let early: Promise<SandboxProcess> | undefined;
   let networkUp = false;
   const runcRoot = join(stateDir, 'runc');
   const cni = {
@@ -270,6 +273,17 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       },
       { token },
     );
+
+    // a sandbox without runc starts while the rootfs are mounted and the pod prepared; it starts socat itself
+    const forward = net !== 'host' && onPath('socat') ? { socket, port: METADATA_PORT } : undefined;
+    early = startPodSandboxEarly({
+      pod: { uuid, manifest: pod.manifest },
+      dir: join(dir, 'runtime'),
+      net: net === 'host' ? 'host' : 'none',
+      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+      ...(forward ? { metadataForward: forward } : {}),
+    });
+    early?.catch(() => undefined);
 
     // each app's root filesystem over the image's cached tree
     const trees = new TreeStore(options.store);
@@ -313,8 +327,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
-        // a sandbox without runc starts socat itself, alongside catatonit
-        ...(net !== 'host' && onPath('socat') ? { metadataForward: { socket, port: METADATA_PORT } } : {}),
+        ...(forward ? { metadataForward: forward } : {}),
+        ...(early ? { earlySandbox: early } : {}),
         onSandboxStarted: async (pid, sandbox) => {
           if (net === 'default') {
             cni.netns = `/proc/${pid}/ns/net`;
@@ -327,6 +341,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         },
       });
     } finally {
+      await early?.catch(() => undefined);
       // The forwarder ends once its stdin closes; nothing waits for it. The network, the containers and the
       // metadata service go side by side.
       stopForwarder(forwarder);
@@ -350,6 +365,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     record.state = 'aborted';
     record.finishedAt = new Date().toISOString();
     record.error = (error as Error).message;
+    await early?.catch(() => undefined); // so that destroyPod finds it
     await writePodRecord(stateDir, record).catch(() => undefined);
     await destroyPod(
       { uuid, dir: join(dir, 'runtime'), runcRoot, apps: record.apps },

@@ -8,7 +8,13 @@ import type { IsolatorReportEntry } from './isolators.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig } from './runtime-config.ts';
-import { killSandboxProcess, readSandboxProcess, startSandboxProcess } from './sandbox.ts';
+import {
+  killSandboxProcess,
+  readSandboxProcess,
+  type SandboxProcess,
+  sandboxProcessFile,
+  startSandboxProcess,
+} from './sandbox.ts';
 import { prepareMountTargets, prepareVolumes } from './volumes.ts';
 
 /** The default place of the static catatonit binary (Debian package `catatonit`). */
@@ -113,6 +119,9 @@ export interface RunPodOptions {
    * started without runc starts the forwarder itself, before it is reported started (`metadataForwarded`); with a
    * runc sandbox this is left to `onSandboxStarted`. */
   metadataForward?: { socket: string; port: number };
+  /** A sandbox process already being started for this pod ({@link startPodSandboxEarly}), so that its start
+   * overlapped the pod's preparation. Used when the prepared pod has a sandbox without runc; ended otherwise. */
+  earlySandbox?: Promise<SandboxProcess>;
 }
 
 function rootfsOf(map: PreparePodOptions['rootfs'], name: string): string | undefined {
@@ -141,6 +150,36 @@ export function sandboxContainerId(uuid: string): string {
 /** runc container ID of one app of a pod. */
 export function appContainerId(uuid: string, app: string): string {
   return `appc-${uuid}-${app}`;
+}
+
+/** Starts a pod's sandbox without runc before its preparation, to overlap the two, when the pod manifest allows one
+ * (no pod isolators; {@link preparePod} may still decide for runc when an app may ptrace, and
+ * {@link runPreparedPod} then ends this one). Its namespaces, hostname and metadata forwarder are those
+ * {@link runPreparedPod} would give it; `dir` is the pod's state directory given to {@link preparePod}. Undefined
+ * when the pod needs runc's sandbox.
+ * @throws {@link RuntimeError} `ERR_RUN_SANDBOX` (from the promise). */
+export function startPodSandboxEarly(options: {
+  pod: { uuid: string; manifest: PodManifest };
+  dir: string;
+  net?: PodNetwork;
+  hostname?: string;
+  catatonit?: string;
+  metadataForward?: { socket: string; port: number };
+}): Promise<SandboxProcess> | undefined {
+  if ((options.pod.manifest.isolators ?? []).length > 0) return undefined;
+  const root = join(options.dir, 'sandbox', 'rootfs');
+  const catatonit = options.catatonit ?? DEFAULT_CATATONIT;
+  return (async () => {
+    await mkdir(root, { recursive: true });
+    await copyFile(catatonit, join(root, 'catatonit'), constants.COPYFILE_FICLONE);
+    return startSandboxProcess({
+      dir: options.dir,
+      root,
+      hostname: options.hostname ?? `appc-${options.pod.uuid}`,
+      hostNetwork: options.net === 'host',
+      forward: options.metadataForward,
+    });
+  })();
 }
 
 /** Writes everything a pod needs to start, and checks everything that can be checked before a container exists:
@@ -248,7 +287,8 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         );
       }
     }
-    if (processSandbox)
+    // (an early sandbox may already run it: a running binary cannot be written)
+    if (processSandbox && !existsSync(join(sandboxBundle, 'rootfs', 'catatonit')))
       await copyFile(catatonit, join(sandboxBundle, 'rootfs', 'catatonit'), constants.COPYFILE_FICLONE);
     await writeFile(join(sandboxBundle, 'config.json'), JSON.stringify(sandbox.config, null, 2));
     await writeFile(join(options.dir, 'pod-manifest.json'), JSON.stringify(manifest, null, 2));
@@ -301,7 +341,15 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   const runc = new Runc({ root: pod.runcRoot, binary: pod.runcBinary });
   await mkdir(pod.runcRoot, { recursive: true });
   let sandboxPid: number;
-  if (pod.sandbox.process) {
+  if (options.earlySandbox && !pod.sandbox.process) {
+    // prepared for runc after all (an app may ptrace): the early one goes
+    const early = await options.earlySandbox.catch(() => undefined);
+    if (early) await killSandboxProcess(early);
+    await rm(sandboxProcessFile(pod.dir), { force: true });
+  }
+  if (pod.sandbox.process && options.earlySandbox) {
+    sandboxPid = (await options.earlySandbox).pid;
+  } else if (pod.sandbox.process) {
     sandboxPid = (
       await startSandboxProcess({
         dir: pod.dir,

@@ -160,6 +160,41 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     expect(text2).toBe('ok\nrefused\n');
   });
 
+  it('ACE-003 META-001 the sandbox: catatonit without runc, the forwarder outside the pod; runc when an app may ptrace', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    const look = `${probe}; echo; echo "pid1=$(tr "\\0" " " </proc/1/cmdline)"; ls /proc | grep -c "^[0-9]"`;
+    const plain = reifyPod([{ image, exec: ['/bin/sh', '-c', look] }]);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => {
+      text += d;
+    });
+    await runStoredPod({ stateDir, store, pod: plain, net: 'none', stdout: out });
+    // the metadata answers, catatonit is PID 1, and the pod has 4 processes: catatonit, the shell, ls and grep (no
+    // forwarder)
+    expect(text).toBe(`${plain.uuid}\n${image.id}\npid1=/catatonit -P \n4\n`);
+    expect(runcIds(stateDir)).toEqual([]);
+    const ptrace = reifyPod([
+      {
+        image,
+        exec: ['/bin/sh', '-c', look],
+        isolators: [
+          {
+            name: 'os/linux/capabilities-retain-set',
+            value: { set: ['CAP_SYS_PTRACE', 'CAP_SETUID', 'CAP_SETGID'] },
+          },
+        ],
+      },
+    ]);
+    text = '';
+    await runStoredPod({ stateDir, store, pod: ptrace, net: 'none', stdout: out });
+    expect(text).toBe(`${ptrace.uuid}\n${image.id}\npid1=/catatonit -P \n4\n`);
+    expect(runcIds(stateDir)).toEqual([]);
+    expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
+  });
+
   it('a failing app: its exit status is recorded and returned', { tags: ['root'] }, async () => {
     const stateDir = join(dir, 'state');
     const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'exit 3'] }]);
