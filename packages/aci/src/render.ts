@@ -147,7 +147,8 @@ async function planLayers(
 async function describeArchive(
   source: string | AsyncIterable<Uint8Array>,
 ): Promise<{ manifest: ImageManifest; imageId: string }> {
-  const archive = openAci(source);
+  // every chunk is parsed or skipped before the next is asked for (bytes() copies)
+  const archive = openAci(source, { reuseChunks: true });
   let manifest: ImageManifest | undefined;
   for await (const e of archive) {
     if (e.path !== 'manifest' || manifest) continue;
