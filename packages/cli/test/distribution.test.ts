@@ -158,6 +158,11 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     ]);
     expect(t.code, t.err).toBe(0);
     expect(t.out.trim()).toBe(fpr.toLowerCase());
+    // asked again, in a script with no pin: the same key is already trusted, so nothing to review (rkt#3756)
+    const retrust = await appc([...g, 'trust', 'add', '--prefix', 'example.com/hello', ...net]);
+    expect(retrust.code, retrust.err).toBe(0);
+    expect(retrust.out.trim()).toBe(fpr.toLowerCase());
+    expect(retrust.err).toContain('Already trusted');
     const list = await appc([...g, 'trust', 'list', '--json']);
     expect(JSON.parse(list.out)).toMatchObject({
       fingerprint: fpr.toLowerCase(),

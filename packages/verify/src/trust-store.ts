@@ -110,8 +110,10 @@ export interface AddedKey {
   prefix: string | undefined;
   location: string;
   file: string;
-  /** True when a file for this key already existed at that place and was replaced. */
+  /** True when a file for this key already existed at that place and was replaced (or kept, if `unchanged`). */
   replaced: boolean;
+  /** True when this very key was already trusted there: it was neither reviewed nor written again. */
+  unchanged: boolean;
 }
 
 /** Options of {@link TrustStore.remove} and {@link TrustStore.mask}. */
@@ -439,7 +441,9 @@ export class TrustStore {
 
   /** Fetches, reviews and stores keys in the local dir (VERIFY-005): files, https URLs, or the URLs `discover`
    * returns for the prefix. Every key is reviewed first (pin, callback or `skipReview`); nothing is written
-   * unless every key is accepted. Files are written atomically, mode 0644, directories 0755.
+   * unless every key is accepted. A key already trusted at that place, the same bytes, is neither reviewed nor
+   * written again (`unchanged`), so a repeated `trust add` is idempotent. Files are written atomically, mode
+   * 0644, directories 0755.
    * @throws {@link VerifyError} `ERR_VERIFY_USAGE`, `ERR_VERIFY_NO_LOCAL_DIR`, `ERR_VERIFY_INVALID_PREFIX`,
    * `ERR_VERIFY_ROOT_KEY_SOURCE`, `ERR_VERIFY_NO_KEYS_DISCOVERED`, `ERR_VERIFY_INSECURE_KEY_URL`,
    * `ERR_VERIFY_KEY_FETCH`, `ERR_VERIFY_MALFORMED_KEY`, `ERR_VERIFY_KEY_TOO_LARGE`, `ERR_VERIFY_KEY_REVOKED`,
@@ -468,13 +472,14 @@ export class TrustStore {
         : (Array.isArray(options.fingerprint) ? options.fingerprint : [options.fingerprint]).map(
             normalizeFingerprint,
           );
-    if (pins === undefined && options.review === undefined && options.skipReview !== true) {
-      throw new VerifyError(
+    const unreviewed = pins === undefined && options.review === undefined && options.skipReview !== true;
+    const reviewRequired = () =>
+      new VerifyError(
         'Refusing to trust a key nobody reviewed: pass a review callback, a pinned fingerprint, or skipReview ' +
           '(appc trust add asks on a terminal; use --fingerprint or --skip-fingerprint-review in scripts).',
         { code: 'ERR_VERIFY_REVIEW_REQUIRED', requirement: 'VERIFY-005' },
       );
-    }
+    // a key already trusted here, byte for byte, is not asked about again (rkt#3756): the keys are read first
     let sources = options.keys ?? [];
     if (
       root &&
@@ -511,7 +516,11 @@ export class TrustStore {
       }
     }
 
-    const accepted: { info: PublicKeyInfo; location: string }[] = [];
+    const dir =
+      prefix === undefined
+        ? join(localDir, TRUSTED, ROOT_D)
+        : join(localDir, TRUSTED, PREFIX_D, ...prefix.split('/'));
+    const accepted: { info: PublicKeyInfo; location: string; unchanged: boolean }[] = [];
     for (const source of sources) {
       if (options.signal?.aborted) throw aborted(options.signal.reason);
       const { location, bytes } = await loadSource(source, options);
@@ -525,6 +534,13 @@ export class TrustStore {
             { code: 'ERR_VERIFY_FINGERPRINT_MISMATCH', requirement: 'VERIFY-005', file: location },
           );
         }
+        const stored = await readFile(join(dir, info.fingerprint), 'utf8').catch(() => undefined);
+        if (stored === info.armored) {
+          // already trusted here, the same key: nothing to review, nothing to write
+          accepted.push({ info, location, unchanged: true });
+          continue;
+        }
+        if (unreviewed) throw reviewRequired();
         if (options.review !== undefined) {
           const review: KeyReview = {
             prefix,
@@ -546,24 +562,21 @@ export class TrustStore {
             );
           }
         }
-        accepted.push({ info, location });
+        accepted.push({ info, location, unchanged: false });
       }
     }
 
-    const dir =
-      prefix === undefined
-        ? join(localDir, TRUSTED, ROOT_D)
-        : join(localDir, TRUSTED, PREFIX_D, ...prefix.split('/'));
     await makeDirs(dir);
     const out: AddedKey[] = [];
-    for (const { info, location } of accepted) {
+    for (const { info, location, unchanged } of accepted) {
       const file = join(dir, info.fingerprint);
       const replaced = await stat(file).then(
         () => true,
         () => false,
       );
-      await writeFileAtomic(file, info.armored);
+      if (!unchanged) await writeFileAtomic(file, info.armored);
       out.push({
+        unchanged,
         fingerprint: info.fingerprint,
         userIds: info.userIds,
         kind: root ? 'root' : 'prefix',

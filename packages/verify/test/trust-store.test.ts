@@ -145,6 +145,7 @@ describe('TrustStore.add (VERIFY-005)', () => {
         location: keyFile,
         file,
         replaced: false,
+        unchanged: false,
       },
     ]);
     expect((await stat(file)).mode & 0o777).toBe(0o644);
@@ -158,13 +159,15 @@ describe('TrustStore.add (VERIFY-005)', () => {
     }
     expect((await readPublicKey(await readFile(file))).fingerprint).toBe(fp.alice);
     expect(await tree(dirs.localDir)).toEqual([`trustedkeys/prefix.d/example.com/app/${fp.alice}`]);
-    // adding again replaces the file atomically and leaves no temporary file behind
-    const again = await store.add({
-      prefix: 'example.com/app',
-      keys: [pathToFileURL(keyFile).href],
-      skipReview: true,
-    });
-    expect(again[0]?.replaced).toBe(true);
+    // adding the same key again writes nothing and needs no review (rkt#3756); a changed key file (here one
+    // re-armored differently) is replaced atomically, leaving no temporary file behind
+    const before = (await stat(file)).mtimeMs;
+    const again = await store.add({ prefix: 'example.com/app', keys: [pathToFileURL(keyFile).href] });
+    expect(again[0]).toMatchObject({ replaced: true, unchanged: true });
+    expect((await stat(file)).mtimeMs).toBe(before);
+    await writeFile(file, `${await readFile(file, 'utf8')}\n`);
+    const changed = await store.add({ prefix: 'example.com/app', keys: [keyFile], skipReview: true });
+    expect(changed[0]).toMatchObject({ replaced: true, unchanged: false });
     expect(await tree(dirs.localDir)).toEqual([`trustedkeys/prefix.d/example.com/app/${fp.alice}`]);
   });
 
@@ -333,10 +336,13 @@ describe('TrustStore.add (VERIFY-005)', () => {
       'ERR_VERIFY_INVALID_FINGERPRINT',
     );
     await expectCode(
-      store.add({ prefix: 'example.com', keys, fetch: testFetch }),
+      store.add({ prefix: 'example.org', keys, fetch: testFetch }),
       'ERR_VERIFY_REVIEW_REQUIRED',
       /--skip-fingerprint-review/,
     );
+    // the key already trusted for example.com: asked again without a review, it is reported, not refused
+    const [again] = await store.add({ prefix: 'example.com', keys, fetch: testFetch });
+    expect(again).toMatchObject({ fingerprint: fp.alice, unchanged: true });
   });
 
   it('VERIFY-003 prefixes that could leave the store are refused and nothing is written', async () => {

@@ -90,7 +90,7 @@ async function add(argv: string[], io: Io, globals: Globals): Promise<ExitCode> 
   });
   for (const k of added)
     io.stderr.write(
-      `Trusted key ${k.fingerprint} (${k.userIds.join(', ') || 'no identity'}) ${k.kind === 'root' ? 'for every name' : `for ${k.prefix}`}: ${k.file}\n`,
+      `${k.unchanged ? 'Already trusted: key' : 'Trusted key'} ${k.fingerprint} (${k.userIds.join(', ') || 'no identity'}) ${k.kind === 'root' ? 'for every name' : `for ${k.prefix}`}: ${k.file}\n`,
     );
   for (const k of added) io.stdout.write(`${k.fingerprint}\n`);
   return ExitCode.Ok;
