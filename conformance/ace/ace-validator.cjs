@@ -234,6 +234,40 @@ function mountPoint(path) {
     check('ACE-004', (line[5] ?? '').split(',').includes('rw'), `${path} is mounted read-write`, line[5]);
 }
 
+/** ISO-010: with no capability isolator, the bounding set is exactly the spec's default set of 14. */
+const DEFAULT_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31]; // CHOWN ... SETFCAP
+function capabilities() {
+  let bounding;
+  try {
+    bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch (e) {
+    check('ISO-010', false, 'the bounding set is the default set of 14 capabilities', e.message);
+    return;
+  }
+  const want = DEFAULT_CAPS.reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
+  check(
+    'ISO-010',
+    bounding !== undefined && BigInt(`0x${bounding}`) === want,
+    'the bounding set is the default set of 14 capabilities',
+    `CapBnd ${bounding} instead of ${want.toString(16).padStart(16, '0')}`,
+  );
+}
+
+/** ISO-015: main's memory limit of 1G, where the app can see its cgroup (no spec line says it must). */
+function memoryLimit() {
+  const files = ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'];
+  const file = files.find((f) => exists(f));
+  if (file === undefined) {
+    process.stdout.write(
+      `ace-validator ${mode}: skip ISO-015 the memory limit (no cgroup visible in the app)\n`,
+    );
+    return;
+  }
+  const value = Number(fs.readFileSync(file, 'utf8').trim());
+  // 1G is 10^9 bytes; the kernel keeps a whole number of pages
+  check('ISO-015', value <= 1e9 && value > 1e9 - 65536, 'the memory limit is 1G', `${file}: ${value}`);
+}
+
 function hostname() {
   try {
     return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
@@ -260,6 +294,8 @@ async function main() {
     process.cwd(),
   );
   check('ACE-013', process.getuid() === 0 && process.getgid() === 0, 'runs as user and group 0');
+  capabilities();
+  memoryLimit();
   mountPoint('/db');
   await metadata();
   // VAL-007: the sidekick writes first; both see the other's file through the one empty volume
@@ -293,6 +329,7 @@ async function main() {
 
 async function sidekick() {
   check('VAL-007', !exists('/db/sidekick'), 'the shared volume starts without /db/sidekick');
+  capabilities();
   mountPoint('/db');
   fs.writeFileSync('/db/sidekick', `${hostname()}\n`);
   check('VAL-007', await waitFor('/db/main', 5000), 'sees the file main wrote to the shared volume');

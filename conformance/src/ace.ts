@@ -22,7 +22,9 @@ export type AceMode = (typeof ACE_MODES)[number];
 /** One check made inside the pod. */
 export interface AceCheck {
   mode: AceMode;
+  /** False for a failed check; a skipped one (`skipped`) is neither passed nor failed. */
   ok: boolean;
+  skipped?: boolean;
   /** The requirement it checks (ACE-xxx, META-xxx, VAL-xxx). */
   requirement: string;
   what: string;
@@ -170,7 +172,7 @@ export async function buildAceImages(
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const CHECK = /ace-validator (prestart|main|sidekick|poststop): (ok|not ok) (\S+) (.*)$/;
+const CHECK = /ace-validator (prestart|main|sidekick|poststop): (ok|not ok|skip) (\S+) (.*)$/;
 const VERDICT = /(?:^|\W)(prestart|main|sidekick|poststop) (OK|FAIL)\s*$/;
 /** Output kept per stream; an executor that prints without end must not exhaust memory. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
@@ -185,7 +187,8 @@ export function parseAceOutput(text: string): Pick<AceReport, 'modes' | 'checks'
     if (c) {
       checks.push({
         mode: c[1] as AceMode,
-        ok: c[2] === 'ok',
+        ok: c[2] !== 'not ok',
+        ...(c[2] === 'skip' ? { skipped: true } : {}),
         requirement: c[3] as string,
         what: c[4] as string,
       });

@@ -99,7 +99,9 @@ async function ace(
     for (const c of report.checks) {
       if (json) process.stdout.write(`${JSON.stringify(c)}\n`);
       else if (!c.ok || showPasses)
-        process.stdout.write(`${c.ok ? 'PASS' : 'FAIL'} ${c.requirement} (${c.mode}) ${c.what}\n`);
+        process.stdout.write(
+          `${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'} ${c.requirement} (${c.mode}) ${c.what}\n`,
+        );
     }
     for (const [mode, verdict] of Object.entries(report.modes))
       if (verdict !== 'ok')

@@ -23,6 +23,7 @@ describe('the in-pod ACE validator (VAL-001..VAL-008)', () => {
       [
         '[  1.2] ace-validator-main[5]: ace-validator main: ok ACE-010 PATH is the ACE default',
         'ace-validator main: not ok META-005 pod/uuid is a canonical UUID',
+        'ace-validator main: skip ISO-015 the memory limit (no cgroup visible in the app)',
         'main FAIL',
         'main OK',
         '[  1.3] ace-validator-sidekick[6]: sidekick OK',
@@ -32,6 +33,13 @@ describe('the in-pod ACE validator (VAL-001..VAL-008)', () => {
     expect(r.checks).toEqual([
       { mode: 'main', ok: true, requirement: 'ACE-010', what: 'PATH is the ACE default' },
       { mode: 'main', ok: false, requirement: 'META-005', what: 'pod/uuid is a canonical UUID' },
+      {
+        mode: 'main',
+        ok: true,
+        skipped: true,
+        requirement: 'ISO-015',
+        what: 'the memory limit (no cgroup visible in the app)',
+      },
     ]);
     expect(r.modes).toEqual({ prestart: 'ok', main: 'fail', sidekick: 'ok', poststop: 'missing' });
   });
