@@ -45,6 +45,7 @@ export {
   runPod,
   runPreparedPod,
   sandboxContainerId,
+  startPodSandboxEarly,
 } from './pod.ts';
 export type { PodGcReport, RunStoredPodOptions, StoredPodResult } from './pod-runner.ts';
 export {
@@ -86,6 +87,7 @@ export {
   OCI_VERSION,
   volumeSourcePath,
 } from './runtime-config.ts';
+export type { SandboxProcess } from './sandbox.ts';
 export type { SeccompArch, SeccompPlan, SeccompRequest } from './seccomp.ts';
 export {
   buildSeccompFilter,

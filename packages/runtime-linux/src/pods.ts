@@ -161,7 +161,8 @@ export function appRootfsDir(stateDir: string, uuid: string, app: string): strin
 }
 
 /** Gives an app its own root filesystem over a cached tree (ACE-002): an overlay whose lower layer is the tree
- * (never written), or, where overlayfs is unavailable, a copy. Returns the directory to run in. */
+ * (never written) and whose upper layer is volatile where the kernel allows (never synced: it goes with the pod),
+ * or, where overlayfs is unavailable, a copy. Returns the directory to run in. */
 export async function mountAppRootfs(
   stateDir: string,
   uuid: string,
@@ -175,15 +176,13 @@ export async function mountAppRootfs(
   await mkdir(upper, { recursive: true });
   await mkdir(work, { recursive: true });
   await mkdir(merged, { recursive: true });
+  const options = `lowerdir=${tree},upperdir=${upper},workdir=${work}`;
   try {
-    await run('mount', [
-      '-t',
-      'overlay',
-      'overlay',
-      '-o',
-      `lowerdir=${tree},upperdir=${upper},workdir=${work}`,
-      merged,
-    ]);
+    // `volatile` (Linux 5.10+): the writable layer is thrown away with the pod, so it is never synced; without
+    // it, unmounting syncs the whole file system under it, which waits for every other writer of the host's disk.
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged]).catch(() =>
+      run('mount', ['-t', 'overlay', 'overlay', '-o', options, merged]),
+    );
     return { rootfs: merged, overlay: true };
   } catch {
     await run('cp', ['-a', `${tree}/.`, `${merged}/`]).catch((e: Error) => {
