@@ -188,8 +188,9 @@ class ByteQueue {
     return this.copyFront(n, false);
   }
   /** Removes and returns the first `n` bytes (n <= length): a view when they lie in one chunk, else exactly
-   * those bytes copied (the rest of the last chunk stays a view; nothing is joined twice). */
-  take(n: number): Buffer {
+   * those bytes copied (the rest of the last chunk stays a view; nothing is joined twice), into a buffer of at
+   * least `n` bytes from `into` when given. */
+  take(n: number, into?: (n: number) => Buffer): Buffer {
     const first = this.chunks[0] as Buffer;
     this.length -= n;
     if (first.length >= n) {
@@ -198,10 +199,10 @@ class ByteQueue {
       else this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    return this.copyFront(n, true);
+    return this.copyFront(n, true, into);
   }
-  private copyFront(n: number, remove: boolean): Buffer {
-    const out = Buffer.allocUnsafe(n);
+  private copyFront(n: number, remove: boolean, into?: (n: number) => Buffer): Buffer {
+    const out = into ? into(n).subarray(0, n) : Buffer.allocUnsafe(n);
     let off = 0;
     let i = 0;
     while (off < n) {
@@ -235,6 +236,8 @@ export async function* inflateIndexed(
 ): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   const q = new ByteQueue();
+  // members that straddle two chunks of the source are copied into reused buffers
+  const inputs = new InputPool();
   const inFlight: Decoding[] = [];
   // with a pool, a chunk's buffer is taken back when the consumer asks for the next chunk
   async function* emit(d: Decoding): AsyncGenerator<Uint8Array> {
@@ -256,7 +259,21 @@ export async function* inflateIndexed(
       if (!(await fill(HEADER_BYTES))) break;
       const total = indexedMemberLength(q.peek(HEADER_BYTES));
       if (total === undefined || !(await fill(total))) break;
-      inFlight.push(startDecode(q.take(total), index++, outputs));
+      let pooled: Buffer | undefined;
+      const member = q.take(total, (n) => {
+        pooled = inputs.take(n);
+        return pooled;
+      });
+      const d = startDecode(member, index++, outputs);
+      if (pooled) {
+        const b = pooled;
+        // the copy is free again once zlib is done with it, whatever the outcome
+        d.data.then(
+          () => inputs.give(b),
+          () => inputs.give(b),
+        );
+      }
+      inFlight.push(d);
       while (inFlight.length >= concurrency) yield* emit(inFlight.shift() as Decoding);
     }
     while (inFlight.length > 0) yield* emit(inFlight.shift() as Decoding);
