@@ -31,6 +31,7 @@ import {
   podEvent,
   readPodRecord,
   releasePodFiles,
+  releasePodRootfs,
   removePodDir,
   writePodRecord,
 } from './pods.ts';
@@ -315,7 +316,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     record.startedAt = new Date().toISOString();
     await writePodRecord(stateDir, record);
     await podEvent(stateDir, uuid, `running, net ${net}`);
-    let result: PodResult;
+    let result: PodResult | undefined;
     try {
       result = await runPreparedPod(prepared, {
         stdio: 'capture',
@@ -350,6 +351,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         networkUp ? removePodNetwork(cni).catch(() => undefined) : undefined,
         destroyPod(prepared, { keepDir: true }),
         mds.close(),
+        // every app ended (a result), so nothing uses their root filesystems: they go meanwhile
+        result ? releasePodRootfs(stateDir, uuid) : undefined,
       ]);
       networkUp = false;
     }

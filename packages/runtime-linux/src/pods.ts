@@ -225,10 +225,15 @@ export async function podEvent(stateDir: string, uuid: string, text: string): Pr
 /** Unmounts a pod's filesystems and removes what only a running pod needs (the apps' root filesystems, runc's
  * bundles); the record, manifest and logs stay. */
 export async function releasePodFiles(stateDir: string, uuid: string): Promise<void> {
+  await releasePodRootfs(stateDir, uuid);
+  await rm(join(podDir(stateDir, uuid), 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Unmounts a pod's filesystems and removes its apps' root filesystems, once no app runs; the runtime directory
+ * (bundles, the sandbox's record) stays for {@link releasePodFiles}. */
+export async function releasePodRootfs(stateDir: string, uuid: string): Promise<void> {
   await unmountPod(stateDir, uuid);
-  const dir = podDir(stateDir, uuid);
-  await rm(join(dir, 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
-  await rm(join(dir, 'runtime'), { recursive: true, force: true }).catch(() => undefined);
+  await rm(join(podDir(stateDir, uuid), 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Removes a pod's directory once nothing is mounted in it. */
