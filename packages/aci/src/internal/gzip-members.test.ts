@@ -116,6 +116,27 @@ describe('indexed gzip members read from a file, into reused buffers (ACI-006, A
     }
   });
 
+  it('refuse a member whose trailer claims less than it inflates to, into a reused buffer or not', async () => {
+    const { dir, cleanup } = await scratch();
+    try {
+      // 1 MiB of text whose trailer says 1,000 bytes: a reused 1 MiB buffer would take it, so the count decides
+      const member = await encodeIndexedMember(Buffer.from('x'.repeat(1024 * 1024)), 6);
+      const lying = Buffer.from(member);
+      lying.writeUInt32LE(1000, lying.length - 4);
+      const file = join(dir, 'lying.gz');
+      await writeFile(file, lying);
+      for (const reuseChunks of [false, true]) {
+        const { stream } = await openDecompressed(file, { reuseChunks });
+        await expect(collect(stream)).rejects.toMatchObject({ code: 'ERR_ACI_BAD_COMPRESSION' });
+        await expect(collect(decompress(once(lying), 'gzip', { reuseChunks }))).rejects.toMatchObject({
+          code: 'ERR_ACI_BAD_COMPRESSION',
+        });
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('keep entry bytes whole when chunks are reused: a file spanning several members reads back intact', async () => {
     const { dir, cleanup } = await scratch();
     try {
