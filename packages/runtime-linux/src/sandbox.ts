@@ -31,6 +31,13 @@ const INNER = `read -r pid rest </proc/self/stat || exit 97
 echo "$pid"
 exec chroot "$1" /catatonit -P </dev/null >/dev/null 2>&1`;
 
+/** What the sandbox scripts' own exit statuses mean. */
+const EXIT_REASONS: Record<number, string> = {
+  96: "the pod's loopback could not be brought up (ip link set lo up; is iproute2 installed?)",
+  97: 'the sandbox could not read its own PID',
+  98: "the pod's hostname could not be set",
+};
+
 /** The file of a pod's runtime directory naming its sandbox process. */
 export function sandboxProcessFile(dir: string): string {
   return join(dir, 'sandbox.process.json');
@@ -91,15 +98,28 @@ export async function startSandboxProcess(options: {
     const done = () => {
       if (listening && found !== undefined) resolve(found);
     };
+    // the forwarder runs in the background: its failure (socat's `E` lines, a missing program) or its silence
+    // (10 s) must not leave this waiting
+    const timer = forward
+      ? setTimeout(() => reject(new Error(`the metadata forwarder did not listen: ${err.trim()}`)), 10_000)
+      : undefined;
+    timer?.unref();
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      reject(new Error(`unshare exited with ${code ?? signal}: ${err.trim() || 'no message'}`)),
+      reject(
+        new Error(
+          `${EXIT_REASONS[code ?? -1] ?? `unshare exited with ${code ?? signal}`}: ${err.trim() || 'no message'}`,
+        ),
+      ),
     );
     child.stderr.on('data', (d: Buffer) => {
       if (err.length < 4096) err += d;
       if (!listening && err.includes('listening on')) {
         listening = true;
+        if (timer) clearTimeout(timer);
         done();
+      } else if (!listening && / E |not found|failed to execute/.test(err)) {
+        reject(new Error(`the metadata forwarder did not start: ${err.trim()}`));
       }
     });
     child.stdout.on('data', (d: Buffer) => {
