@@ -187,9 +187,12 @@ async function startForwarder(sandboxPid: number, socket: string): Promise<Child
     child.stderr?.on('data', (d) => {
       err += d;
       if (socat && err.includes('listening on')) resolve();
+      // socat failed (its `E` lines) while the shell around it waits on stdin: that must not be waited for
+      else if (socat && / E /.test(err)) reject(new Error(err.trim()));
     });
     if (!socat) child.stdout?.once('data', () => resolve());
   }).catch((e: Error) => {
+    child.stdin?.end();
     throw new RuntimeError(`the metadata service could not be reached from the pod: ${e.message}`, {
       code: 'ERR_RUN_SANDBOX',
       requirement: 'META-001',
