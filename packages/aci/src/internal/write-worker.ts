@@ -114,6 +114,7 @@ export class WriteQueue {
   private fill = 0;
   private ops: WriteOp[] = [];
   private inFlight = 0;
+  private posted = 0;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private aborted: (() => void) | undefined;
@@ -190,8 +191,8 @@ export class WriteQueue {
     this.check();
     let off = 0;
     while (off < chunk.length) {
-      if (this.fill === this.batchBytes) await this.post();
-      const take = Math.min(chunk.length - off, this.batchBytes - this.fill);
+      if (this.fill >= this.limit()) await this.post();
+      const take = Math.min(chunk.length - off, this.limit() - this.fill);
       this.batch.set(off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take), this.fill);
       const last = this.ops[this.ops.length - 1];
       if (last?.t === 'write' && last.off + last.len === this.fill) last.len += take;
@@ -199,7 +200,13 @@ export class WriteQueue {
       this.fill += take;
       off += take;
     }
-    if (this.fill === this.batchBytes) await this.post();
+    if (this.fill >= this.limit()) await this.post();
+  }
+
+  /** Bytes after which the current batch is sent: the first batches are small, so that the writer, which
+   * paces an extraction, starts as soon as it has booted instead of waiting for a whole batch of small files. */
+  private limit(): number {
+    return this.posted < 4 ? Math.min(this.batchBytes, 256 * 1024) : this.batchBytes;
   }
 
   /** Sends the current batch (when it holds anything) once fewer than `maxInFlight` are in flight. */
@@ -214,6 +221,7 @@ export class WriteQueue {
     this.worker.postMessage({ ops: this.ops, buffer }, [buffer]);
     if (this.inFlight === 0) this.worker.ref();
     this.inFlight++;
+    this.posted++;
     this.ops = [];
     this.fill = 0;
     this.batch = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.batchBytes);
