@@ -95,8 +95,8 @@ export function decodeIndexedMember(member: Buffer, index: number, out?: Buffer)
   });
 }
 
-/** The fields through which a node:zlib stream writes into its output buffer: stable since Node 10 and what
- * minizlib (node-tar) relies on as well. Checked before use; without them a member inflates the ordinary way. */
+/** The fields through which a node:zlib stream writes into its output buffer (internal to node:zlib). Checked
+ * before use; without them a member inflates the ordinary way. */
 interface ZlibOutput {
   _outBuffer: Buffer;
   _outOffset: number;
