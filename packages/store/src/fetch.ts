@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { readManifest } from '@appc/aci';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
 import { parseAppString, validateDiscoveredManifest } from '@appc/discovery/names';
 import { hostOsArch, type Issue } from '@appc/schema';
@@ -546,6 +545,7 @@ async function fetchOne(
     let streamName: string | undefined;
     const sig = await signature.catch(() => undefined);
     if (sig !== undefined && !options.insecure?.image && options.trust) {
+      const { readManifest } = await import('@appc/aci');
       streamName = await readManifest(path).then(
         (m) => m.manifest.name,
         () => undefined,

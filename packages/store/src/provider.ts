@@ -1,4 +1,4 @@
-import { AciError, type ImageProvider, type ResolvedImage } from '@appc/aci';
+import type { ImageProvider, ResolvedImage } from '@appc/aci';
 import { type Dependency, isImageId } from '@appc/schema';
 import type { Store, StoredImage } from './store.ts';
 
@@ -20,11 +20,14 @@ export function createStoreImageProvider(store: Store): ImageProvider {
       if (dep.imageID !== undefined) {
         image = isImageId(dep.imageID) ? store.list(query).find((i) => i.id === dep.imageID) : undefined;
       } else image = store.find(query);
-      if (!image)
+      if (!image) {
+        // resolve is called by render, which has loaded @appc/aci already
+        const { AciError } = await import('@appc/aci');
         throw new AciError(
           `dependency ${describe(dep)}${dep.imageID ? ` with image ID ${dep.imageID}` : ''} is not in the store at ${store.dir}; fetch it first (appc fetch ${describe(dep).replace(/,version=/, ':')}), then render again.`,
           { code: 'ERR_ACI_DEPENDENCY_NOT_FOUND', requirement: 'ACI-023', file: dep.imageName },
         );
+      }
       const found = image;
       store.touch(found.id);
       return {

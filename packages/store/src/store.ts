@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rm as rmPath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { computeImageId, validateArchive } from '@appc/aci';
+import type { validateArchive } from '@appc/aci';
 import {
   AppcError,
   compareVersionLabels,
@@ -370,6 +370,7 @@ export class Store {
       };
       let result: Awaited<ReturnType<typeof validateArchive>>;
       try {
+        const { validateArchive } = await import('@appc/aci');
         result = await validateArchive(tee(), { file: name, ...(signal ? { signal } : {}) });
       } catch (e) {
         throw failure ?? this.mapAbort(e, name, signal);
@@ -661,6 +662,7 @@ export class Store {
     const { image, path } = await this.openBlob(idOrPrefix);
     let actual: string;
     try {
+      const { computeImageId } = await import('@appc/aci');
       actual = await computeImageId(path, options);
     } catch (e) {
       throw new StoreError(

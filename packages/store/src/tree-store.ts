@@ -1,6 +1,5 @@
 import { open, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { render } from '@appc/aci';
 import { StoreError } from './errors.ts';
 import { fsyncDir, isMissing } from './internal/fs.ts';
 import { acquireLock, tryLock } from './internal/lock.ts';
@@ -122,6 +121,8 @@ export class TreeStore {
       // whatever is there is a render that did not finish
       await removeTree(this.store.dir, image.id);
       const { path } = await this.store.openBlob(image.id);
+      // @appc/aci loads when a tree is first rendered: running a cached tree never pays for it
+      const { render } = await import('@appc/aci');
       const result = await render(
         {
           imageId: image.id,
