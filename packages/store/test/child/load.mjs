@@ -1,18 +1,26 @@
 // Loads @appc/store from its TypeScript sources in a plain Node child process (Node 20 has no type stripping):
-// vite's module runner transforms the sources, with the `@appc/source` condition vitest uses, and inlines the
-// workspace packages (@appc/*) instead of loading their builds.
+// a vite dev server's module runner transforms the sources, with the `@appc/source` condition vitest uses, and
+// inlines the workspace packages (@appc/*) instead of loading their builds. The runner stays open for the
+// child's life, because the store loads some packages (@appc/aci, discovery, verify) on first use.
 import { fileURLToPath } from 'node:url';
-import { runnerImport } from 'vite';
+import { createServer, createServerModuleRunner } from 'vite';
 
 const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 export async function loadStore() {
-  const { module } = await runnerImport(entry, {
+  const server = await createServer({
     logLevel: 'silent',
+    configFile: false,
     root: fileURLToPath(new URL('../../../..', import.meta.url)),
+    server: { middlewareMode: true, hmr: false, ws: false, watch: null },
+    ssr: {
+      noExternal: [/^@appc\//],
+      resolve: { conditions: ['@appc/source'], externalConditions: ['@appc/source'] },
+    },
     environments: {
-      inline: { resolve: { noExternal: [/^@appc\//], conditions: ['@appc/source'] } },
+      ssr: { resolve: { noExternal: [/^@appc\//], conditions: ['@appc/source'] } },
     },
   });
-  return module;
+  const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
+  return runner.import(entry);
 }
