@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, q } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -40,7 +41,6 @@ if (!existsSync(cli)) {
 const work = resolve(values.work);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-const q = (s) => `'${String(s).replaceAll("'", `'\\''`)}'`;
 const w = (name) => join(work, name);
 
 function sh(command) {
@@ -53,7 +53,6 @@ function sh(command) {
   }
   return { seconds, stdout: r.stdout.toString().trim() };
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // the image, its key and signature
 const appc = `node ${q(cli)}`;

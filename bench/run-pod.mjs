@@ -14,6 +14,7 @@ import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -94,7 +95,6 @@ spec.process.args = ['/bin/true'];
 spec.process.terminal = false;
 writeFileSync(w('bundle/config.json'), JSON.stringify(spec));
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ours = [];
 const runcT = [];
 const nodeT = [];

@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, q } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -50,7 +51,6 @@ mkdirSync(work, { recursive: true });
 
 const ourAci = join(work, 'ours.aci');
 const theirTgz = join(work, 'theirs.tar.gz');
-const q = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
 const tarTree = `tar -C ${q(layout)} -cf - manifest rootfs`;
 
 // CPU time of waited-for children, from /proc/self/stat (cutime + cstime, in clock ticks).
@@ -79,11 +79,6 @@ function timed(command) {
 }
 
 const appc = (args) => `${q(process.execPath)} ${q(cli)} ${args}`;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x, d = 3) => Number(x.toFixed(d));
 
 // Warm the page cache so that neither side pays for the first read of the corpus.
