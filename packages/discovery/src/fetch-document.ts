@@ -99,6 +99,7 @@ function agentsFor(options: FetchOptions): Agents & { shared: boolean } {
           extraCa.map(String),
           options.resolve ?? {},
           options.proxy ?? null,
+          options.proxy === undefined ? null : (options.requestTimeoutMs ?? null),
         ])
       : undefined;
   const cached = key === undefined ? undefined : agentCache.get(key);
@@ -128,7 +129,13 @@ function agentsFor(options: FetchOptions): Agents & { shared: boolean } {
       const id = `${url.protocol} ${proxy.href}`;
       let agent = tunnels.get(id);
       if (agent === undefined) {
-        agent = tunnelingAgent(url.protocol === 'https:' ? 'https:' : 'http:', proxy, tlsOptions, lookup);
+        agent = tunnelingAgent(
+          url.protocol === 'https:' ? 'https:' : 'http:',
+          proxy,
+          tlsOptions,
+          lookup,
+          options.requestTimeoutMs,
+        );
         tunnels.set(id, agent);
       }
       return agent;

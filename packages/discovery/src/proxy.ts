@@ -83,6 +83,7 @@ export function openTunnel(
   host: string,
   port: number,
   lookup: LookupFunction | undefined,
+  timeoutMs = 20_000,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const proxyPort = Number(proxy.port || 80);
@@ -114,6 +115,8 @@ export function openTunnel(
       socket.off('data', onData);
       socket.off('error', onError);
       socket.off('end', onEnd);
+      socket.setTimeout(0);
+      socket.off('timeout', onTimeout);
       const status = /^HTTP\/1\.[01] (\d{3})([^\r\n]*)/.exec(head.subarray(0, end).toString('latin1'));
       const code = Number(status?.[1]);
       if (code < 200 || code > 299 || Number.isNaN(code)) {
@@ -135,6 +138,10 @@ export function openTunnel(
     const onError = (e: Error) => fail(`the proxy ${proxy.host} could not be reached (${e.message}).`, e);
     const onEnd = () =>
       fail(`the proxy ${proxy.host} closed the connection before answering CONNECT ${where}.`);
+    // a proxy that takes the connection but never answers must not hold the request (or the process) forever
+    const onTimeout = () =>
+      fail(`the proxy ${proxy.host} did not answer CONNECT ${where} within ${timeoutMs} ms.`);
+    socket.setTimeout(timeoutMs, onTimeout);
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('end', onEnd);
@@ -162,12 +169,13 @@ export function tunnelingAgent(
   proxy: URL,
   tls: HttpsAgentOptions,
   lookup: LookupFunction | undefined,
+  timeoutMs?: number,
 ): HttpAgent {
   const agent = scheme === 'https:' ? new HttpsAgent(tls) : new HttpAgent({ keepAlive: false });
   const createConnection: CreateConnection = (options, callback) => {
     const host = options.host ?? 'localhost';
     const port = Number(options.port ?? (scheme === 'https:' ? 443 : 80));
-    openTunnel(proxy, host, port, lookup).then(
+    openTunnel(proxy, host, port, lookup, timeoutMs).then(
       (socket) =>
         callback(
           null,

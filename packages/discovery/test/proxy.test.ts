@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectProxy, startConnectProxy } from '../../../test-support/connect-proxy.ts';
 import type { Pki, TestServer } from '../../../test-support/https-server.ts';
@@ -113,6 +114,37 @@ describe('HTTP proxies (CONNECT tunnels), as curl reads https_proxy and no_proxy
     }).catch((x: unknown) => x);
     expect((wrong as Error).message).toMatch(/credentials in the proxy URL were refused/);
     expect(guarded.seen.map((s) => s.allowed)).toEqual([true, false, false]);
+  });
+
+  it('a proxy that takes the connection and never answers ends the request, and the connection, in time', async () => {
+    const held: import('node:net').Socket[] = [];
+    let closed = 0;
+    const silent = createNetServer((socket) => {
+      held.push(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => closed++);
+      socket.resume(); // reads (and drops) the CONNECT, so that the client's close is seen
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as import('node:net').AddressInfo).port;
+      const started = Date.now();
+      const e = await fetchDocument(url('/page'), {
+        ca: pki.ca,
+        requestTimeoutMs: 300,
+        proxy: { https: `http://127.0.0.1:${port}` },
+      }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(DiscoveryError);
+      expect(['ERR_DISC_PROXY', 'ERR_DISC_TIMEOUT']).toContain((e as DiscoveryError).code);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // the tunnel's socket does not outlive the request (it would keep a CLI from exiting)
+      for (let i = 0; i < 100 && closed < held.length; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(held.length).toBeGreaterThan(0);
+      expect(closed).toBe(held.length);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('no_proxy hosts are reached directly; an unreachable or non-http proxy is named', async () => {
