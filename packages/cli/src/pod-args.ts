@@ -1,5 +1,5 @@
 // The command line of `appc run` and `appc prepare`, as rkt users typed it: pod flags, then each IMAGE followed by
-// its own flags, its arguments after `--`, and `---` before the next image.
+// its own flags, its arguments after `--`; the next IMAGE (or `---`, which also ends the arguments) starts the next app.
 import { readFile } from 'node:fs/promises';
 import type { ExposedPort, ImageManifest, Isolator, Volume } from '@appc/schema';
 import type { Store } from '@appc/store';
@@ -58,7 +58,7 @@ export const POD_FLAGS_HELP = `Pod flags (before the first IMAGE):
   --discovery-port N, --ca FILE, --resolve HOST=IP   as --port, --ca, --resolve of appc fetch
   --strict                     refuse isolators that cannot be enforced as written
   --dry-run                    print the reified pod manifest and stop
-App flags (after each IMAGE):
+App flags (after each IMAGE; another IMAGE, or --- after -- ARGS, starts the next app):
   --exec CMD                   run CMD instead of the image's exec; arguments after --
   --user U, --group G          by name from the image's /etc/passwd and /etc/group, by number, or /path
   --supplementary-gids 10,20   extra groups
