@@ -160,5 +160,55 @@ export async function removePodNetwork(options: PodNetworkOptions): Promise<void
   if (options.ports && options.ports.length > 0)
     await invoke('DEL', portmapConfig(options, undefined), options).catch((e) => errors.push(e));
   await invoke('DEL', mainConfig(options), options).catch((e) => errors.push(e));
+  // ptp removes its masquerading rule only when it still finds the pod's interface in the namespace; once the
+  // namespace is gone (the sandbox ended first, or died with a killed runner) the rule would stay: it is found
+  // here by the pod's ID in its comment, with the chain it jumps to
+  await removeMasquerade(options.containerId).catch((e) => errors.push(e));
   if (errors.length > 0) throw errors[0];
+}
+
+function iptables(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('iptables', ['-w', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new RuntimeError(`iptables ${args.join(' ')} failed: ${err.trim()}`, {
+              code: 'ERR_RUN_NETWORK',
+              requirement: 'ACE-008',
+            }),
+          ),
+    );
+  });
+}
+
+/** Deletes the NAT POSTROUTING rules the ptp plugin made for one pod (their comment names the network and the
+ * pod's ID) and the chains they jump to. Nothing to do is not an error. */
+export async function removeMasquerade(containerId: string): Promise<void> {
+  const tag = `id: \\"${containerId}\\"`;
+  const rules = (await iptables(['-t', 'nat', '-S', 'POSTROUTING']))
+    .split('\n')
+    .filter(
+      (l) => l.startsWith('-A POSTROUTING ') && l.includes(`name: \\"${NETWORK_NAME}\\"`) && l.includes(tag),
+    );
+  for (const rule of rules) {
+    const chain = / -j (CNI-[0-9a-f]+)$/.exec(rule)?.[1];
+    // the rule as iptables printed it, deleted by its own words (the comment is one quoted argument)
+    const words = rule.replace(/^-A /, '').match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
+    await iptables(['-t', 'nat', '-D', ...words.map((w) => (w.startsWith('"') ? JSON.parse(w) : w))]);
+    if (chain) {
+      await iptables(['-t', 'nat', '-F', chain]).catch(() => undefined);
+      await iptables(['-t', 'nat', '-X', chain]).catch(() => undefined);
+    }
+  }
 }

@@ -24,6 +24,14 @@ function veths(): number {
     .length;
 }
 
+/** NAT rules that name a pod (ptp's masquerading, portmap's forwards carry its ID in their comments). */
+function natRules(uuid: string): string[] {
+  return execFileSync('iptables', ['-w', '-t', 'nat', '-S'])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(uuid));
+}
+
 function runcIds(stateDir: string): string[] {
   const root = join(stateDir, 'runc');
   if (!existsSync(root)) return [];
@@ -99,6 +107,7 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
       expect(await mountsBelow(join(stateDir, 'pods', pod.uuid))).toEqual([]);
       expect(runcIds(stateDir)).toEqual([]);
       expect(veths()).toBe(before);
+      expect(natRules(pod.uuid)).toEqual([]);
     });
   }
 
@@ -236,6 +245,7 @@ await runStoredPod({ stateDir: ${JSON.stringify(stateDir)}, store, pod, net: 'de
     expect(runcIds(stateDir)).toEqual([]);
     expect(await mountsBelow(stateDir)).toEqual([]);
     expect(veths()).toBe(before);
+    expect(natRules(pod?.uuid as string)).toEqual([]);
     expect(await listPods(stateDir)).toEqual([]);
   });
 });
