@@ -15,6 +15,13 @@ import {
   sandboxProcessFile,
   startSandboxProcess,
 } from './sandbox.ts';
+import {
+  type ActivationSocket,
+  activationSockets,
+  applySocketActivation,
+  openActivationSockets,
+  withoutActivation,
+} from './socket-activation.ts';
 import { prepareMountTargets, prepareVolumes } from './volumes.ts';
 
 /** The default place of the static catatonit binary (Debian package `catatonit`). */
@@ -67,6 +74,8 @@ export interface PreparedPod {
     config: OciRuntimeSpec;
     /** Resolved exec lists of the app's event handlers (ACE-014). */
     handlers: { 'pre-start'?: string[]; 'post-stop'?: string[] };
+    /** The listening sockets passed to the app's main process (its `socketActivated` ports, ACE-015). */
+    activation?: ActivationSocket[];
   }[];
   /** What became of every isolator, pod-level ones first (ACE-017). */
   isolators: IsolatorReportEntry[];
@@ -262,6 +271,8 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
       });
       isolators.push(...made.isolators);
+      const activation = activationSockets(podApp.app?.ports);
+      if (activation.length > 0) applySocketActivation(made.config, podApp.name, activation);
       // An app that may ptrace could take over a catatonit that holds the host's capabilities and mounts; runc's
       // sandbox holds none of either.
       if (made.config.process.capabilities?.bounding?.includes('CAP_SYS_PTRACE')) processSandbox = false;
@@ -274,6 +285,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         bundle,
         config: made.config,
         handlers: made.handlers,
+        ...(activation.length > 0 ? { activation } : {}),
       });
     }
     if (options.strict) {
@@ -340,6 +352,7 @@ function bounded(limit: number) {
 export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = {}): Promise<PodResult> {
   const runc = new Runc({ root: pod.runcRoot, binary: pod.runcBinary });
   await mkdir(pod.runcRoot, { recursive: true });
+  const hostNetwork = !pod.sandbox.config.linux.namespaces.some((n) => n.type === 'network');
   let sandboxPid: number;
   if (options.earlySandbox && !pod.sandbox.process) {
     // prepared for runc after all (an app may ptrace): the early one goes
@@ -355,7 +368,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
         dir: pod.dir,
         root: pod.sandbox.config.root.path,
         hostname: pod.sandbox.config.hostname ?? `appc-${pod.uuid}`,
-        hostNetwork: !pod.sandbox.config.linux.namespaces.some((n) => n.type === 'network'),
+        hostNetwork,
         forward: options.metadataForward,
       })
     ).pid;
@@ -400,13 +413,32 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       if (name !== 'main') {
         const config = structuredClone(app.config);
         config.process.args = app.handlers[name] as string[];
+        withoutActivation(config);
         await mkdir(bundle, { recursive: true });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       }
-      const started = runc.runForeground(id, bundle, join(pod.dir, `app-${app.name}.${name}.log`), {
-        stdout: target,
-        stderr: target,
-      });
+      // the main process gets its listening sockets, opened in the pod's network (ACE-015)
+      const sockets =
+        name === 'main' && app.activation
+          ? await openActivationSockets(
+              app.name,
+              app.activation,
+              hostNetwork ? undefined : `/proc/${sandboxPid}/ns/net`,
+            )
+          : undefined;
+      let started: ReturnType<Runc['runForeground']>;
+      try {
+        started = runc.runForeground(
+          id,
+          bundle,
+          join(pod.dir, `app-${app.name}.${name}.log`),
+          { stdout: target, stderr: target },
+          sockets?.fds,
+        );
+      } finally {
+        // runc holds its own copies once it is started
+        sockets?.close();
+      }
       current.set(app.name, id);
       if (name === 'main') mainRunning.add(app.name);
       if (stdio === 'capture') {

@@ -151,9 +151,12 @@ export class Runc {
     bundle: string,
     logFile: string,
     stdio: { stdout: StdioTarget; stderr: StdioTarget },
+    extraFds: readonly number[] = [],
   ): { child: ChildProcess; exit: Promise<RuncExit> } {
-    const child = spawn(this.binary, this.args(logFile, 'run', '--bundle', bundle, id), {
-      stdio: ['ignore', stdio.stdout, stdio.stderr],
+    // descriptors passed on from 3, as systemd's socket activation expects (`--preserve-fds`)
+    const preserve = extraFds.length > 0 ? ['--preserve-fds', String(extraFds.length)] : [];
+    const child = spawn(this.binary, this.args(logFile, 'run', ...preserve, '--bundle', bundle, id), {
+      stdio: ['ignore', stdio.stdout, stdio.stderr, ...extraFds],
     });
     const exit = new Promise<number>((resolve, reject) => {
       child.on('error', reject);

@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { build } from '@appc/aci';
@@ -202,6 +203,84 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     expect(text).toBe(`${ptrace.uuid}\n${image.id}\npid1=/catatonit -P \n2\n`);
     expect(runcIds(stateDir)).toEqual([]);
     expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
+  });
+
+  it("ACE-015 socket activation: the listening sockets from fd 3, LISTEN_FDS, LISTEN_FDNAMES and the app's own LISTEN_PID", {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    // the app checks what systemd's sd_listen_fds checks, then that fd 3 and 4 are sockets listening on its ports
+    // (0x1F9B = 8091, 0x1F9C = 8092, state 0A = LISTEN) in the pod's own network namespace
+    const check = [
+      'echo "fds=$LISTEN_FDS names=$LISTEN_FDNAMES"',
+      '[ "$LISTEN_PID" = "$$" ] && echo "pid=mine"',
+      'for fd in 3 4; do readlink /proc/self/fd/$fd | sed "s/:.*//"; done',
+      'grep -c -E ":1F9[BC] 00000000:0000 0A" /proc/net/tcp',
+    ].join('; ');
+    for (const net of ['none', 'default', 'host'] as const) {
+      const activated: typeof image = {
+        id: image.id,
+        manifest: {
+          ...image.manifest,
+          app: {
+            ...(image.manifest.app as NonNullable<typeof image.manifest.app>),
+            ports: [{ name: 'web', protocol: 'tcp', port: 8091, count: 2, socketActivated: true }],
+            // a handler gets no sockets and no LISTEN_ variables
+            eventHandlers: [
+              { name: 'pre-start', exec: ['/bin/sh', '-c', `echo "pre=\${LISTEN_FDS:-none}"`] },
+            ],
+          },
+        },
+      };
+      const pod = reifyPod([{ image: activated, exec: ['/bin/sh', '-c', check] }]);
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => {
+        text += d;
+      });
+      const result = await runStoredPod({ stateDir, store, pod, net, stdout: out });
+      const err = await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stderr'), 'utf8').catch(
+        () => '',
+      );
+      expect(result.apps[0]?.exitCode, `${text}${err}`).toBe(0);
+      // (with --net=host the host's own sockets on those ports would count too: none are expected here)
+      expect(text).toBe('pre=none\nfds=2 names=web:web\npid=mine\nsocket\nsocket\n2\n');
+      expect(natRules(pod.uuid)).toEqual([]);
+    }
+  });
+
+  it('ACE-015 a socket-activated port already in use is a clear error, and nothing is left', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(8093, '0.0.0.0', resolve));
+    try {
+      const activated: typeof image = {
+        id: image.id,
+        manifest: {
+          ...image.manifest,
+          app: {
+            ...(image.manifest.app as NonNullable<typeof image.manifest.app>),
+            ports: [{ name: 'web', protocol: 'tcp', port: 8093, socketActivated: true }],
+          },
+        },
+      };
+      const pod = reifyPod([{ image: activated, exec: ['/bin/true'] }]);
+      const error = await runStoredPod({
+        stateDir,
+        store,
+        pod,
+        net: 'host',
+        stdout: new PassThrough(),
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_RUN_SOCKET_ACTIVATION', requirement: 'ACE-015' });
+      expect((error as Error).message).toMatch(/app "probe".*EADDRINUSE/);
+      expect(runcIds(stateDir)).toEqual([]);
+      expect(await mountsBelow(join(stateDir, 'pods', pod.uuid))).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
   });
 
   it('a failing app: its exit status is recorded and returned', { tags: ['root'] }, async () => {
