@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { RuntimeError } from './errors.ts';
+
+const run = promisify(execFile);
 
 /** Where Debian's `containernetworking-plugins` puts the plugins. */
 export const DEFAULT_CNI_PATH = '/usr/lib/cni';
@@ -167,29 +170,16 @@ export async function removePodNetwork(options: PodNetworkOptions): Promise<void
   if (errors.length > 0) throw errors[0];
 }
 
-function iptables(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('iptables', ['-w', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
+async function iptables(args: string[]): Promise<string> {
+  try {
+    return (await run('iptables', ['-w', ...args])).stdout;
+  } catch (e) {
+    const detail = (e as { stderr?: string }).stderr?.trim() || (e as Error).message;
+    throw new RuntimeError(`iptables ${args.join(' ')} failed: ${detail}`, {
+      code: 'ERR_RUN_NETWORK',
+      requirement: 'ACE-008',
     });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new RuntimeError(`iptables ${args.join(' ')} failed: ${err.trim()}`, {
-              code: 'ERR_RUN_NETWORK',
-              requirement: 'ACE-008',
-            }),
-          ),
-    );
-  });
+  }
 }
 
 /** Deletes the NAT POSTROUTING rules the ptp plugin made for one pod (their comment names the network and the
