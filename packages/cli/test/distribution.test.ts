@@ -27,6 +27,15 @@ let g: string[];
 let net: string[];
 
 const file = (name: string) => join(work, name);
+/** Global flags for a state dir and a config dir of their own (no system config). */
+const globals = (state: string, etc: string) => [
+  '--dir',
+  file(state),
+  '--local-config',
+  file(etc),
+  '--system-config',
+  file('no-system'),
+];
 
 async function buildImage(name: string, version: string, out: string, extra = ''): Promise<string> {
   const dir = await layout(
@@ -76,7 +85,7 @@ beforeAll(async () => {
     port = Number((await readFile(file('port'), 'utf8').catch(() => '')).trim());
     if (!port) await new Promise((r) => setTimeout(r, 50));
   }
-  g = ['--dir', file('state'), '--local-config', file('etc'), '--system-config', file('no-system')];
+  g = globals('state', 'etc');
   net = ['--port', String(port), '--resolve', 'example.com=127.0.0.1', '--ca', file('ca.crt')];
   id = await buildImage('example.com/hello', '1.0.0', file('hello.aci'));
 }, 60_000);
@@ -184,14 +193,7 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     try {
       // no --resolve: the proxy resolves example.com (to the loopback server)
       const via = ['--port', String(port), '--ca', file('ca.crt')];
-      const state = [
-        '--dir',
-        file('proxy-state'),
-        '--local-config',
-        file('etc'),
-        '--system-config',
-        file('no-system'),
-      ];
+      const state = globals('proxy-state', 'etc');
       const f = await appc([...state, 'fetch', ...via, 'example.com/hello:1.0.0'], {
         env: { https_proxy: `http://u:p@127.0.0.1:${proxy.port}` },
       });
@@ -212,14 +214,7 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
   it('trust add takes a binary (not armored) key from an https URL (VERIFY-005)', async () => {
     await mkdir(file('site/keys'), { recursive: true });
     await writeFile(file('site/keys/pub.gpg'), await gpg.exportPublic(fpr, false));
-    const own = [
-      '--dir',
-      file('bin-state'),
-      '--local-config',
-      file('bin-etc'),
-      '--system-config',
-      file('no-system'),
-    ];
+    const own = globals('bin-state', 'bin-etc');
     const url = `https://example.com:${port}/keys/pub.gpg`;
     const t = await appc([
       ...own,
@@ -237,14 +232,7 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
   });
 
   it('trust add shows the key on a terminal and stores it only after "yes" (VERIFY-005)', async () => {
-    const other = [
-      '--dir',
-      file('state2'),
-      '--local-config',
-      file('etc2'),
-      '--system-config',
-      file('no-system'),
-    ];
+    const other = globals('state2', 'etc2');
     const no = await appc([...other, 'trust', 'add', '--prefix', 'example.com', file('pub.asc')], {
       typed: 'no\n',
     });
@@ -260,14 +248,7 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
   });
 
   it('fetch --trust-keys-from-https trusts the keys a name publishes when none is trusted (VERIFY-006)', async () => {
-    const other = [
-      '--dir',
-      file('state3'),
-      '--local-config',
-      file('etc3'),
-      '--system-config',
-      file('no-system'),
-    ];
+    const other = globals('state3', 'etc3');
     const r = await appc([...other, 'fetch', '--trust-keys-from-https', ...net, 'example.com/hello:1.0.0']);
     expect(r.code, r.err).toBe(0);
     expect(r.out.trim()).toBe(id);

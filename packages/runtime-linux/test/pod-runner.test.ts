@@ -33,6 +33,12 @@ function natRules(uuid: string): string[] {
     .filter((l) => l.includes(uuid));
 }
 
+/** The probe image with more app fields in its manifest (the pod still runs the stored image's ID and tree). */
+function imageWithApp(app: Partial<NonNullable<typeof image.manifest.app>>): typeof image {
+  const base = image.manifest.app as NonNullable<typeof image.manifest.app>;
+  return { id: image.id, manifest: { ...image.manifest, app: { ...base, ...app } } };
+}
+
 function runcIds(stateDir: string): string[] {
   const root = join(stateDir, 'runc');
   if (!existsSync(root)) return [];
@@ -210,28 +216,23 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
   }, async () => {
     const stateDir = join(dir, 'state');
     // the app checks what systemd's sd_listen_fds checks, then that fd 3 and 4 are sockets listening on its ports
-    // (0x1F9B = 8091, 0x1F9C = 8092, state 0A = LISTEN) in the pod's own network namespace
+    // (0x1F9B = 8091, 0x1F9C = 8092, state 0A = LISTEN; udp 0x1F9F = 8095, bound) in the pod's own network namespace
     const check = [
       'echo "fds=$LISTEN_FDS names=$LISTEN_FDNAMES"',
       '[ "$LISTEN_PID" = "$$" ] && echo "pid=mine"',
-      'for fd in 3 4; do readlink /proc/self/fd/$fd | sed "s/:.*//"; done',
+      'for fd in 3 4 5; do readlink /proc/self/fd/$fd | sed "s/:.*//"; done',
       'grep -c -E ":1F9[BC] 00000000:0000 0A" /proc/net/tcp',
+      'grep -c -E ":1F9F 00000000:0000 07" /proc/net/udp',
     ].join('; ');
     for (const net of ['none', 'default', 'host'] as const) {
-      const activated: typeof image = {
-        id: image.id,
-        manifest: {
-          ...image.manifest,
-          app: {
-            ...(image.manifest.app as NonNullable<typeof image.manifest.app>),
-            ports: [{ name: 'web', protocol: 'tcp', port: 8091, count: 2, socketActivated: true }],
-            // a handler gets no sockets and no LISTEN_ variables
-            eventHandlers: [
-              { name: 'pre-start', exec: ['/bin/sh', '-c', `echo "pre=\${LISTEN_FDS:-none}"`] },
-            ],
-          },
-        },
-      };
+      const activated = imageWithApp({
+        ports: [
+          { name: 'web', protocol: 'tcp', port: 8091, count: 2, socketActivated: true },
+          { name: 'dns', protocol: 'udp', port: 8095, socketActivated: true },
+        ],
+        // a handler gets no sockets and no LISTEN_ variables
+        eventHandlers: [{ name: 'pre-start', exec: ['/bin/sh', '-c', `echo "pre=\${LISTEN_FDS:-none}"`] }],
+      });
       const pod = reifyPod([{ image: activated, exec: ['/bin/sh', '-c', check] }]);
       const out = new PassThrough();
       let text = '';
@@ -244,7 +245,7 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
       );
       expect(result.apps[0]?.exitCode, `${text}${err}`).toBe(0);
       // (with --net=host the host's own sockets on those ports would count too: none are expected here)
-      expect(text).toBe('pre=none\nfds=2 names=web:web\npid=mine\nsocket\nsocket\n2\n');
+      expect(text).toBe('pre=none\nfds=3 names=web:web:dns\npid=mine\nsocket\nsocket\nsocket\n2\n1\n');
       expect(natRules(pod.uuid)).toEqual([]);
     }
   });
@@ -256,16 +257,9 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(8093, '0.0.0.0', resolve));
     try {
-      const activated: typeof image = {
-        id: image.id,
-        manifest: {
-          ...image.manifest,
-          app: {
-            ...(image.manifest.app as NonNullable<typeof image.manifest.app>),
-            ports: [{ name: 'web', protocol: 'tcp', port: 8093, socketActivated: true }],
-          },
-        },
-      };
+      const activated = imageWithApp({
+        ports: [{ name: 'web', protocol: 'tcp', port: 8093, socketActivated: true }],
+      });
       const pod = reifyPod([{ image: activated, exec: ['/bin/true'] }]);
       const error = await runStoredPod({
         stateDir,
