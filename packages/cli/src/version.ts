@@ -1,5 +1,10 @@
 import { createRequire } from 'node:module';
 
-/** This package's version, read from its package.json (works from src/ and dist/). */
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
-  .version;
+// Set by scripts/bundle.mjs in dist/appc.js; the unbundled build reads package.json (from src/ and dist/ alike).
+declare const __APPC_CLI_VERSION__: string | undefined;
+
+/** This package's version. */
+export const VERSION: string =
+  typeof __APPC_CLI_VERSION__ === 'string'
+    ? __APPC_CLI_VERSION__
+    : (createRequire(import.meta.url)('../package.json') as { version: string }).version;

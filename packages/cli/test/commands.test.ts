@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../src/main.ts';
 import { appc, layout, manifest } from './helpers.ts';
 
 let tmp: string;
@@ -476,9 +477,10 @@ describe('render', () => {
   });
 });
 
-describe('the built bin.js', () => {
-  const bin = resolve(import.meta.dirname, '../dist/bin.js');
-  // dist/ exists after `pnpm build` (tsc --build); the source-level tests above cover the commands themselves.
+describe('the built bin, dist/appc.js (the bundle of scripts/bundle.mjs)', () => {
+  const bin = resolve(import.meta.dirname, '../dist/appc.js');
+  // dist/ exists after `pnpm build` (tsc --build, then the bundle); the source-level tests above cover the
+  // commands themselves.
   it.skipIf(!existsSync(bin))('runs as a program and sets the exit status', async () => {
     const ok = spawnSync(process.execPath, [bin, 'version'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
@@ -490,5 +492,16 @@ describe('the built bin.js', () => {
       encoding: 'utf8',
     });
     expect(missing.status).toBe(2);
+  });
+
+  it.skipIf(!existsSync(bin))('loads every command from its chunks and knows its own version', async () => {
+    const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../package.json'), 'utf8'));
+    const v = spawnSync(process.execPath, [bin, 'version', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(v.stdout)).toEqual({ appc: version, appcSpec: '0.8.11' });
+    for (const command of Object.keys(commands)) {
+      const help = spawnSync(process.execPath, [bin, command, '--help'], { encoding: 'utf8' });
+      expect(help.status, `${command}: ${help.stderr}`).toBe(0);
+      expect(help.stdout).toContain(`appc ${command}`);
+    }
   });
 });
