@@ -11,6 +11,7 @@ import type { ImageManifest } from '@appc/schema';
 import { type Store, TreeStore } from '@appc/store';
 import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
+import { detectHostFeatures } from './host-features.ts';
 import { loadHmacKey, MetadataService } from './metadata-service.ts';
 import {
   type AppResult,
@@ -231,6 +232,9 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       releasePodFiles(stateDir, uuid),
       rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined),
     ]).then(() => undefined));
+  // what the host supports (cgroups, AppArmor, SELinux, block devices) is read while the pod is set up
+  const host = detectHostFeatures();
+  host.catch(() => undefined);
   const token = randomBytes(32).toString('hex');
   const record: PodRecord = {
     ...podRecordOf(pod, { ...options, net }),
@@ -289,15 +293,18 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     });
     early?.catch(() => undefined);
 
-    // each app's root filesystem over the image's cached tree
+    // each app's root filesystem over the image's cached tree (rendering marks the image used), all at once
     const trees = new TreeStore(options.store);
-    const rootfs = new Map<string, string>();
-    for (const app of pod.manifest.apps) {
-      const tree = await trees.render(imageIdOf(app));
-      options.store.touch(imageIdOf(app));
-      rootfs.set(app.name, (await mountAppRootfs(stateDir, uuid, app.name, tree.rootfs)).rootfs);
-    }
+    const rootfs = new Map<string, string>(
+      await Promise.all(
+        pod.manifest.apps.map(async (app) => {
+          const tree = await trees.render(imageIdOf(app));
+          return [app.name, (await mountAppRootfs(stateDir, uuid, app.name, tree.rootfs)).rootfs] as const;
+        }),
+      ),
+    );
     const prepared = await preparePod({
+      host: await host,
       pod: { uuid, manifest: pod.manifest },
       rootfs,
       dir: join(dir, 'runtime'),

@@ -1,5 +1,5 @@
 import { constants, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
@@ -530,20 +530,17 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
 /** Every cgroup hierarchy mounted under /sys/fs/cgroup (each v1 controller, or the v2 root). */
 async function cgroupRoots(): Promise<string[]> {
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return ['/sys/fs/cgroup'];
-  const out: string[] = [];
-  for (const name of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-    const p = join('/sys/fs/cgroup', name);
-    const st = await lstat(p).catch(() => undefined);
-    if (st?.isDirectory()) out.push(p);
-  }
-  return out;
+  // v1: one directory per hierarchy; the symbolic links (cpu -> cpu,cpuacct) name the same ones again
+  const entries = await readdir('/sys/fs/cgroup', { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => join('/sys/fs/cgroup', e.name));
 }
 
-/** Removes a cgroup directory and the ones below it, deepest first; only empty cgroups can go. */
+/** Removes a cgroup directory and the ones below it, deepest first (siblings side by side); only empty cgroups can
+ * go. */
 async function removeCgroupTree(path: string): Promise<void> {
   const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined);
   if (!entries) return;
-  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(join(path, e.name));
+  await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => removeCgroupTree(join(path, e.name))));
   await rmdir(path).catch(() => undefined);
 }
 
@@ -580,7 +577,8 @@ export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boo
   else await runc.killInit(sandbox);
   await Promise.all([...ids].map((id) => runc.delete(id, true)));
   await runc.delete(sandbox, true);
-  for (const root of await cgroupRoots()) await removeCgroupTree(join(root, prefix));
+  // every hierarchy at once (cgroup v1 has a dozen)
+  await Promise.all((await cgroupRoots()).map((root) => removeCgroupTree(join(root, prefix))));
   if (!options.keepDir) await rm(pod.dir, { recursive: true, force: true });
 }
 

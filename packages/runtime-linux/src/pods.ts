@@ -173,9 +173,8 @@ export async function mountAppRootfs(
   const upper = join(base, 'upper');
   const work = join(base, 'work');
   const merged = join(base, 'merged');
-  await mkdir(upper, { recursive: true });
-  await mkdir(work, { recursive: true });
-  await mkdir(merged, { recursive: true });
+  await mkdir(base, { recursive: true });
+  await Promise.all([upper, work, merged].map((d) => mkdir(d, { recursive: true })));
   const options = `lowerdir=${tree},upperdir=${upper},workdir=${work}`;
   try {
     // `volatile` (Linux 5.10+): the writable layer is thrown away with the pod, so it is never synced; without
