@@ -33,7 +33,7 @@ if (positionals.length !== 1) {
 }
 const layout = resolve(positionals[0]);
 const runs = Number(values.runs);
-const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.js');
+const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.cjs');
 if (!existsSync(cli)) {
   process.stderr.write(`${cli}: missing; run "pnpm build" first\n`);
   process.exit(2);

@@ -5,7 +5,7 @@
 // app, the cleanup), against bare `runc run` of a prepared bundle running the same program in the same busybox
 // rootfs. Target: appc <= 2 x runc + Node's own start-up (`node -e 0`). Medians of RUNS interleaved runs.
 //
-//   pnpm build && node bench/run-pod.mjs [--runs 15] [--baseline OTHER/packages/cli/dist/appc.js]
+//   pnpm build && node bench/run-pod.mjs [--runs 15] [--baseline OTHER/packages/cli/dist/appc.cjs]
 //
 // --baseline adds another build of the CLI (e.g. a copy of the tree before a change) to the same interleaved rounds,
 // on its own state root with the same image, so that old and new are compared on the same machine and hour.
@@ -30,7 +30,7 @@ if (process.getuid?.() !== 0) {
 }
 const runs = Number(values.runs);
 const work = values.work;
-const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.js');
+const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.cjs');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const w = (p) => join(work, p);

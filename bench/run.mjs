@@ -34,7 +34,7 @@ if (positionals.length !== 1) {
 }
 const layout = resolve(positionals[0]);
 const runs = Number(values.runs);
-const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.js');
+const cli = join(here, '..', 'packages', 'cli', 'dist', 'appc.cjs');
 for (const [path, what] of [
   [join(layout, 'manifest'), 'a layout (CORPUS/manifest); make one with bench/make-corpus.mjs'],
   [join(layout, 'rootfs'), 'a layout (CORPUS/rootfs/); make one with bench/make-corpus.mjs'],

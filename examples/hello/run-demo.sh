@@ -7,7 +7,7 @@
 # the config dir, the GnuPG home and the pods included), stops its server and removes its pod.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="$root/packages/cli/dist/appc.js"
+bin="$root/packages/cli/dist/appc.cjs"
 if [ ! -f "$bin" ]; then
   echo "$bin is missing: build the CLI first (pnpm build)" >&2
   exit 2

@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/.tmp/two-app-pod"
 rm -rf "$out" && mkdir -p "$out"
-appc() { node "$root/packages/cli/dist/appc.js" --dir "$out/state" --local-config "$out/etc" "$@"; }
+appc() { node "$root/packages/cli/dist/appc.cjs" --dir "$out/state" --local-config "$out/etc" "$@"; }
 if [ "$(id -u)" != 0 ]; then
   echo "run.sh needs root: pods run with runc, mounts and namespaces" >&2
   exit 2

@@ -12,7 +12,8 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-process.exitCode = await main(process.argv.slice(2), {
+// No top-level await: the bundle (dist/appc.cjs) is CommonJS, which starts sooner than an ES module entry.
+void main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   // read only when a command asks a question: opening stdin early would keep some pipes open
@@ -22,6 +23,8 @@ process.exitCode = await main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: interrupt.signal,
+}).then((code) => {
+  process.exitCode = code;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 });
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 
-// Set by scripts/bundle.mjs in dist/appc.js; the unbundled build reads package.json (from src/ and dist/ alike).
+// Set by scripts/bundle.mjs in dist/appc.cjs; the unbundled build reads package.json (from src/ and dist/ alike).
 declare const __APPC_CLI_VERSION__: string | undefined;
 
 /** This package's version. */

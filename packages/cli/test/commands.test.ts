@@ -477,8 +477,8 @@ describe('render', () => {
   });
 });
 
-describe('the built bin, dist/appc.js (the bundle of scripts/bundle.mjs)', () => {
-  const bin = resolve(import.meta.dirname, '../dist/appc.js');
+describe('the built bin, dist/appc.cjs (the bundle of scripts/bundle.mjs)', () => {
+  const bin = resolve(import.meta.dirname, '../dist/appc.cjs');
   // dist/ exists after `pnpm build` (tsc --build, then the bundle); the source-level tests above cover the
   // commands themselves.
   it.skipIf(!existsSync(bin))('runs as a program and sets the exit status', async () => {

@@ -388,7 +388,7 @@ describe('image list|cat-manifest|export|extract|render|rm|gc', () => {
 
 describe('kill -9 of appc fetch mid-download', () => {
   it('leaves no stored image and no half entry; the next fetch stores it whole', async () => {
-    const BIN = resolve(import.meta.dirname, '../dist/appc.js');
+    const BIN = resolve(import.meta.dirname, '../dist/appc.cjs');
     if (!existsSync(BIN)) return; // the built CLI is what a user kills
     // a few MiB that do not compress, so the half sent is several reads' worth
     const dir = await layout(

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appc } from './helpers.ts';
 
 const isRoot = process.getuid?.() === 0;
-const BIN = resolve(import.meta.dirname, '../dist/appc.js');
+const BIN = resolve(import.meta.dirname, '../dist/appc.cjs');
 let work: string;
 let g: string[];
 let aci: string;
