@@ -74,7 +74,9 @@ export function openIndex(file: string, busyTimeoutMs: number): Database.Databas
         db.pragma(`user_version = ${INDEX_VERSION}`);
       }
     });
-    migrate.immediate();
+    // the write lock is taken only when the layout may need creating or refusing: a process that merely opens
+    // an index already at this version (every run of the CLI) does not queue behind another's write
+    if (db.pragma('user_version', { simple: true }) !== INDEX_VERSION) migrate.immediate();
     return db;
   } catch (e) {
     db.close();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer, createServerModuleRunner } from 'vite';
 
 const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+const aci = fileURLToPath(new URL('../../../aci/src/index.ts', import.meta.url));
 
 export async function loadStore() {
   const server = await createServer({
@@ -22,5 +23,8 @@ export async function loadStore() {
     },
   });
   const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
+  // @appc/aci is transformed now rather than on the first put: a test that kills this process a few hundred
+  // milliseconds after it is ready means to kill it mid-put, not while the runner transforms a package
+  await runner.import(aci);
   return runner.import(entry);
 }
