@@ -19,7 +19,7 @@ rmSync(join(pkgDir, 'dist', 'chunks'), { recursive: true, force: true });
 const bundle = await rolldown({
   input: { appc: join(pkgDir, 'dist', 'bin.js') },
   platform: 'node',
-  external: [/^node:/, 'better-sqlite3', 'openpgp', /^ajv(\/|$)/, 'ajv-formats'],
+  external: [/^node:/, 'openpgp', /^ajv(\/|$)/, 'ajv-formats'],
   // the libraries' built files (dist/), never their TypeScript sources
   resolve: { conditionNames: ['import', 'node', 'default'] },
   transform: { define: { __APPC_CLI_VERSION__: JSON.stringify(version) } },

@@ -1,5 +1,26 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
+
+let addonPath: string | undefined | null = null;
+
+/** better-sqlite3's compiled addon, when it is where its build puts it: given to the constructor, it spares the
+ * `bindings` package's search of a dozen candidate paths (and lets a bundler inline the library's JavaScript). */
+function nativeBinding(): string | undefined {
+  if (addonPath === null) {
+    addonPath = undefined;
+    try {
+      const dir = dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
+      const file = join(dir, 'build', 'Release', 'better_sqlite3.node');
+      if (existsSync(file)) addonPath = file;
+    } catch {
+      // not resolvable from here: better-sqlite3 finds its addon itself
+    }
+  }
+  return addonPath;
+}
 
 /** Version of the index layout written by this library (`PRAGMA user_version`). */
 export const INDEX_VERSION = 1;
@@ -54,7 +75,8 @@ export function mapBusy(e: unknown, file: string): unknown {
 
 /** Opens (creating when needed) the index: WAL journal, busy timeout, foreign keys, schema migrated. */
 export function openIndex(file: string, busyTimeoutMs: number): Database.Database {
-  const db = new Database(file, { timeout: busyTimeoutMs });
+  const addon = nativeBinding();
+  const db = new Database(file, { timeout: busyTimeoutMs, ...(addon ? { nativeBinding: addon } : {}) });
   try {
     // WAL lets readers run beside one writer across processes; the mode persists in the file
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
