@@ -2,10 +2,12 @@
 // Bundles the built CLI (dist/bin.js and every workspace library it imports) into dist/appc.cjs, the `appc` bin,
 // with one chunk per lazily loaded command under dist/chunks/. Loading ~80 ES modules one by one cost `appc run`
 // about 50 ms of its start-up; a handful of files cost a fraction of that. The bundle is CommonJS: Node starts a
-// CommonJS entry and requires its chunks sooner than it loads ES modules (another ~30 ms on `appc run`). Outside the bundle, as dependencies of
-// this package: better-sqlite3 (a native addon), openpgp (LGPL: it stays a library of its own that a user can
-// replace), and ajv and ajv-formats, which only @appc/schema's validateWithJsonSchema loads (the CLI never calls
-// it). Run after `tsc --build` (the root `build` script does both).
+// CommonJS entry and requires its chunks sooner than it loads ES modules (another ~30 ms on `appc run`).
+// better-sqlite3's JavaScript is bundled too; its compiled addon stays in the better-sqlite3 package (a dependency
+// of this one), where @appc/store finds it. Outside the bundle, as dependencies of this package: openpgp (LGPL: it
+// stays a library of its own that a user can replace), and ajv and ajv-formats, which only @appc/schema's
+// validateWithJsonSchema loads (the CLI never calls it). Run after `tsc --build` (the root `build` script does
+// both).
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
