@@ -16,7 +16,7 @@ import { type Compression, compress } from './compression.ts';
 import { AciError } from './errors.ts';
 import { checkOutput, type OutputOptions, writeAtomically } from './internal/output.ts';
 import { END_BLOCKS, encodeHeader, padding, type TarWriteHeader } from './internal/tar-writer.ts';
-import { hashTarPieces, type TarPiece } from './internal/tree-hash.ts';
+import { HashThread, hashTarPieces, type TarPiece } from './internal/tree-hash.ts';
 import { validateLayout } from './validate.ts';
 
 /** gzip level `build` uses unless told otherwise (see {@link BuildOptions.gzipLevel}). */
@@ -146,17 +146,25 @@ interface WalkItem {
 function* walk(layout: string): Generator<WalkItem> {
   const rootPath = join(layout, 'rootfs');
   yield { name: 'rootfs', path: rootPath, st: lstatSync(rootPath) };
-  function* dir(name: string, path: string): Generator<WalkItem> {
-    const children = sortByBytes(readdirSync(path));
-    for (const child of children) {
-      const cp = join(path, child);
-      const cn = `${name}/${child}`;
-      const st = lstatSync(cp);
-      yield { name: cn, path: cp, st };
-      if (st.isDirectory()) yield* dir(cn, cp);
+  // the directories being listed, deepest last, each with its sorted names and the next one to take (one
+  // generator and no path normalising per entry: this loop runs once per file of the tree)
+  const open: { name: string; path: string; children: string[]; next: number }[] = [
+    { name: 'rootfs', path: rootPath, children: sortByBytes(readdirSync(rootPath)), next: 0 },
+  ];
+  while (open.length > 0) {
+    const dir = open[open.length - 1] as (typeof open)[number];
+    if (dir.next === dir.children.length) {
+      open.pop();
+      continue;
     }
+    const child = dir.children[dir.next++] as string;
+    // dir.path is normalised and child is a single name
+    const path = `${dir.path}/${child}`;
+    const name = `${dir.name}/${child}`;
+    const st = lstatSync(path);
+    yield { name, path, st };
+    if (st.isDirectory()) open.push({ name, path, children: sortByBytes(readdirSync(path)), next: 0 });
   }
-  yield* dir('rootfs', rootPath);
 }
 
 function byteOrder(a: string, b: string): number {
@@ -252,7 +260,7 @@ function* tarPieces(
       if (first !== undefined) {
         h.type = 'hardlink';
         h.linkname = first;
-        yield { head: encodeHeader(h), pad: 0 };
+        yield { header: h, pad: 0 };
         continue;
       }
       links.set(key, item.name);
@@ -260,12 +268,12 @@ function* tarPieces(
     if (type === 'symlink') h.linkname = readlinkSync(item.path);
     if (type === 'char' || type === 'block') Object.assign(h, devNumbers(st.rdev));
     if (type !== 'file') {
-      yield { head: encodeHeader(h), pad: 0 };
+      yield { header: h, pad: 0 };
       continue;
     }
     h.size = st.size;
     yield {
-      head: encodeHeader(h),
+      header: h,
       file: { path: item.path, name: item.name, size: st.size },
       pad: padding(st.size),
     };
@@ -304,7 +312,7 @@ async function* tarStream(
     return b;
   };
   for (const piece of tarPieces(layout, manifest, options, (p) => xattrs?.get(p))) {
-    yield emit(piece.head);
+    yield emit(piece.head ?? encodeHeader(piece.header as TarWriteHeader));
     if (piece.file)
       for (const chunk of fileData(piece.file.path, piece.file.size, piece.file.name)) yield emit(chunk);
     if (piece.data) yield emit(piece.data);
@@ -381,6 +389,20 @@ export async function imageIdOfLayout(
   layoutDir: string,
   options: Omit<BuildOptions, 'compression' | 'overwrite' | 'anyExtension'> = {},
 ): Promise<string> {
+  // the hashing thread boots while the layout is checked
+  const thread = new HashThread();
+  try {
+    return await layoutId(layoutDir, options, thread);
+  } finally {
+    await thread.close();
+  }
+}
+
+async function layoutId(
+  layoutDir: string,
+  options: Omit<BuildOptions, 'compression' | 'overwrite' | 'anyExtension'>,
+  thread: HashThread,
+): Promise<string> {
   const manifest = await checkedLayout(layoutDir);
   const xattrs =
     options.xattrs === false ? Promise.resolve(undefined) : readXattrs(join(layoutDir, 'rootfs'));
@@ -395,6 +417,7 @@ export async function imageIdOfLayout(
   const hash = (xattrsOf: XattrLookup) =>
     hashTarPieces(tarPieces(layoutDir, manifest, options, xattrsOf), {
       shrank,
+      thread,
       ...(options.onProgress ? { onSize: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -167,6 +167,84 @@ export function encodeHeader(h: TarWriteHeader): Buffer {
   return Buffer.concat([paxHeader, body, Buffer.alloc(padding(body.length)), main]);
 }
 
+// the constant bytes of a USTAR header: magic and version, and the checksum field as spaces while summing
+const USTAR_TEMPLATE = Buffer.alloc(512);
+USTAR_TEMPLATE.write('ustar\u000000', 257, 8, 'ascii');
+USTAR_TEMPLATE.fill(0x20, 148, 156);
+let TEMPLATE_SUM = 0;
+for (const byte of USTAR_TEMPLATE) TEMPLATE_SUM += byte;
+
+/** Writes `value` as `width - 1` octal digits and a NUL at `at`; returns the sum of the bytes written. */
+function putOctal(b: Uint8Array, at: number, value: number, width: number): number {
+  let sum = 0;
+  let v = value;
+  for (let i = at + width - 2; i >= at; i--) {
+    const digit = 0x30 + (v % 8);
+    b[i] = digit;
+    sum += digit;
+    v = Math.floor(v / 8);
+  }
+  b[at + width - 1] = 0;
+  return sum;
+}
+
+/** Writes a string field (UTF-8, at most `max` bytes, the caller checked that it fits); returns its byte sum. */
+function putText(b: Buffer, at: number, text: string, max: number): number {
+  if (text === '') return 0;
+  const n = b.write(text, at, max, 'utf8');
+  let sum = 0;
+  for (let i = at; i < at + n; i++) sum += b[i] as number;
+  return sum;
+}
+
+/** Writes the header of `h` straight into `target` at `at` (512 bytes, which must be there) when it is a single
+ * USTAR block: a name and link target of up to 100 bytes, numbers and names that fit their fields, no xattrs.
+ * Returns false, having written nothing, otherwise; {@link encodeHeader} then gives the header (with PAX
+ * records). The bytes are those {@link encodeHeader} gives, without a 512-byte buffer of their own. */
+export function encodeUstarInto(h: TarWriteHeader, target: Buffer, at: number): boolean {
+  const linkname = h.linkname ?? '';
+  const uname = h.uname ?? '';
+  const gname = h.gname ?? '';
+  if (
+    (h.xattrs !== undefined && h.xattrs.size > 0) ||
+    !fitsOctal(h.size, MAX_OCTAL_12) ||
+    !fitsOctal(h.mtime, MAX_OCTAL_12) ||
+    !fitsOctal(h.uid, MAX_OCTAL_8) ||
+    !fitsOctal(h.gid, MAX_OCTAL_8) ||
+    !fitsOctal(h.devmajor ?? 0, MAX_OCTAL_8) ||
+    !fitsOctal(h.devminor ?? 0, MAX_OCTAL_8) ||
+    Buffer.byteLength(h.name) > 100 ||
+    (linkname !== '' && Buffer.byteLength(linkname) > 100) ||
+    (uname !== '' && Buffer.byteLength(uname) > 32) ||
+    (gname !== '' && Buffer.byteLength(gname) > 32)
+  )
+    return false;
+  USTAR_TEMPLATE.copy(target, at);
+  let sum = TEMPLATE_SUM;
+  sum += putText(target, at, h.name, 100);
+  sum += putOctal(target, at + 100, h.mode & 0o7777, 8);
+  sum += putOctal(target, at + 108, h.uid, 8);
+  sum += putOctal(target, at + 116, h.gid, 8);
+  sum += putOctal(target, at + 124, h.size, 12);
+  sum += putOctal(target, at + 136, h.mtime, 12);
+  const flag = TYPEFLAG[h.type].charCodeAt(0);
+  target[at + 156] = flag;
+  sum += flag;
+  sum += putText(target, at + 157, linkname, 100);
+  sum += putText(target, at + 265, uname, 32);
+  sum += putText(target, at + 297, gname, 32);
+  sum += putOctal(target, at + 329, h.devmajor ?? 0, 8);
+  sum += putOctal(target, at + 337, h.devminor ?? 0, 8);
+  // the checksum: six octal digits, a NUL and a space
+  putOctal(target, at + 148, sum, 7);
+  target[at + 155] = 0x20;
+  return true;
+}
+
+function fitsOctal(v: number, max: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= max;
+}
+
 /** Zero bytes needed after `size` bytes of data to reach a block boundary. */
 export function padding(size: number): number {
   return (512 - (size % 512)) % 512;

@@ -1,18 +1,23 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { encodeHeader, encodeUstarInto, type TarWriteHeader } from './tar-writer.ts';
 
 /* The SHA-512 of a tar stream made of headers and files on disk, on two threads: this one walks the tree and
- * lays out each block of the stream (headers copied in, padding zeroed, small files read in with synchronous
- * calls, the place of every larger file's bytes noted); a worker thread reads the larger files into their places,
- * also with synchronous calls, then hashes the block. Blocks are transferred between the threads, never copied,
- * and reused. On the benchmark corpus (5,000 files, median 6 KB) with every file read by the worker, this
- * thread spent about half of the production waiting for blocks to come back; reading the files under 64 KiB
- * here (90 % of the files, 38 % of the bytes) evens the two threads out. */
+ * lays out each block of the stream (headers written in, padding zeroed, files read in with synchronous calls,
+ * or the place of a file's bytes noted for the worker); a worker thread reads the noted files into their places,
+ * also with synchronous calls, then hashes the block. The blocks are shared memory, reused in turn; the threads
+ * tell each other which block is ready and which is done through counters in shared memory (Atomics), with no
+ * message per block: a message (and the transfer of a block's memory) had cost each side some 10 us per block,
+ * and their garbage, a collection now and then. A file is read on this thread when it is small, or while the
+ * worker has blocks enough queued (above all while it boots, some 50-100 ms): then reading it here costs this
+ * thread what it would have spent waiting; otherwise the worker reads it, and the two threads stay busy. */
 
 /** One entry of a tar stream: its header block(s), then (for a regular file) the file's bytes or the bytes
  * given, then zero padding to the next 512-byte block. */
 export interface TarPiece {
-  head: Buffer;
+  /** The header block(s) as bytes, or as fields to encode ({@link encodeHeader}); one of the two. */
+  head?: Buffer;
+  header?: TarWriteHeader;
   /** A file to copy `size` bytes from; `name` is used in messages. */
   file?: { path: string; name: string; size: number };
   /** Bytes that follow the header (the manifest, the end blocks). */
@@ -20,48 +25,92 @@ export interface TarPiece {
   pad: number;
 }
 
+// Indexes into the shared control words.
+const STOP = 0; // 1 once a computation is given up: the items still queued are skipped (counted, not read)
+const DONE = 1; // items the worker has finished
+const SENT = 2; // items the main thread has handed over
+const FAILED = 3; // 1 once the worker failed; its error waits on the port
+// Item lengths below zero are commands.
+const DIGEST = -1; // write the digest into the digest bytes and start a new hash
+const EXIT = -2;
+
 // Plain CommonJS run with `eval`, so that it works the same from src/ (tests) and dist/ (users).
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const hash = require('node:crypto').createHash('sha512');
-// set to 1 by the main thread when it gives up: blocks still queued come back unread
-const stop = new Int32Array(workerData.stop);
+const { createHash } = require('node:crypto');
+const { port } = workerData;
+const control = new Int32Array(workerData.control);
+const lengths = new Int32Array(workerData.lengths);
+const planned = new Int32Array(workerData.planned);
+const blocks = workerData.blocks.map((b) => Buffer.from(b));
+const digestOut = Buffer.from(workerData.digest);
+const slots = blocks.length;
+let hash = createHash('sha512');
 let failed = false;
-parentPort.on('message', (m) => {
-  if (!m.buffer) {
-    parentPort.postMessage({ digest: hash.digest('hex') });
-    return;
-  }
-  const buf = Buffer.from(m.buffer);
-  let error;
-  let r;
-  if (!failed) {
-    try {
-      for (r of m.reads) {
-        if (Atomics.load(stop, 0) !== 0) break;
-        const fd = fs.openSync(r.path, 'r');
-        try {
-          let got = 0;
-          while (got < r.len) {
-            const n = fs.readSync(fd, buf, r.at + got, r.len - got, r.pos + got);
-            if (n === 0) throw Object.assign(new Error('shrank'), { shrank: true });
-            got += n;
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
+for (let item = Atomics.load(control, ${DONE}); ; item++) {
+  while (Atomics.load(control, ${SENT}) <= item) Atomics.wait(control, ${SENT}, item);
+  const slot = item % slots;
+  const length = lengths[slot];
+  if (length === ${EXIT}) break;
+  if (length === ${DIGEST}) {
+    if (!failed) hash.digest().copy(digestOut);
+    hash = createHash('sha512');
+  } else {
+    let reads = [];
+    let lost;
+    if (planned[slot]) {
+      // sent before the item was counted, so it is there; wait a little all the same, never forever
+      let m = receiveMessageOnPort(port);
+      for (let i = 0; !m && i < 1000; i++) {
+        Atomics.wait(control, ${FAILED}, 0, 1);
+        m = receiveMessageOnPort(port);
       }
-    } catch (e) {
-      failed = true;
-      error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path, shrank: !!(e && e.shrank) };
+      if (m) reads = m.message;
+      else lost = new Error('the read plan of a block did not arrive');
     }
-    if (!failed && Atomics.load(stop, 0) === 0) hash.update(new Uint8Array(m.buffer, 0, m.length));
+    const buf = blocks[slot];
+    let r;
+    if (!failed && Atomics.load(control, ${STOP}) === 0) {
+      try {
+        if (lost) throw lost;
+        for (r of reads) {
+          if (Atomics.load(control, ${STOP}) !== 0) break;
+          const fd = fs.openSync(r.path, 'r');
+          try {
+            let got = 0;
+            while (got < r.len) {
+              const n = fs.readSync(fd, buf, r.at + got, r.len - got, r.pos + got);
+              if (n === 0) throw Object.assign(new Error('shrank'), { shrank: true });
+              got += n;
+            }
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+        if (Atomics.load(control, ${STOP}) === 0) hash.update(buf.subarray(0, length));
+      } catch (e) {
+        failed = true;
+        port.postMessage({ error: { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path, shrank: !!(e && e.shrank) }, name: r && r.name, path: r && r.path });
+        Atomics.store(control, ${FAILED}, 1);
+      }
+    }
   }
-  // every block comes back, so that the main thread knows when nothing is being read any more
-  parentPort.postMessage({ buffer: m.buffer, error, name: r && r.name, path: r && r.path }, [m.buffer]);
-});
+  // every item is counted, so that the main thread knows when nothing is being read any more
+  Atomics.store(control, ${DONE}, item + 1);
+  Atomics.notify(control, ${DONE});
+}
 `;
+
+/** `Atomics.waitAsync` (Node 16 and later; in TypeScript's lib from es2024). */
+interface AtomicsWaitAsync {
+  waitAsync(
+    array: Int32Array,
+    index: number,
+    value: number,
+    timeoutMs: number,
+  ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+}
 
 interface ReadPlan {
   path: string;
@@ -73,10 +122,8 @@ interface ReadPlan {
   pos: number;
 }
 
-interface Reply {
-  buffer?: ArrayBuffer;
-  digest?: string;
-  error?: {
+interface WorkerFailure {
+  error: {
     message: string;
     code?: string;
     errno?: number;
@@ -88,6 +135,77 @@ interface Reply {
   path?: string;
 }
 
+/** A hashing thread with its shared blocks, started ahead of the work it will do: a worker thread takes 50-100
+ * ms to boot, which the caller spends validating the layout and walking the tree instead of waiting. Used by
+ * one {@link hashTarPieces} call at a time; {@link HashThread.close} ends it. */
+export class HashThread {
+  readonly worker: Worker;
+  readonly control = new Int32Array(new SharedArrayBuffer(4 * 4));
+  readonly lengths: Int32Array;
+  readonly planned: Int32Array;
+  readonly blocks: Buffer[];
+  readonly digest = Buffer.from(new SharedArrayBuffer(64));
+  /** This side of the channel: read plans go out, the worker's failure comes back. */
+  readonly port: MessagePort;
+  alive = true;
+  exitCode: number | undefined;
+  private closed = false;
+
+  /** `blockBytes` (default 1 MiB) and `slots` (default 4): few and small, since each block is fresh memory
+   * once, and a fresh page costs a fault (on the benchmark machine 8 blocks of 2 MiB cost about 4,000 faults,
+   * some 0.1 s of CPU, for no gain in overlap). */
+  constructor(options: { blockBytes?: number; slots?: number } = {}) {
+    const blockBytes = options.blockBytes ?? 1024 * 1024;
+    const slots = options.slots ?? 4;
+    this.lengths = new Int32Array(new SharedArrayBuffer(4 * slots));
+    this.planned = new Int32Array(new SharedArrayBuffer(4 * slots));
+    const shared = Array.from({ length: slots }, () => new SharedArrayBuffer(blockBytes));
+    this.blocks = shared.map((b) => Buffer.from(b));
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        control: this.control.buffer,
+        lengths: this.lengths.buffer,
+        planned: this.planned.buffer,
+        blocks: shared,
+        digest: this.digest.buffer,
+        port: port2,
+      },
+      transferList: [port2],
+    });
+    this.worker.on('exit', (code) => {
+      this.alive = false;
+      this.exitCode = code;
+    });
+    // a failure to start is seen by the computation that waits for the thread
+    this.worker.on('error', () => {});
+  }
+
+  /** Hands item number `item` (a block of `length` bytes, or a command) over to the worker. */
+  send(item: number, length: number, reads: ReadPlan[] | undefined): void {
+    const slot = item % this.blocks.length;
+    this.lengths[slot] = length;
+    this.planned[slot] = reads && reads.length > 0 ? 1 : 0;
+    if (reads && reads.length > 0) this.port.postMessage(reads);
+    Atomics.store(this.control, SENT, item + 1);
+    Atomics.notify(this.control, SENT);
+  }
+
+  /** Stops the thread; once this returns it reads nothing more. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.alive) {
+      Atomics.store(this.control, STOP, 1);
+      this.send(Atomics.load(this.control, SENT), EXIT, undefined);
+    }
+    await this.worker.terminate();
+    this.port.close();
+  }
+}
+
 /** Options of {@link hashTarPieces}. */
 export interface HashTarPiecesOptions {
   /** Called with the number of bytes laid out so far. */
@@ -95,169 +213,208 @@ export interface HashTarPiecesOptions {
   /** The error for a file that ended before its size (it shrank since it was examined). */
   shrank: (name: string, path: string) => Error;
   signal?: AbortSignal;
-  /** Files smaller than this are read by this thread, larger ones by the worker (default 64 KiB). */
+  /** Files smaller than this are always read by this thread (default 64 KiB). */
   mainReadBytes?: number;
-  /** Block size (default 1 MiB) and how many blocks exist at once (default 4). Few and small: each block is
-   * fresh memory once, and a fresh page costs a fault (on the benchmark machine 8 blocks of 2 MiB cost about
-   * 4,000 faults, some 0.1 s of CPU, for no gain in overlap). */
-  blockBytes?: number;
-  maxBlocks?: number;
+  /** Files up to a block are read by this thread while the worker has this many blocks or more still to do
+   * (default 2); larger ones, and smaller ones while the worker has less to do, by the worker. */
+  busyBlocks?: number;
+  /** Pieces taken from `pieces` ahead of the blocks, while every block is with the worker (default 4096): the
+   * walk (readdir, lstat) goes on meanwhile, above all while the worker boots. */
+  maxAhead?: number;
+  /** The thread to hash on (started early by the caller); one of its own otherwise, stopped at the end. */
+  thread?: HashThread;
 }
 
-/** The hex SHA-512 of the tar stream the pieces make. */
+/** The hex SHA-512 of the tar stream the pieces make. The thread given in the options stays usable for another
+ * computation when this one succeeds. */
 export async function hashTarPieces(
   pieces: Iterable<TarPiece>,
   options: HashTarPiecesOptions,
 ): Promise<string> {
-  const blockBytes = options.blockBytes ?? 1024 * 1024;
   const mainReadBytes = options.mainReadBytes ?? 64 * 1024;
-  const maxBlocks = options.maxBlocks ?? 4;
-  const stop = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { stop: stop.buffer } });
-  const spare: Buffer[] = [];
-  let blocks = 0;
-  let sent = 0;
-  let returned = 0;
-  let digest: string | undefined;
-  let failure: Error | undefined;
-  let waiting: (() => void) | undefined;
-  let stopping = false;
-  let alive = true;
-  const notify = () => {
-    const w = waiting;
-    waiting = undefined;
-    w?.();
-  };
-  const fail = (e: Error) => {
-    failure ??= e;
-    notify();
-  };
-  const next = async () => {
-    await new Promise<void>((resolve) => {
-      waiting = resolve;
-    });
-    if (failure) throw failure;
-  };
-  worker.on('message', (r: Reply) => {
-    if (r.buffer) {
-      returned++;
-      spare.push(Buffer.from(r.buffer));
+  const busyBlocks = options.busyBlocks ?? 2;
+  const maxAhead = options.maxAhead ?? 4096;
+  const thread = options.thread ?? new HashThread();
+  const { control, blocks } = thread;
+  const slots = blocks.length;
+  const blockBytes = (blocks[0] as Buffer).length;
+  const first = Atomics.load(control, SENT);
+  let item = first;
+  let ok = false;
+  let total = 0;
+
+  const failure = (): Error | undefined => {
+    if (Atomics.load(control, FAILED) !== 0) {
+      const m = receiveMessageOnPort(thread.port)?.message as WorkerFailure | undefined;
+      const e = m?.error;
+      if (!e) return new Error('the hashing thread failed');
+      return e.shrank
+        ? options.shrank(m.name ?? '', m.path ?? '')
+        : Object.assign(new Error(e.message), {
+            ...(e.code !== undefined ? { code: e.code } : {}),
+            ...(e.errno !== undefined ? { errno: e.errno } : {}),
+            ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
+            ...(e.path !== undefined ? { path: e.path } : {}),
+          });
     }
-    if (r.error) {
-      const e = r.error;
-      fail(
-        e.shrank
-          ? options.shrank(r.name ?? '', r.path ?? '')
-          : Object.assign(new Error(e.message), {
-              ...(e.code !== undefined ? { code: e.code } : {}),
-              ...(e.errno !== undefined ? { errno: e.errno } : {}),
-              ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
-              ...(e.path !== undefined ? { path: e.path } : {}),
-            }),
-      );
-      return;
-    }
-    if (r.digest !== undefined) digest = r.digest;
-    notify();
-  });
-  worker.on('error', fail);
-  worker.on('exit', (code) => {
-    alive = false;
-    if (!stopping) fail(new Error(`the hashing thread stopped (exit code ${code})`));
-    notify();
-  });
-  const take = async (): Promise<Buffer> => {
-    for (;;) {
-      if (failure) throw failure;
-      const b = spare.pop();
-      if (b) return b;
-      if (blocks < maxBlocks) {
-        blocks++;
-        return Buffer.allocUnsafeSlow(blockBytes);
+    if (!thread.alive) return new Error(`the hashing thread stopped (exit code ${thread.exitCode})`);
+    return undefined;
+  };
+  /** Waits until the worker has finished more than `done` items (or a while has passed). */
+  const waitPast = async (done: number) => {
+    const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(control, DONE, done, 20);
+    if (w.async) await w.value;
+    // the worker's exit is seen once the event loop ran
+    else await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
+  // pieces taken from the walk ahead of their place in a block
+  const it = pieces[Symbol.iterator]();
+  const ahead: TarPiece[] = [];
+  let aheadAt = 0;
+  let walked = false;
+  const pull = (): TarPiece | undefined => {
+    if (aheadAt < ahead.length) {
+      const p = ahead[aheadAt++] as TarPiece;
+      if (aheadAt === ahead.length) {
+        ahead.length = 0;
+        aheadAt = 0;
       }
-      await next();
+      return p;
+    }
+    if (walked) return undefined;
+    const r = it.next();
+    if (r.done) {
+      walked = true;
+      return undefined;
+    }
+    return r.value;
+  };
+
+  /** Waits until the block of `item` is free again: walks ahead meanwhile. */
+  const free = async () => {
+    for (;;) {
+      const done = Atomics.load(control, DONE);
+      if (item - done < slots) return;
+      const e = failure();
+      if (e) throw e;
+      if (!walked && ahead.length - aheadAt < maxAhead) {
+        for (let i = 0; i < 16 && ahead.length - aheadAt < maxAhead; i++) {
+          const r = it.next();
+          if (r.done) {
+            walked = true;
+            break;
+          }
+          ahead.push(r.value);
+        }
+        continue;
+      }
+      await waitPast(done);
+      options.signal?.throwIfAborted();
     }
   };
+
   try {
-    let block = await take();
+    let block = blocks[item % slots] as Buffer;
     let fill = 0;
     let reads: ReadPlan[] = [];
-    let total = 0;
     const send = async () => {
-      if (failure) throw failure;
-      const buffer = block.buffer as ArrayBuffer;
-      worker.postMessage({ buffer, length: fill, reads }, [buffer]);
-      sent++;
+      const e = failure();
+      if (e) throw e;
+      thread.send(item, fill, reads);
+      item++;
       total += fill;
       options.onSize?.(total);
       reads = [];
       fill = 0;
-      block = await take();
+      await free();
+      block = blocks[item % slots] as Buffer;
     };
-    const copy = async (bytes: Buffer) => {
-      let off = 0;
-      while (off < bytes.length) {
-        const n = bytes.copy(block, fill, off);
-        fill += n;
-        off += n;
-        if (fill === block.length) await send();
-      }
-    };
-    for (const piece of pieces) {
+    await free();
+    for (let piece = pull(); piece !== undefined; piece = pull()) {
       options.signal?.throwIfAborted();
-      await copy(piece.head);
-      if (piece.file && piece.file.size > 0 && piece.file.size < mainReadBytes) {
-        const { path, name, size } = piece.file;
-        const fd = openSync(path, 'r');
-        try {
-          let left = size;
-          while (left > 0) {
-            const n = readSync(fd, block, fill, Math.min(left, block.length - fill), null);
-            if (n === 0) throw options.shrank(name, path);
-            left -= n;
-            fill += n;
-            if (fill === block.length) await send();
-          }
-        } finally {
-          closeSync(fd);
-        }
-      } else if (piece.file) {
-        const { path, name, size } = piece.file;
-        let pos = 0;
-        while (pos < size) {
-          const len = Math.min(size - pos, block.length - fill);
-          reads.push({ path, name, at: fill, len, pos });
-          fill += len;
-          pos += len;
-          if (fill === block.length) await send();
+      // fill is a multiple of 512 below the block's length: a header block fits
+      if (piece.header && encodeUstarInto(piece.header, block, fill)) {
+        fill += 512;
+        if (fill === blockBytes) await send();
+      } else {
+        const head = piece.head ?? encodeHeader(piece.header as TarWriteHeader);
+        for (let off = 0; off < head.length; ) {
+          const n = head.copy(block, fill, off);
+          fill += n;
+          off += n;
+          if (fill === blockBytes) await send();
         }
       }
-      if (piece.data) await copy(piece.data);
-      let pad = piece.pad;
-      while (pad > 0) {
-        const n = Math.min(pad, block.length - fill);
+      const file = piece.file;
+      if (file && file.size > 0) {
+        if (
+          file.size < mainReadBytes ||
+          (file.size < blockBytes && item - Atomics.load(control, DONE) >= busyBlocks)
+        ) {
+          const fd = openSync(file.path, 'r');
+          try {
+            let left = file.size;
+            while (left > 0) {
+              const n = readSync(fd, block, fill, Math.min(left, blockBytes - fill), null);
+              if (n === 0) throw options.shrank(file.name, file.path);
+              left -= n;
+              fill += n;
+              if (fill === blockBytes) await send();
+            }
+          } finally {
+            closeSync(fd);
+          }
+        } else {
+          for (let pos = 0; pos < file.size; ) {
+            const len = Math.min(file.size - pos, blockBytes - fill);
+            reads.push({ path: file.path, name: file.name, at: fill, len, pos });
+            fill += len;
+            pos += len;
+            if (fill === blockBytes) await send();
+          }
+        }
+      }
+      if (piece.data) {
+        for (let off = 0; off < piece.data.length; ) {
+          const n = piece.data.copy(block, fill, off);
+          fill += n;
+          off += n;
+          if (fill === blockBytes) await send();
+        }
+      }
+      for (let pad = piece.pad; pad > 0; ) {
+        const n = Math.min(pad, blockBytes - fill);
         block.fill(0, fill, fill + n);
         fill += n;
         pad -= n;
-        if (fill === block.length) await send();
+        if (fill === blockBytes) await send();
       }
     }
     if (fill > 0) await send();
-    while (returned < sent) await next();
-    worker.postMessage({});
-    while (digest === undefined) await next();
-    return digest;
-  } finally {
-    stopping = true;
-    if (digest === undefined) {
-      // given up (abort, error): let the worker hand back what it holds, so that no file of the tree is left
-      // open by a thread stopped in the middle of reading it
-      Atomics.store(stop, 0, 1);
-      while (returned < sent && alive)
-        await new Promise<void>((resolve) => {
-          waiting = resolve;
-        });
+    thread.send(item, DIGEST, undefined);
+    item++;
+    for (let done = Atomics.load(control, DONE); done < item; done = Atomics.load(control, DONE)) {
+      const e = failure();
+      if (e) throw e;
+      await waitPast(done);
     }
-    await worker.terminate();
+    const e = failure();
+    if (e) throw e;
+    ok = true;
+    return thread.digest.toString('hex');
+  } finally {
+    if (!ok && thread.alive) {
+      // given up (abort, error): the worker skips what is queued; wait until it has handed everything back, so
+      // that no file of the tree is left open by a thread stopped in the middle of reading it
+      Atomics.store(control, STOP, 1);
+      for (
+        let done = Atomics.load(control, DONE);
+        done < item && thread.alive;
+        done = Atomics.load(control, DONE)
+      )
+        await waitPast(done);
+    }
+    if (!options.thread || !ok) await thread.close();
   }
 }
