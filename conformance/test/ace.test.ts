@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAceOutput, runAce } from '../src/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
+const cli = join(root, 'packages', 'cli', 'dist', 'appc.cjs');
 
 describe('the in-pod ACE validator (VAL-001..VAL-008)', () => {
   let workDir: string;

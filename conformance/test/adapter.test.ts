@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdapterResult, runAdapter } from '../src/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
+const cli = join(root, 'packages', 'cli', 'dist', 'appc.cjs');
 
 describe('the conformance adapter judges our own CLI', () => {
   let workDir: string;

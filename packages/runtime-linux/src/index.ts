@@ -75,6 +75,7 @@ export { Runc } from './runc.ts';
 export type {
   AppRuntimeConfig,
   AppRuntimeConfigInput,
+  RootfsOverlay,
   SandboxRuntimeConfigInput,
   VolumeLocator,
 } from './runtime-config.ts';

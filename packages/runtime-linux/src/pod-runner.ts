@@ -23,9 +23,9 @@ import {
   startPodSandboxEarly,
 } from './pod.ts';
 import {
+  appRootfs,
   currentOwner,
   listPods,
-  mountAppRootfs,
   ownerAlive,
   type PodRecord,
   podDir,
@@ -295,16 +295,17 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
 
     // each app's root filesystem over the image's cached tree (rendering marks the image used), all at once
     const trees = new TreeStore(options.store);
-    const rootfs = new Map<string, string>(
-      await Promise.all(
-        pod.manifest.apps.map(async (app) => {
-          const tree = await trees.render(imageIdOf(app));
-          return [app.name, (await mountAppRootfs(stateDir, uuid, app.name, tree.rootfs)).rootfs] as const;
-        }),
-      ),
+    const made = await Promise.all(
+      pod.manifest.apps.map(async (app) => {
+        const tree = await trees.render(imageIdOf(app));
+        return { app: app.name, ...(await appRootfs(stateDir, uuid, app.name, tree.rootfs)) };
+      }),
     );
+    const rootfs = new Map(made.map((m) => [m.app, m.rootfs]));
+    const overlays = new Map(made.flatMap((m) => (m.overlay ? [[m.app, m.overlay] as const] : [])));
     const prepared = await preparePod({
       host: await host,
+      overlays,
       pod: { uuid, manifest: pod.manifest },
       rootfs,
       dir: join(dir, 'runtime'),

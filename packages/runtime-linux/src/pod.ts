@@ -7,7 +7,7 @@ import { detectHostFeatures, type HostFeatures } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
-import { createAppRuntimeConfig, createSandboxRuntimeConfig } from './runtime-config.ts';
+import { createAppRuntimeConfig, createSandboxRuntimeConfig, type RootfsOverlay } from './runtime-config.ts';
 import {
   killSandboxProcess,
   readSandboxProcess,
@@ -37,6 +37,9 @@ export interface PreparePodOptions {
   pod: { uuid: string; manifest: PodManifest };
   /** Rendered rootfs directory of each app, by pod app name (ACI-020; each a fresh copy or overlay, ACE-002). */
   rootfs: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /** For apps whose rootfs runc is to mount as an overlay inside the container (nothing mounted on the host), the
+   * overlay, by pod app name; their `rootfs` entry is then the empty directory it is mounted on. */
+  overlays?: ReadonlyMap<string, RootfsOverlay> | Readonly<Record<string, RootfsOverlay>>;
   /** The pod's own state directory (bundles, empty volumes, hosts file); made if missing. */
   dir: string;
   runc: RuncOptions;
@@ -133,8 +136,12 @@ export interface RunPodOptions {
   earlySandbox?: Promise<SandboxProcess>;
 }
 
-function rootfsOf(map: PreparePodOptions['rootfs'], name: string): string | undefined {
-  return map instanceof Map ? map.get(name) : (map as Record<string, string>)[name];
+function rootfsOf<T>(
+  map: ReadonlyMap<string, T> | Readonly<Record<string, T>> | undefined,
+  name: string,
+): T | undefined {
+  if (map === undefined) return undefined;
+  return map instanceof Map ? map.get(name) : (map as Record<string, T>)[name];
 }
 
 async function resolvConfText(dns: NonNullable<PreparePodOptions['dns']>): Promise<string> {
@@ -255,11 +262,13 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
           },
         );
       }
+      const overlay = rootfsOf(options.overlays, podApp.name);
       const made = await createAppRuntimeConfig({
         uuid,
         manifest,
         appName: podApp.name,
         rootfs,
+        ...(overlay ? { overlay } : {}),
         volumes: locator,
         host,
         ...(options.metadataUrl === undefined ? {} : { metadataUrl: options.metadataUrl }),
@@ -276,7 +285,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       // An app that may ptrace could take over a catatonit that holds the host's capabilities and mounts; runc's
       // sandbox holds none of either.
       if (made.config.process.capabilities?.bounding?.includes('CAP_SYS_PTRACE')) processSandbox = false;
-      warnings.push(...(await prepareMountTargets(manifest, podApp.name, rootfs, locator)));
+      warnings.push(...(await prepareMountTargets(manifest, podApp.name, rootfs, locator, overlay)));
       const bundle = join(options.dir, 'apps', podApp.name);
       await mkdir(bundle, { recursive: true });
       apps.push({
@@ -340,6 +349,20 @@ function bounded(limit: number) {
     },
     text: () => Buffer.concat(chunks).toString('utf8'),
   };
+}
+
+/** A handler's container mounts the app's overlay ({@link RootfsOverlay}) with a work directory of its own: the
+ * kernel refuses a second mount of a `volatile` work directory (the upper layer is shared, and the handler's
+ * changes stay for the app, as ACE-014 wants). */
+async function ownOverlayWorkdir(config: OciRuntimeSpec, phase: string): Promise<void> {
+  const root = config.mounts?.[0];
+  if (root?.destination !== '/' || root.type !== 'overlay') return;
+  const options = root.options ?? [];
+  const at = options.findIndex((o) => o.startsWith('workdir='));
+  if (at < 0) return;
+  const work = `${(options[at] as string).slice('workdir='.length)}-${phase}`;
+  await mkdir(work, { recursive: true });
+  options[at] = `workdir=${work}`;
 }
 
 /** Starts a prepared pod: the sandbox (`catatonit -P`, new pid/ipc/uts and network namespaces unless `host`,
@@ -415,6 +438,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
         config.process.args = app.handlers[name] as string[];
         withoutActivation(config);
         await mkdir(bundle, { recursive: true });
+        await ownOverlayWorkdir(config, name);
         await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       }
       // the main process gets its listening sockets, opened in the pod's network (ACE-015)

@@ -4,11 +4,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAcName } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
+import type { RootfsOverlay } from './runtime-config.ts';
 
 const run = promisify(execFile);
 
@@ -160,29 +162,96 @@ export function appRootfsDir(stateDir: string, uuid: string, app: string): strin
   return join(podDir(stateDir, uuid), 'rootfs', app);
 }
 
+/** How an app gets its root filesystem on this host: an overlay (with `volatile` or without) or a copy. */
+export type RootfsMethod = 'overlay-volatile' | 'overlay' | 'copy';
+
+/** What {@link appRootfs} learnt on this state root's file system and this kernel, in `<stateDir>/rootfs-method.json`. */
+interface LearntMethod {
+  device: number;
+  kernel: string;
+  method: RootfsMethod;
+}
+
+const learnt = new Map<string, LearntMethod | undefined>();
+
+async function readLearntMethod(stateDir: string): Promise<LearntMethod | undefined> {
+  if (learnt.has(stateDir)) return learnt.get(stateDir);
+  const text = await readFile(join(stateDir, 'rootfs-method.json'), 'utf8').catch(() => undefined);
+  let found: LearntMethod | undefined;
+  try {
+    const m = text === undefined ? undefined : (JSON.parse(text) as Partial<LearntMethod>);
+    if (
+      typeof m?.device === 'number' &&
+      typeof m.kernel === 'string' &&
+      (m.method === 'overlay-volatile' || m.method === 'overlay' || m.method === 'copy')
+    )
+      found = { device: m.device, kernel: m.kernel, method: m.method };
+  } catch {
+    // cut short by a crash: learnt again
+  }
+  learnt.set(stateDir, found);
+  return found;
+}
+
+async function recordMethod(stateDir: string, method: LearntMethod): Promise<void> {
+  learnt.set(stateDir, method);
+  const tmp = join(stateDir, `.rootfs-method.json.${randomBytes(6).toString('hex')}`);
+  await writeFile(tmp, `${JSON.stringify(method)}\n`);
+  await rename(tmp, join(stateDir, 'rootfs-method.json'));
+}
+
 /** Gives an app its own root filesystem over a cached tree (ACE-002): an overlay whose lower layer is the tree
  * (never written) and whose upper layer is volatile where the kernel allows (never synced: it goes with the pod),
- * or, where overlayfs is unavailable, a copy. Returns the directory to run in. */
-export async function mountAppRootfs(
+ * or, where overlayfs is unavailable, a copy. The first pod on a state root's file system mounts the overlay on
+ * the host and records what worked; later pods (same file system and kernel) get the overlay as runc's to mount
+ * inside each container ({@link RootfsOverlay}), with no mount on the host: no `mount` and `umount` children, and
+ * nothing left mounted by a killed runner. Returns the directory runc runs in, and the overlay when runc mounts
+ * it. */
+export async function appRootfs(
   stateDir: string,
   uuid: string,
   app: string,
   tree: string,
-): Promise<{ rootfs: string; overlay: boolean }> {
+): Promise<{ rootfs: string; overlay?: RootfsOverlay }> {
   const base = appRootfsDir(stateDir, uuid, app);
   const upper = join(base, 'upper');
   const work = join(base, 'work');
   const merged = join(base, 'merged');
   await mkdir(base, { recursive: true });
-  await Promise.all([upper, work, merged].map((d) => mkdir(d, { recursive: true })));
+  const [known, dirs] = await Promise.all([
+    readLearntMethod(stateDir),
+    Promise.all([upper, work, merged].map((d) => mkdir(d, { recursive: true }))).then(() => stat(base)),
+  ]);
+  const kernel = release();
+  // overlay's options are comma separated and its lower layers colon separated: such paths go through mount(8)
+  const plain = ![tree, upper, work].some((p) => /[,:\\]/.test(p));
+  if (known?.device === dirs.dev && known.kernel === kernel && known.method !== 'copy' && plain)
+    return {
+      rootfs: merged,
+      overlay: { lower: tree, upper, work, volatile: known.method === 'overlay-volatile' },
+    };
+  const method = await mountAppRootfs(tree, upper, work, merged, app);
+  await recordMethod(stateDir, { device: dirs.dev, kernel, method }).catch(() => undefined);
+  return { rootfs: merged };
+}
+
+/** Mounts an app's overlay on the host (with `volatile`, else without), or copies the tree where overlayfs does not
+ * work; returns which. */
+async function mountAppRootfs(
+  tree: string,
+  upper: string,
+  work: string,
+  merged: string,
+  app: string,
+): Promise<RootfsMethod> {
   const options = `lowerdir=${tree},upperdir=${upper},workdir=${work}`;
   try {
     // `volatile` (Linux 5.10+): the writable layer is thrown away with the pod, so it is never synced; without
     // it, unmounting syncs the whole file system under it, which waits for every other writer of the host's disk.
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged]).catch(() =>
-      run('mount', ['-t', 'overlay', 'overlay', '-o', options, merged]),
+    return await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged]).then(
+      () => 'overlay-volatile' as const,
+      () => run('mount', ['-t', 'overlay', 'overlay', '-o', options, merged]).then(() => 'overlay' as const),
     );
-    return { rootfs: merged, overlay: true };
   } catch {
     await run('cp', ['-a', `${tree}/.`, `${merged}/`]).catch((e: Error) => {
       throw new RuntimeError(`could not mount or copy the rootfs of app "${app}": ${e.message}`, {
@@ -191,7 +260,7 @@ export async function mountAppRootfs(
         app,
       });
     });
-    return { rootfs: merged, overlay: false };
+    return 'copy';
   }
 }
 

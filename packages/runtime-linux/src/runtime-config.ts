@@ -118,14 +118,45 @@ export function volumeSourcePath(locator: VolumeLocator, volume: Volume, appName
   return emptyVolumePath(locator, volume, appName);
 }
 
+/** An app's root filesystem as an overlay that runc mounts at `/` inside the container's own mount namespace, so
+ * that nothing is mounted on the host: the image's cached tree below (never written), the app's writable layer
+ * above. */
+export interface RootfsOverlay {
+  /** The image's rendered tree (ACE-002): what the host reads for the app's users, programs and mount targets. */
+  lower: string;
+  upper: string;
+  work: string;
+  /** Mounted `volatile` (Linux 5.10+): the writable layer goes with the pod, so it is never synced. */
+  volatile: boolean;
+}
+
+/** The overlay mount an app's OCI config starts with when runc mounts its root filesystem ({@link RootfsOverlay}),
+ * with another work directory than `overlay.work` when given (a `volatile` work directory takes one mount). */
+export function overlayRootMount(overlay: RootfsOverlay, work = overlay.work): OciMount {
+  return {
+    destination: '/',
+    type: 'overlay',
+    source: 'overlay',
+    options: [
+      `lowerdir=${overlay.lower}`,
+      `upperdir=${overlay.upper}`,
+      `workdir=${work}`,
+      ...(overlay.volatile ? ['volatile'] : []),
+    ],
+  };
+}
+
 /** Everything {@link createAppRuntimeConfig} needs about one app of a reified pod. */
 export interface AppRuntimeConfigInput {
   uuid: string;
   manifest: PodManifest;
   /** Name of the app in `manifest.apps`. */
   appName: string;
-  /** Host path of the app's rendered rootfs (ACI-020). */
+  /** Host path of the app's rendered rootfs (ACI-020); with `overlay`, the empty directory runc mounts it on. */
   rootfs: string;
+  /** The app's root filesystem as an overlay runc mounts inside the container (nothing mounted on the host): the
+   * image's files are read from its lower layer. */
+  overlay?: RootfsOverlay;
   volumes: VolumeLocator;
   host: HostFeatures;
   /** `AC_METADATA_URL` (META-001). */
@@ -198,8 +229,10 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
       },
     );
   }
+  // where the image's files are read: the rootfs, or the lower layer of the overlay runc is to mount there
+  const view = input.overlay?.lower ?? input.rootfs;
   const identity =
-    input.identity ?? (await resolveAppIdentity(input.rootfs, app, name, { pointer: `/apps/${index}/app` }));
+    input.identity ?? (await resolveAppIdentity(view, app, name, { pointer: `/apps/${index}/app` }));
   const env = appEnvironment({
     appName: name,
     ...(input.metadataUrl === undefined ? {} : { metadataUrl: input.metadataUrl }),
@@ -208,7 +241,11 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   const cwd = app.workingDirectory ?? '/';
 
   // Volumes (ACE-004): each mount binds its volume's host path; read-only when the volume or mountPoint says so.
-  const mounts: OciMount[] = linuxFilesystems();
+  const mounts: OciMount[] = [
+    // the overlay first: everything else is mounted on top of it
+    ...(input.overlay ? [overlayRootMount(input.overlay)] : []),
+    ...linuxFilesystems(),
+  ];
   const targets: string[] = [];
   for (const [i, m] of (podApp.mounts ?? []).entries()) {
     const volume = m.appVolume ?? input.manifest.volumes?.find((v) => v.name === m.volume);
@@ -235,7 +272,7 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
 
   // Working directory (ACE-011): it must exist in the rootfs, or be provided by a volume.
   const inVolume = targets.some((t) => cwd === t || cwd.startsWith(`${t}/`));
-  if (!inVolume && (await resolveInRootfs(input.rootfs, cwd)).hostPath === undefined) {
+  if (!inVolume && (await resolveInRootfs(view, cwd)).hostPath === undefined) {
     throw new RuntimeError(
       `app "${name}": working directory ${cwd} does not exist in the app's filesystem; create it in the image or fix workingDirectory.`,
       {
@@ -249,7 +286,7 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   // A program inside a volume cannot be checked before the volume is mounted; anything else must exist (ACE-012).
   const resolveProgram = async (exec: readonly string[], pointer: string): Promise<string[]> => {
     try {
-      return await resolveExec(input.rootfs, exec, {
+      return await resolveExec(view, exec, {
         appName: name,
         environment: env,
         workingDirectory: cwd,
@@ -273,7 +310,7 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   // /etc/hosts (OS-005): only when neither the image nor a volume provides one.
   if (input.hostsFile !== undefined) {
     const covered = targets.some((t) => t === '/etc' || t === '/etc/hosts' || t === '/');
-    const own = (await resolveInRootfs(input.rootfs, '/etc/hosts')).hostPath !== undefined;
+    const own = (await resolveInRootfs(view, '/etc/hosts')).hostPath !== undefined;
     if (!covered && !own)
       mounts.push({
         destination: '/etc/hosts',

@@ -1,8 +1,14 @@
 import { chmod, chown, lstat, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Issue, PodManifest, Volume } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { resolveInRootfs } from './internal/rootfs-path.ts';
-import { emptyVolumePath, type VolumeLocator, volumeSourcePath } from './runtime-config.ts';
+import {
+  emptyVolumePath,
+  type RootfsOverlay,
+  type VolumeLocator,
+  volumeSourcePath,
+} from './runtime-config.ts';
 
 /** Checks the source of a `host` volume (ACE-006): it must exist, and neither it nor any of its parents may be a
  * symlink (the source must be what it names).
@@ -60,13 +66,16 @@ export async function prepareVolumes(manifest: PodManifest, locator: VolumeLocat
 /** Prepares the mount targets of one app inside its rootfs (ACE-005): a missing target is left for the runtime to
  * create (parents included, 0755, owned 0:0); a file where a directory volume goes is replaced by a directory; a
  * non-empty directory is masked by the mount. Both cases come back as warnings. The rootfs must be this
- * execution's own copy (ACE-002), since it may be changed. */
+ * execution's own copy (ACE-002), since it may be changed; with an `overlay` runc is to mount, the image's files
+ * are read from its lower layer and a replacement goes into its upper layer. */
 export async function prepareMountTargets(
   manifest: PodManifest,
   appName: string,
   rootfs: string,
   locator: VolumeLocator,
+  overlay?: RootfsOverlay,
 ): Promise<Issue[]> {
+  const view = overlay?.lower ?? rootfs;
   const warnings: Issue[] = [];
   const index = manifest.apps.findIndex((a) => a.name === appName);
   const app = manifest.apps[index];
@@ -75,13 +84,16 @@ export async function prepareMountTargets(
     if (!volume) continue;
     const source = volumeSourcePath(locator, volume, m.appVolume ? appName : undefined);
     const sourceIsDir = (await stat(source).catch(() => undefined))?.isDirectory() ?? volume.kind === 'empty';
-    const target = await resolveInRootfs(rootfs, m.path);
+    const target = await resolveInRootfs(view, m.path);
     if (target.hostPath === undefined) continue;
     const st = await lstat(target.hostPath);
     const pointer = `/apps/${index}/mounts/${i}/path`;
     if (sourceIsDir && !st.isDirectory()) {
-      await rm(target.hostPath, { force: true });
-      await mkdir(target.hostPath, { mode: 0o755 });
+      if (overlay) await directoryInUpper(overlay, target.hostPath.slice(view.length));
+      else {
+        await rm(target.hostPath, { force: true });
+        await mkdir(target.hostPath, { mode: 0o755 });
+      }
       warnings.push({
         code: 'WARN_RUN_MOUNT_TARGET_REPLACED',
         pointer,
@@ -100,4 +112,23 @@ export async function prepareMountTargets(
     }
   }
   return warnings;
+}
+
+/** Makes `path` (relative to the overlay's root, every parent a directory in the lower layer) a directory in the
+ * overlay's upper layer, where it hides the lower layer's file. Parents missing from the upper layer are made
+ * with the lower layer's mode and owner, which the overlay then shows for them. */
+async function directoryInUpper(overlay: RootfsOverlay, path: string): Promise<void> {
+  const parts = path.split('/').filter((p) => p !== '');
+  for (let i = 1; i < parts.length; i++) {
+    const sub = parts.slice(0, i);
+    const upper = join(overlay.upper, ...sub);
+    if (await lstat(upper).catch(() => undefined)) continue;
+    const lower = await lstat(join(overlay.lower, ...sub));
+    await mkdir(upper);
+    await chown(upper, lower.uid, lower.gid);
+    await chmod(upper, lower.mode & 0o7777);
+  }
+  const target = join(overlay.upper, ...parts);
+  await rm(target, { force: true });
+  await mkdir(target, { mode: 0o755 });
 }

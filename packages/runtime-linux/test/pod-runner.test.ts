@@ -2,7 +2,7 @@
 // catatonit and CNI plugins (root only); and gc after a killed runner (issue 4, cleanup).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   if (!isRoot) return;
   dir = await tempDir('appc-podrun-');
   const layout = join(dir, 'layout');
-  await makeBusyboxRootfs(join(layout, 'rootfs'));
+  await makeBusyboxRootfs(join(layout, 'rootfs'), { files: { 'srv/spool': 'a file in the image\n' } });
   await symlink('busybox', join(layout, 'rootfs', 'bin', 'wget'));
   const { os, arch } = hostOsArch();
   await writeFile(
@@ -117,6 +117,60 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
       expect(natRules(pod.uuid)).toEqual([]);
     });
   }
+
+  it('ACE-002 ACE-005 ACE-014 after the first pod, runc mounts each overlay inside its container: nothing on the host', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state-overlay');
+    // the first pod mounts its overlay on the host and records what worked on this file system and kernel
+    const first = reifyPod([{ image, exec: ['/bin/true'] }]);
+    expect((await runStoredPod({ stateDir, store, pod: first, net: 'none' })).apps[0]?.exitCode).toBe(0);
+    const learnt = JSON.parse(await readFile(join(stateDir, 'rootfs-method.json'), 'utf8'));
+    expect(learnt.method).toMatch(/^overlay/);
+    // the next one: pre-start, main and post-stop each mount the app's overlay in their own container (one upper
+    // layer, a work directory each); /srv/spool, a file in the image, is a volume's directory via the upper layer
+    const handlers = imageWithApp({
+      eventHandlers: [
+        { name: 'pre-start', exec: ['/bin/sh', '-c', 'touch /pre && echo pre-ok'] },
+        { name: 'post-stop', exec: ['/bin/sh', '-c', 'test -e /pre && test -e /main && echo post-ok'] },
+      ],
+    });
+    const pod = reifyPod(
+      [
+        {
+          image: handlers,
+          exec: [
+            '/bin/sh',
+            '-c',
+            'test -e /pre && touch /main && test -d /srv/spool && stat -c "srv=%a" /srv && grep " / " /proc/self/mountinfo | grep -c "overlay overlay" && echo ready && sleep 0.5',
+          ],
+          mounts: [{ volume: 'scratch', path: '/srv/spool' }],
+        },
+      ],
+      { volumes: [{ name: 'scratch', kind: 'empty' }] },
+    );
+    const stdout = new PassThrough();
+    let out = '';
+    let hostMountsWhileRunning: string[] | undefined;
+    stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready') && !hostMountsWhileRunning)
+        void mountsBelow(join(stateDir, 'pods', pod.uuid)).then((m) => {
+          hostMountsWhileRunning = m;
+        });
+    });
+    const result = await runStoredPod({ stateDir, store, pod, net: 'none', stdout });
+    const err = await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stderr'), 'utf8');
+    expect(result.apps[0], err).toMatchObject({ exitCode: 0, preStartExitCode: 0, postStopExitCode: 0 });
+    expect(out).toBe('pre-ok\nsrv=755\n1\nready\npost-ok\n');
+    expect(hostMountsWhileRunning).toEqual([]);
+    // the image's cached tree, the overlay's lower layer, is untouched
+    const tree = join(dir, 'state', 'images', 'trees', image.id, 'rootfs');
+    expect((await lstat(join(tree, 'srv', 'spool'))).isFile()).toBe(true);
+    for (const f of ['pre', 'main']) expect(existsSync(join(tree, f))).toBe(false);
+    expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
+    expect(runcIds(stateDir)).toEqual([]);
+  });
 
   it('every metadata endpoint from inside; a signature made in one pod verifies in another (META-003..META-010)', {
     tags: ['root'],
