@@ -597,12 +597,24 @@ export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boo
   // Killing the sandbox's init (PID 1 of the pod's PID namespace) ends every app process too; the containers are
   // then stopped and deleted side by side.
   const sandboxProcess = await readSandboxProcess(pod.dir);
-  if (sandboxProcess) await killSandboxProcess(sandboxProcess);
-  else await runc.killInit(sandbox);
-  await Promise.all([...ids].map((id) => runc.delete(id, true)));
-  await runc.delete(sandbox, true);
-  // every hierarchy at once (cgroup v1 has a dozen)
-  await Promise.all((await cgroupRoots()).map((root) => removeCgroupTree(join(root, prefix))));
+  const removeCgroups = async () => {
+    // every hierarchy at once (cgroup v1 has a dozen)
+    await Promise.all((await cgroupRoots()).map((root) => removeCgroupTree(join(root, prefix))));
+  };
+  if (sandboxProcess) {
+    // a sandbox without runc is in none of the pod's cgroups: the apps' containers (each killed and waited for
+    // by runc delete) and then the cgroups go while it dies
+    await Promise.all([
+      killSandboxProcess(sandboxProcess),
+      Promise.all([...ids].map((id) => runc.delete(id, true))).then(removeCgroups),
+    ]);
+    await runc.delete(sandbox, true); // none, unless an earlier runner had prepared one
+  } else {
+    await runc.killInit(sandbox);
+    await Promise.all([...ids].map((id) => runc.delete(id, true)));
+    await runc.delete(sandbox, true);
+    await removeCgroups();
+  }
   if (!options.keepDir) await rm(pod.dir, { recursive: true, force: true });
 }
 
