@@ -261,8 +261,10 @@ export async function render(
         ...(options.signal ? { signal: options.signal } : {}),
         ...(typeof source === 'string' ? {} : { file: layer.name }),
       });
-      if (layer.top) topId = r.imageId;
-      applied.push(r.imageId);
+      // always computed here (unpackArchive hashes unless told not to)
+      const id = r.imageId as string;
+      if (layer.top) topId = id;
+      applied.push(id);
     }
     await unpacker.finish();
     await moveIntoPlace(tmp, dir, options.overwrite ?? false);

@@ -94,6 +94,29 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
     );
   });
 
+  it('ACI-010 gives the image ID unless told not to, and the same tree either way; ACI-011 still checks an expected ID', async () => {
+    const out = join(dir, 'no-id.aci');
+    const { imageId } = await build(layout, out);
+    const withId = join(dir, 'with-id');
+    const withoutId = join(dir, 'without-id');
+    expect((await extract(out, withId)).imageId).toBe(imageId);
+    const r = await extract(out, withoutId, { imageId: false });
+    expect(r.imageId).toBeUndefined();
+    expect(r.manifest.name).toBe('example.com/roundtrip');
+    expect(snapshot(withoutId, { mtimes: true, owners: true })).toEqual(
+      snapshot(withId, { mtimes: true, owners: true }),
+    );
+    const wrong = `sha512-${'0'.repeat(128)}`;
+    const refused = join(dir, 'refused');
+    await expect(extract(out, refused, { imageId: false, expectedImageId: wrong })).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_IMAGE_ID_MISMATCH'),
+    );
+    expect(existsSync(refused)).toBe(false);
+    expect(
+      (await extract(out, join(dir, 'expected'), { imageId: false, expectedImageId: imageId })).imageId,
+    ).toBe(imageId);
+  });
+
   it('ACI-005 carries xattrs when the attr tools exist', async (ctx) => {
     if (!withXattrs) ctx.skip();
     const out = join(dir, 'x.aci');

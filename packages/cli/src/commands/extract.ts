@@ -20,6 +20,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const result = await extract(pathArg(io, aci), pathArg(io, dir), {
     rootfsOnly: values['rootfs-only'] ?? false,
     overwrite: values.overwrite ?? false,
+    // the ID is only shown with --debug: without it, the SHA-512 of the whole tar is spared
+    imageId: globals.debug,
     ...(io.signal ? { signal: io.signal } : {}),
   });
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
