@@ -14,12 +14,19 @@ export function requireRoot(command: string): void {
     );
 }
 
+/** A pod is ready when it runs and every app that reports readiness (ACE-016) has: the others count as ready
+ * once started, as under rkt. */
+export function podReady(p: PodRecord): boolean {
+  return p.state === 'running' && p.apps.every((a) => !a.notify || a.ready === true);
+}
+
 /** The JSON form of a pod in `status --json` and `list --json`. */
 export function podJson(p: PodRecord): Record<string, unknown> {
   return {
     uuid: p.uuid,
     name: p.name ?? null,
     state: p.state,
+    ready: podReady(p),
     net: p.net,
     address: p.address ?? null,
     createdAt: p.createdAt,
@@ -30,6 +37,7 @@ export function podJson(p: PodRecord): Record<string, unknown> {
       imageName: a.imageName,
       imageId: a.imageId,
       exitCode: a.exitCode ?? null,
+      ...(a.notify ? { ready: a.ready === true } : {}),
     })),
     ...(p.error ? { error: p.error } : {}),
   };
@@ -41,6 +49,7 @@ export function printStatus(io: Io, p: PodRecord): void {
     `uuid=${p.uuid}`,
     ...(p.name ? [`name=${p.name}`] : []),
     `state=${p.state}`,
+    ...(p.state === 'running' ? [`ready=${podReady(p)}`] : []),
     `net=${p.net}${p.address ? `:${p.address}` : ''}`,
     `created=${p.createdAt}`,
     ...(p.startedAt ? [`started=${p.startedAt}`] : []),

@@ -17,6 +17,7 @@ export type {
   MetadataServiceOptions,
 } from './metadata-service.ts';
 export { loadHmacKey, MetadataService, mergeAnnotations } from './metadata-service.ts';
+export { SYSTEMD_NOTIFY_ANNOTATION, supportsSystemdNotify } from './notify.ts';
 export type {
   OciDevice,
   OciDeviceRule,

@@ -13,6 +13,7 @@ import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures } from './host-features.ts';
 import { loadHmacKey, MetadataService } from './metadata-service.ts';
+import { supportsSystemdNotify } from './notify.ts';
 import {
   type AppResult,
   destroyPod,
@@ -103,6 +104,9 @@ export function podRecordOf(
       name: a.name,
       imageId: imageIdOf(a),
       imageName: a.image.name ?? pod.images.get(imageIdOf(a))?.name ?? '',
+      ...(supportsSystemdNotify(a.annotations, pod.images.get(imageIdOf(a))?.annotations)
+        ? { notify: true }
+        : {}),
     })),
   };
 }
@@ -250,6 +254,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   let forwarder: ChildProcess | undefined;
   let early: Promise<SandboxProcess> | undefined;
   let networkUp = false;
+  let readyWrites: Promise<unknown> = Promise.resolve();
   const runcRoot = join(stateDir, 'runc');
   const cni = {
     containerId: uuid,
@@ -341,6 +346,23 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
         ...(forward ? { metadataForward: forward } : {}),
         ...(early ? { earlySandbox: early } : {}),
+        notify: {
+          apps: new Set(record.apps.filter((a) => a.notify).map((a) => a.name)),
+          onReady: (name) => {
+            const app = record.apps.find((a) => a.name === name);
+            if (!app) return;
+            app.ready = true;
+            // the record is rewritten whole: the pod's last write waits for this one, so it keeps it too
+            readyWrites = readyWrites
+              .then(() =>
+                Promise.all([
+                  writePodRecord(stateDir, record),
+                  podEvent(stateDir, uuid, `app ${name} ready`),
+                ]),
+              )
+              .catch(() => undefined);
+          },
+        },
         onSandboxStarted: async (pid, sandbox) => {
           if (net === 'default') {
             cni.netns = `/proc/${pid}/ns/net`;
@@ -369,6 +391,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     }
     const byName = new Map<string, AppResult>(result.apps.map((a) => [a.name, a]));
     for (const a of record.apps) a.exitCode = byName.get(a.name)?.exitCode;
+    await readyWrites;
     record.state = 'exited';
     record.finishedAt = new Date().toISOString();
     // Nothing runs any more: the record and the release of the pod's files do not depend on each other.
@@ -376,6 +399,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     return { ...result, record };
   } catch (error) {
     stopForwarder(forwarder);
+    await readyWrites;
     record.state = 'aborted';
     record.finishedAt = new Date().toISOString();
     record.error = (error as Error).message;

@@ -5,6 +5,7 @@ import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures, type HostFeatures } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
+import { listenForReadiness } from './notify.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig, type RootfsOverlay } from './runtime-config.ts';
@@ -134,6 +135,10 @@ export interface RunPodOptions {
   /** A sandbox process already being started for this pod ({@link startPodSandboxEarly}), so that its start
    * overlapped the pod's preparation. Used when the prepared pod has a sandbox without runc; ended otherwise. */
   earlySandbox?: Promise<SandboxProcess>;
+  /** Apps that report readiness with sd_notify (ACE-016, {@link supportsSystemdNotify}): each main process gets
+   * NOTIFY_SOCKET (runc forwards its READY=1), and `onReady` is called with the app's name when it comes. No
+   * other app, nor any handler, gets NOTIFY_SOCKET, even when this process has one. */
+  notify?: { apps: ReadonlySet<string>; onReady: (app: string) => void };
 }
 
 function rootfsOf<T>(
@@ -450,6 +455,16 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
               hostNetwork ? undefined : `/proc/${sandboxPid}/ns/net`,
             )
           : undefined;
+      // readiness (ACE-016): the main process of an app that asks for it gets a notify socket of its own
+      const notify =
+        name === 'main' && options.notify?.apps.has(app.name)
+          ? await listenForReadiness(`${pod.uuid}-${app.name}`, app.name, () =>
+              options.notify?.onReady(app.name),
+            ).catch((e: unknown) => {
+              sockets?.close();
+              throw e;
+            })
+          : undefined;
       let started: ReturnType<Runc['runForeground']>;
       try {
         started = runc.runForeground(
@@ -458,7 +473,11 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
           join(pod.dir, `app-${app.name}.${name}.log`),
           { stdout: target, stderr: target },
           sockets?.fds,
+          { NOTIFY_SOCKET: notify?.path },
         );
+      } catch (e) {
+        await notify?.close();
+        throw e;
       } finally {
         // runc holds its own copies once it is started
         sockets?.close();
@@ -480,6 +499,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       } finally {
         current.delete(app.name);
         mainRunning.delete(app.name);
+        await notify?.close();
       }
     };
     const result: AppResult = { name: app.name, exitCode: 0 };

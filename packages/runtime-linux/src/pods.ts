@@ -24,6 +24,9 @@ export interface PodAppRecord {
   imageName: string;
   /** Set once the app ended. */
   exitCode?: number | undefined;
+  /** The app reports readiness with sd_notify (ACE-016); `ready` once it did. */
+  notify?: boolean | undefined;
+  ready?: boolean | undefined;
 }
 
 /** The record of a pod (`<dir>/pods/<uuid>/pod.json`). */

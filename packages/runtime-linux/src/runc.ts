@@ -152,11 +152,16 @@ export class Runc {
     logFile: string,
     stdio: { stdout: StdioTarget; stderr: StdioTarget },
     extraFds: readonly number[] = [],
+    env: { NOTIFY_SOCKET?: string | undefined } = {},
   ): { child: ChildProcess; exit: Promise<RuncExit> } {
     // descriptors passed on from 3, as systemd's socket activation expects (`--preserve-fds`)
     const preserve = extraFds.length > 0 ? ['--preserve-fds', String(extraFds.length)] : [];
+    // runc hands a NOTIFY_SOCKET of its own environment to the container: only the one given here, never this
+    // process's own (a runner started by systemd must not let an app speak for it)
+    const { NOTIFY_SOCKET: _inherited, ...inherited } = process.env;
     const child = spawn(this.binary, this.args(logFile, 'run', ...preserve, '--bundle', bundle, id), {
       stdio: ['ignore', stdio.stdout, stdio.stderr, ...extraFds],
+      env: env.NOTIFY_SOCKET === undefined ? inherited : { ...inherited, NOTIFY_SOCKET: env.NOTIFY_SOCKET },
     });
     const exit = new Promise<number>((resolve, reject) => {
       child.on('error', reject);

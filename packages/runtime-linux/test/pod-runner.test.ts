@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { build } from '@appc/aci';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcPods, runStoredPod } from '../src/pod-runner.ts';
 import { findPod, listPods, mountsBelow } from '../src/pods.ts';
 import { reifyPod } from '../src/reify.ts';
-import { makeBusyboxRootfs, tempDir } from './support.ts';
+import { copyHostProgram, makeBusyboxRootfs, tempDir } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 let dir: string;
@@ -170,6 +171,76 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     for (const f of ['pre', 'main']) expect(existsSync(join(tree, f))).toBe(false);
     expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
     expect(runcIds(stateDir)).toEqual([]);
+  });
+
+  it('ACE-016 an app annotated supports-systemd-notify gets NOTIFY_SOCKET; its READY=1 marks it ready; others get none', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    // an image with socat, to send the datagram sd_notify sends
+    const layout = join(dir, 'notify-layout');
+    await makeBusyboxRootfs(join(layout, 'rootfs'));
+    await copyHostProgram(join(layout, 'rootfs'), '/usr/bin/socat');
+    const { os, arch } = hostOsArch();
+    await writeFile(
+      join(layout, 'manifest'),
+      JSON.stringify({
+        acKind: 'ImageManifest',
+        acVersion: '0.8.11',
+        name: 'example.com/notifier',
+        labels: [
+          { name: 'version', value: '1' },
+          { name: 'os', value: os },
+          { name: 'arch', value: arch },
+        ],
+        app: { exec: ['/bin/true'], user: '0', group: '0' },
+        annotations: [{ name: 'appc.io/executor/supports-systemd-notify', value: 'true' }],
+      }),
+    );
+    await build(layout, join(dir, 'notifier.aci'));
+    const put = await store.put(join(dir, 'notifier.aci'));
+    const notifier = { id: put.image.id, manifest: store.manifest(put.image.id) };
+    const pod = reifyPod([
+      {
+        image: notifier,
+        exec: [
+          '/bin/sh',
+          '-c',
+          'sleep 0.2; printf "READY=1" | /usr/bin/socat - "UNIX-SENDTO:$NOTIFY_SOCKET" && echo sent; sleep 1',
+        ],
+      },
+      { image, name: 'plain', exec: ['/bin/sh', '-c', 'echo "plain=$NOTIFY_SOCKET"'] },
+    ]);
+    const stdout = new PassThrough();
+    let out = '';
+    const readyWhileRunning: Array<boolean | undefined> = [];
+    stdout.on('data', (d) => {
+      out += d;
+      if (String(d).includes('sent'))
+        // runc forwards READY=1 as it comes; the record says so while the app still runs
+        void new Promise((r) => setTimeout(r, 300))
+          .then(() => findPod(stateDir, pod.uuid))
+          .then((r) => readyWhileRunning.push(r.apps.find((a) => a.name === 'notifier')?.ready));
+    });
+    // a runner started by systemd must not hand its own NOTIFY_SOCKET to the apps
+    process.env.NOTIFY_SOCKET = '/run/systemd/notify';
+    try {
+      const result = await runStoredPod({ stateDir, store, pod, net: 'none', stdout });
+      expect(result.apps.map((a) => a.exitCode)).toEqual([0, 0]);
+    } finally {
+      delete process.env.NOTIFY_SOCKET;
+    }
+    expect(out).toContain('sent\n');
+    expect(out).toContain('plain=\n');
+    expect(readyWhileRunning).toEqual([true]);
+    const record = await findPod(stateDir, pod.uuid);
+    expect(record.state).toBe('exited');
+    expect(record.apps).toEqual([
+      expect.objectContaining({ name: 'notifier', notify: true, ready: true, exitCode: 0 }),
+      expect.objectContaining({ name: 'plain', exitCode: 0 }),
+    ]);
+    expect(record.apps[1]?.notify).toBeUndefined();
+    expect(existsSync(join(tmpdir(), `appc-notify-${pod.uuid}-notifier.sock`))).toBe(false);
   });
 
   it('every metadata endpoint from inside; a signature made in one pod verifies in another (META-003..META-010)', {
