@@ -227,7 +227,8 @@ function* tarPieces(
     : { users: readNames('/etc/passwd'), groups: readNames('/etc/group') };
   const links = new Map<string, string>();
   for (const item of walk(layout)) {
-    options.signal?.throwIfAborted();
+    // a property read per entry; throwIfAborted itself is a call with checks
+    if (options.signal?.aborted) options.signal.throwIfAborted();
     const st = item.st;
     let type: TarWriteHeader['type'];
     if (st.isDirectory()) type = 'dir';

@@ -332,7 +332,7 @@ export async function hashTarPieces(
     };
     await free();
     for (let piece = pull(); piece !== undefined; piece = pull()) {
-      options.signal?.throwIfAborted();
+      if (options.signal?.aborted) options.signal.throwIfAborted();
       // fill is a multiple of 512 below the block's length: a header block fits
       if (piece.header && encodeUstarInto(piece.header, block, fill)) {
         fill += 512;
