@@ -115,10 +115,22 @@ describe('signatures made by GnuPG 2.2 (VERIFY-009, VERIFY-002)', () => {
     async function* chunks() {
       for (let i = 0; i < bytes.length; i += 777) yield bytes.subarray(i, i + 777);
     }
-    for (const input of [bytes, createReadStream(data), Readable.from(chunks()), chunks()]) {
+    for (const input of [bytes, data, createReadStream(data), Readable.from(chunks()), chunks()]) {
       const who = await verifySignature({ data: input, signature, name: 'example.com/app', store });
       expect(who.keyFingerprint).toBe(fp.alice);
     }
+  });
+
+  it('VERIFY-002 a Readable that is destroyed before its end (no error) is not a verified signature', async () => {
+    const store = await storeWith({ 'local/prefix.d/example.com': ['alice'] });
+    const signature = await sig('alice');
+    const bytes = await readFile(data);
+    const half = new Readable({ read() {} });
+    half.push(bytes.subarray(0, 100));
+    setTimeout(() => half.destroy(), 20);
+    await expect(verifySignature({ data: half, signature, name: 'example.com/app', store })).rejects.toThrow(
+      /ended early/,
+    );
   });
 });
 
