@@ -129,7 +129,7 @@ describe('signatures made by GnuPG 2.2 (VERIFY-009, VERIFY-002)', () => {
     half.push(bytes.subarray(0, 100));
     setTimeout(() => half.destroy(), 20);
     await expect(verifySignature({ data: half, signature, name: 'example.com/app', store })).rejects.toThrow(
-      /ended early/,
+      /Premature close/,
     );
   });
 });

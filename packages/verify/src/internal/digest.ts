@@ -1,6 +1,7 @@
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { SignaturePacket } from 'openpgp';
 import type { SignedData } from './streams.ts';
 
@@ -88,15 +89,9 @@ export async function digestsOf(
     try {
       if (source instanceof Readable) {
         // chunk by chunk as they come: an async iterator's read() joins all that is buffered into a fresh buffer
-        await new Promise<void>((resolve, reject) => {
-          source.on('data', update);
-          source.once('end', resolve);
-          source.once('error', reject);
-          // destroyed without an error (after 'end' this changes nothing)
-          source.once('close', () =>
-            reject(Object.assign(new Error('the data ended early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })),
-          );
-        });
+        // (finished: the end, an error, or a close before the end, even one that came before this call)
+        source.on('data', update);
+        await finished(source);
       } else {
         for await (const chunk of source) {
           if (signal?.aborted) throw aborted(signal.reason);
