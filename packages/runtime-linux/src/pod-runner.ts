@@ -263,8 +263,21 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     ...(mapped.length > 0 ? { ports: mapped } : {}),
   };
   try {
-    // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network
+    // A sandbox without runc starts first, while the metadata service listens, the rootfs are mounted and the
+    // pod prepared; it starts socat itself, whose forwarder connects to the service's socket only for each
+    // connection an app makes.
     const socket = join(dir, 'mds.sock');
+    const forward = net !== 'host' && onPath('socat') ? { socket, port: METADATA_PORT } : undefined;
+    early = startPodSandboxEarly({
+      pod: { uuid, manifest: pod.manifest },
+      dir: join(dir, 'runtime'),
+      net: net === 'host' ? 'host' : 'none',
+      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+      ...(forward ? { metadataForward: forward } : {}),
+    });
+    early?.catch(() => undefined);
+
+    // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network
     let metadataUrl: string;
     if (net === 'host') {
       const { port } = await mds.listen(0, '127.0.0.1');
@@ -286,17 +299,6 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       },
       { token },
     );
-
-    // a sandbox without runc starts while the rootfs are mounted and the pod prepared; it starts socat itself
-    const forward = net !== 'host' && onPath('socat') ? { socket, port: METADATA_PORT } : undefined;
-    early = startPodSandboxEarly({
-      pod: { uuid, manifest: pod.manifest },
-      dir: join(dir, 'runtime'),
-      net: net === 'host' ? 'host' : 'none',
-      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
-      ...(forward ? { metadataForward: forward } : {}),
-    });
-    early?.catch(() => undefined);
 
     // each app's root filesystem over the image's cached tree (rendering marks the image used), all at once
     const trees = new TreeStore(options.store);
