@@ -5,7 +5,7 @@ import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures, type HostFeatures } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
-import { listenForReadiness } from './notify.ts';
+import { listenForReadiness, type NotifyReceiver, withNotifySocket } from './notify.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig, type RootfsOverlay } from './runtime-config.ts';
@@ -136,8 +136,9 @@ export interface RunPodOptions {
    * overlapped the pod's preparation. Used when the prepared pod has a sandbox without runc; ended otherwise. */
   earlySandbox?: Promise<SandboxProcess>;
   /** Apps that report readiness with sd_notify (ACE-016, {@link supportsSystemdNotify}): each main process gets
-   * NOTIFY_SOCKET (runc forwards its READY=1), and `onReady` is called with the app's name when it comes. No
-   * other app, nor any handler, gets NOTIFY_SOCKET, even when this process has one. */
+   * NOTIFY_SOCKET, a socket of this process's bound into its container, and `onReady` is called with the app's
+   * name on its first READY=1. No other app, nor any handler, gets NOTIFY_SOCKET, even when this process has
+   * one. */
   notify?: { apps: ReadonlySet<string>; onReady: (app: string) => void };
 }
 
@@ -411,18 +412,37 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       });
     }
   }
-  // the network and the metadata forwarder are set up while the apps' configs are written
-  await Promise.all([
-    options.onSandboxStarted?.(sandboxPid, {
-      metadataForwarded: pod.sandbox.process === true && options.metadataForward !== undefined,
-    }),
-    ...pod.apps.map((app) => {
-      for (const ns of app.config.linux.namespaces) {
-        if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${sandboxPid}/`);
-      }
-      return writeFile(join(app.bundle, 'config.json'), JSON.stringify(app.config, null, 2));
-    }),
-  ]);
+  // readiness (ACE-016): the main process of an app that asks for it gets a notify socket of its own
+  const receivers = new Map<string, NotifyReceiver>();
+  const closeReceivers = () => Promise.all([...receivers.values()].map((r) => r.close()));
+  try {
+    for (const app of pod.apps) {
+      if (options.notify?.apps.has(app.name))
+        receivers.set(
+          app.name,
+          await listenForReadiness(`${pod.uuid}/${app.name}`, app.name, () =>
+            options.notify?.onReady(app.name),
+          ),
+        );
+    }
+    // the network and the metadata forwarder are set up while the apps' configs are written
+    await Promise.all([
+      options.onSandboxStarted?.(sandboxPid, {
+        metadataForwarded: pod.sandbox.process === true && options.metadataForward !== undefined,
+      }),
+      ...pod.apps.map((app) => {
+        for (const ns of app.config.linux.namespaces) {
+          if (ns.path !== undefined) ns.path = ns.path.replace(/^\/proc\/\d+\//, `/proc/${sandboxPid}/`);
+        }
+        const receiver = receivers.get(app.name);
+        const config = receiver ? withNotifySocket(app.config, receiver) : app.config;
+        return writeFile(join(app.bundle, 'config.json'), JSON.stringify(config, null, 2));
+      }),
+    ]);
+  } catch (e) {
+    await closeReceivers();
+    throw e;
+  }
 
   const stdio = options.stdio ?? 'inherit';
   const limit = options.maxOutputBytes ?? 1024 * 1024;
@@ -455,16 +475,6 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
               hostNetwork ? undefined : `/proc/${sandboxPid}/ns/net`,
             )
           : undefined;
-      // readiness (ACE-016): the main process of an app that asks for it gets a notify socket of its own
-      const notify =
-        name === 'main' && options.notify?.apps.has(app.name)
-          ? await listenForReadiness(`${pod.uuid}-${app.name}`, app.name, () =>
-              options.notify?.onReady(app.name),
-            ).catch((e: unknown) => {
-              sockets?.close();
-              throw e;
-            })
-          : undefined;
       let started: ReturnType<Runc['runForeground']>;
       try {
         started = runc.runForeground(
@@ -473,11 +483,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
           join(pod.dir, `app-${app.name}.${name}.log`),
           { stdout: target, stderr: target },
           sockets?.fds,
-          { NOTIFY_SOCKET: notify?.path },
         );
-      } catch (e) {
-        await notify?.close();
-        throw e;
       } finally {
         // runc holds its own copies once it is started
         sockets?.close();
@@ -499,7 +505,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       } finally {
         current.delete(app.name);
         mainRunning.delete(app.name);
-        await notify?.close();
+        if (name === 'main') await receivers.get(app.name)?.close();
       }
     };
     const result: AppResult = { name: app.name, exitCode: 0 };
@@ -568,6 +574,8 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
     return { uuid: pod.uuid, apps, isolators: pod.isolators };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    // the notify sockets of apps whose main process never ran (a failed pre-start, a stop, runc's failure)
+    await closeReceivers();
   }
 }
 

@@ -152,16 +152,16 @@ export class Runc {
     logFile: string,
     stdio: { stdout: StdioTarget; stderr: StdioTarget },
     extraFds: readonly number[] = [],
-    env: { NOTIFY_SOCKET?: string | undefined } = {},
   ): { child: ChildProcess; exit: Promise<RuncExit> } {
     // descriptors passed on from 3, as systemd's socket activation expects (`--preserve-fds`)
     const preserve = extraFds.length > 0 ? ['--preserve-fds', String(extraFds.length)] : [];
-    // runc hands a NOTIFY_SOCKET of its own environment to the container: only the one given here, never this
-    // process's own (a runner started by systemd must not let an app speak for it)
-    const { NOTIFY_SOCKET: _inherited, ...inherited } = process.env;
+    // runc would hand a NOTIFY_SOCKET of its own environment to the container, and runc 1.1 then waits for
+    // READY=1 before it reaps the app: never this process's own (a runner started by systemd must not let an
+    // app speak for it, nor hang on one that does not)
+    const { NOTIFY_SOCKET: _own, ...env } = process.env;
     const child = spawn(this.binary, this.args(logFile, 'run', ...preserve, '--bundle', bundle, id), {
       stdio: ['ignore', stdio.stdout, stdio.stderr, ...extraFds],
-      env: env.NOTIFY_SOCKET === undefined ? inherited : { ...inherited, NOTIFY_SOCKET: env.NOTIFY_SOCKET },
+      env,
     });
     const exit = new Promise<number>((resolve, reject) => {
       child.on('error', reject);

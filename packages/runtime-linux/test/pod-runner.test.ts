@@ -1,7 +1,7 @@
 // Pods run from the image store with a record on disk, the metadata service and each network mode, on real runc,
 // catatonit and CNI plugins (root only); and gc after a killed runner (issue 4, cleanup).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,8 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
         ],
       },
       { image, name: 'plain', exec: ['/bin/sh', '-c', 'echo "plain=$NOTIFY_SOCKET"'] },
+      // annotated, but it ends without READY=1: the pod is never ready, and nothing waits for it
+      { image: notifier, name: 'silent', exec: ['/bin/sh', '-c', 'echo "silent=$NOTIFY_SOCKET"'] },
     ]);
     const stdout = new PassThrough();
     let out = '';
@@ -226,21 +228,25 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     process.env.NOTIFY_SOCKET = '/run/systemd/notify';
     try {
       const result = await runStoredPod({ stateDir, store, pod, net: 'none', stdout });
-      expect(result.apps.map((a) => a.exitCode)).toEqual([0, 0]);
+      expect(result.apps.map((a) => a.exitCode)).toEqual([0, 0, 0]);
     } finally {
       delete process.env.NOTIFY_SOCKET;
     }
     expect(out).toContain('sent\n');
     expect(out).toContain('plain=\n');
+    expect(out).toContain('silent=/run/appc-notify/notify.sock\n');
     expect(readyWhileRunning).toEqual([true]);
     const record = await findPod(stateDir, pod.uuid);
     expect(record.state).toBe('exited');
     expect(record.apps).toEqual([
       expect.objectContaining({ name: 'notifier', notify: true, ready: true, exitCode: 0 }),
       expect.objectContaining({ name: 'plain', exitCode: 0 }),
+      expect.objectContaining({ name: 'silent', notify: true, exitCode: 0 }),
     ]);
     expect(record.apps[1]?.notify).toBeUndefined();
-    expect(existsSync(join(tmpdir(), `appc-notify-${pod.uuid}-notifier.sock`))).toBe(false);
+    expect(record.apps[2]?.ready).toBeUndefined();
+    // the receivers' directories are gone
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('appc-notify-'))).toEqual([]);
   });
 
   it('every metadata endpoint from inside; a signature made in one pod verifies in another (META-003..META-010)', {
