@@ -221,20 +221,21 @@ export async function appRootfs(
   const work = join(base, 'work');
   const merged = join(base, 'merged');
   await mkdir(base, { recursive: true });
-  const [known, dirs] = await Promise.all([
+  const [known, baseStat] = await Promise.all([
     readLearntMethod(stateDir),
     Promise.all([upper, work, merged].map((d) => mkdir(d, { recursive: true }))).then(() => stat(base)),
   ]);
   const kernel = release();
-  // overlay's options are comma separated and its lower layers colon separated: such paths go through mount(8)
+  // overlay's options are comma separated and its lower layers colon separated: such paths take the host's
+  // mount and its fallback, a copy
   const plain = ![tree, upper, work].some((p) => /[,:\\]/.test(p));
-  if (known?.device === dirs.dev && known.kernel === kernel && known.method !== 'copy' && plain)
+  if (known?.device === baseStat.dev && known.kernel === kernel && known.method !== 'copy' && plain)
     return {
       rootfs: merged,
       overlay: { lower: tree, upper, work, volatile: known.method === 'overlay-volatile' },
     };
   const method = await mountAppRootfs(tree, upper, work, merged, app);
-  await recordMethod(stateDir, { device: dirs.dev, kernel, method }).catch(() => undefined);
+  await recordMethod(stateDir, { device: baseStat.dev, kernel, method }).catch(() => undefined);
   return { rootfs: merged };
 }
 
