@@ -50,32 +50,45 @@ function runcIds(stateDir: string): string[] {
   );
 }
 
-beforeAll(async () => {
-  if (!isRoot) return;
-  dir = await tempDir('appc-podrun-');
-  const layout = join(dir, 'layout');
-  await makeBusyboxRootfs(join(layout, 'rootfs'), { files: { 'srv/spool': 'a file in the image\n' } });
-  await symlink('busybox', join(layout, 'rootfs', 'bin', 'wget'));
+/** Writes the manifest of a layout (version 1 for this host, run as root, one annotation), builds it beside the
+ * layout and puts it into the store. */
+async function storeImage(
+  layout: string,
+  name: string,
+  exec: string[],
+  annotation: string,
+  value: string,
+): Promise<typeof image> {
   const { os, arch } = hostOsArch();
   await writeFile(
     join(layout, 'manifest'),
     JSON.stringify({
       acKind: 'ImageManifest',
       acVersion: '0.8.11',
-      name: 'example.com/probe',
+      name,
       labels: [
         { name: 'version', value: '1' },
         { name: 'os', value: os },
         { name: 'arch', value: arch },
       ],
-      app: { exec: ['/bin/sh', '-c', 'echo hello'], user: '0', group: '0' },
-      annotations: [{ name: 'authors', value: 'test' }],
+      app: { exec, user: '0', group: '0' },
+      annotations: [{ name: annotation, value }],
     }),
   );
-  await build(layout, join(dir, 'probe.aci'));
+  const aci = `${layout}.aci`;
+  await build(layout, aci);
+  const put = await store.put(aci);
+  return { id: put.image.id, manifest: store.manifest(put.image.id) };
+}
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  dir = await tempDir('appc-podrun-');
+  const layout = join(dir, 'layout');
+  await makeBusyboxRootfs(join(layout, 'rootfs'), { files: { 'srv/spool': 'a file in the image\n' } });
+  await symlink('busybox', join(layout, 'rootfs', 'bin', 'wget'));
   store = await openStore(join(dir, 'state', 'images'));
-  const put = await store.put(join(dir, 'probe.aci'));
-  image = { id: put.image.id, manifest: store.manifest(put.image.id) };
+  image = await storeImage(layout, 'example.com/probe', ['/bin/sh', '-c', 'echo hello'], 'authors', 'test');
 }, 60_000);
 
 afterAll(async () => {
@@ -181,25 +194,13 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     const layout = join(dir, 'notify-layout');
     await makeBusyboxRootfs(join(layout, 'rootfs'));
     await copyHostProgram(join(layout, 'rootfs'), '/usr/bin/socat');
-    const { os, arch } = hostOsArch();
-    await writeFile(
-      join(layout, 'manifest'),
-      JSON.stringify({
-        acKind: 'ImageManifest',
-        acVersion: '0.8.11',
-        name: 'example.com/notifier',
-        labels: [
-          { name: 'version', value: '1' },
-          { name: 'os', value: os },
-          { name: 'arch', value: arch },
-        ],
-        app: { exec: ['/bin/true'], user: '0', group: '0' },
-        annotations: [{ name: 'appc.io/executor/supports-systemd-notify', value: 'true' }],
-      }),
+    const notifier = await storeImage(
+      layout,
+      'example.com/notifier',
+      ['/bin/true'],
+      'appc.io/executor/supports-systemd-notify',
+      'true',
     );
-    await build(layout, join(dir, 'notifier.aci'));
-    const put = await store.put(join(dir, 'notifier.aci'));
-    const notifier = { id: put.image.id, manifest: store.manifest(put.image.id) };
     const pod = reifyPod([
       {
         image: notifier,
