@@ -142,7 +142,8 @@ export interface RunPodOptions {
   notify?: { apps: ReadonlySet<string>; onReady: (app: string) => void };
 }
 
-function rootfsOf<T>(
+/** An entry of a per-app option (a Map or a plain object, by pod app name). */
+function byApp<T>(
   map: ReadonlyMap<string, T> | Readonly<Record<string, T>> | undefined,
   name: string,
 ): T | undefined {
@@ -257,7 +258,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
     const warnings: Issue[] = [];
     const apps: PreparedPod['apps'] = [];
     for (const podApp of manifest.apps) {
-      const rootfs = rootfsOf(options.rootfs, podApp.name);
+      const rootfs = byApp(options.rootfs, podApp.name);
       if (rootfs === undefined) {
         throw new RuntimeError(
           `app "${podApp.name}" has no rendered rootfs; pass one for every app of the pod.`,
@@ -268,7 +269,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
           },
         );
       }
-      const overlay = rootfsOf(options.overlays, podApp.name);
+      const overlay = byApp(options.overlays, podApp.name);
       const made = await createAppRuntimeConfig({
         uuid,
         manifest,
