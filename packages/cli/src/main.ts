@@ -47,7 +47,8 @@ const GLOBAL_HELP = `Global flags (before or after the command):
   --insecure-options LIST    relaxations, none by default: image (no signature check), http, tls, pubkey,
                              all-fetch, all (comma list)
   --debug                    more detail: valid paths, URLs tried, stack traces, causes
-  -h, --help                 help for appc or for one command`;
+  -h, --help                 help for appc or for one command
+  --version                  the same as appc version`;
 
 async function overview(): Promise<string> {
   const { SPEC_VERSION } = await import('@appc/schema');
@@ -96,7 +97,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     else if (arg === '--help' || arg === '-h') help = true;
     else rest.push(arg);
   }
-  const [name, ...args] = rest;
+  const [first, ...args] = rest;
+  // `appc --version`, as most programs take it, is `appc version`
+  const name = first === '--version' ? 'version' : first;
   try {
     if (missingValue !== undefined) throw new UsageError(`${missingValue} needs a value`);
     if (name === undefined || name === 'help') {

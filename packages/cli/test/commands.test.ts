@@ -43,6 +43,11 @@ describe('version and global flags', () => {
     expect(r.out).toContain('appc spec version 0.8.11');
     const j = await appc(['version', '--json']);
     expect(JSON.parse(j.out)).toEqual({ appc: pkg.version, appcSpec: '0.8.11' });
+    // as most programs take it
+    const flag = await appc(['--version']);
+    expect(flag.code).toBe(0);
+    expect(flag.out).toBe(r.out);
+    expect(JSON.parse((await appc(['--version', '--json'])).out)).toEqual(JSON.parse(j.out));
   });
 
   it('accepts --debug and --help before or after the command', async () => {

@@ -501,7 +501,7 @@ export class Store {
     const found = this.lookup(idOrPrefix);
     if (!found)
       throw new StoreError(
-        `no image ${idOrPrefix} in the store at ${this.dir}; fetch or import it first (appc fetch, or put()).`,
+        `no image ${idOrPrefix} in the store at ${this.dir}; list what it holds with appc image list, or fetch the image (appc fetch).`,
         { code: 'ERR_STORE_NOT_FOUND', requirement: 'TYPES-006', file: this.dir },
       );
     return found;
