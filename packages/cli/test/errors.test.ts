@@ -83,6 +83,16 @@ describe('describeError', () => {
     );
   });
 
+  it('closes the first line with the tags when the message lists issues below it', () => {
+    const e = new AciError('/l is not a valid image layout:\n  x: not allowed [ERR_ACI_EXTRA_TOP_LEVEL]', {
+      code: 'ERR_ACI_INVALID_LAYOUT',
+      requirement: 'ACI-009',
+    });
+    expect(describeError(e, false).message).toBe(
+      '/l is not a valid image layout [ERR_ACI_INVALID_LAYOUT, ACI-009]:\n  x: not allowed [ERR_ACI_EXTRA_TOP_LEVEL]',
+    );
+  });
+
   it('asks for a report on anything else, with the stack only under --debug', () => {
     const bug = new TypeError('cannot read properties of undefined');
     const quiet = describeError(bug, false).message;
