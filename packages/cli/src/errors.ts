@@ -94,11 +94,14 @@ export function describeError(error: unknown, debug: boolean): { message: string
       issues?: Issue[];
     };
     const tags = [e.code, e.requirement].filter(Boolean).join(', ');
-    // the tags close the first line: a message that goes on lists issues with tags of their own
+    // The tags close the message, or its first line when the lines after it are issues with tags of their own.
     const nl = e.message.indexOf('\n');
-    const head = nl < 0 ? e.message : e.message.slice(0, nl);
-    const colon = head.endsWith(':') ? ':' : '';
-    let message = `${colon ? head.slice(0, -1) : head} [${tags}]${colon}${nl < 0 ? '' : e.message.slice(nl)}`;
+    let message = `${e.message} [${tags}]`;
+    if (nl >= 0 && /\[[A-Z][A-Z0-9_]*(, [A-Z]+-\d+)?\]$/.test(e.message)) {
+      const head = e.message.slice(0, nl);
+      const colon = head.endsWith(':') ? ':' : '';
+      message = `${colon ? head.slice(0, -1) : head} [${tags}]${colon}${e.message.slice(nl)}`;
+    }
     // SchemaError messages already list the first few issues: list them all only when the message does not.
     const listed = Array.isArray(e.issues) && e.issues.some((i) => e.message.includes(i.message));
     if (Array.isArray(e.issues) && e.issues.length > 0 && !listed) {

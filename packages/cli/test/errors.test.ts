@@ -93,6 +93,16 @@ describe('describeError', () => {
     );
   });
 
+  it('keeps the tags at the end of a message whose further lines are not tagged issues', () => {
+    const e = new AciError('no template matched; tried:\n  https://a.example\nCheck the name.', {
+      code: 'ERR_DISC_NOT_FOUND',
+      requirement: 'DISC-004',
+    });
+    expect(describeError(e, false).message).toBe(
+      'no template matched; tried:\n  https://a.example\nCheck the name. [ERR_DISC_NOT_FOUND, DISC-004]',
+    );
+  });
+
   it('asks for a report on anything else, with the stack only under --debug', () => {
     const bug = new TypeError('cannot read properties of undefined');
     const quiet = describeError(bug, false).message;
