@@ -498,7 +498,12 @@ async function fetchDependencies(
           ...(dep.imageID !== undefined ? { expectedId: dep.imageID } : {}),
           ...(dep.size !== undefined && dep.size > 0 ? { maxBytes: dep.size } : {}),
         },
-      );
+      ).catch((error: unknown) => {
+        // the failure keeps its code and requirement; its message says which image needed the dependency
+        if (error instanceof Error)
+          error.message = `${image.name} depends on ${dep.imageName} (ACI-023), which could not be fetched: ${error.message}`;
+        throw error;
+      });
       found = r.image;
     }
     if (chain.includes(found.id) || chain.length > MAX_DEPENDENCY_DEPTH) {

@@ -467,6 +467,10 @@ describe('dependencies (ACI-011, ACI-023)', () => {
     await publishApp({ imageID: `sha512-${'0'.repeat(128)}` });
     await expect(fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() })).rejects.toMatchObject({
       code: 'ERR_STORE_ID_MISMATCH',
+      // the message names the image that needed the dependency
+      message: expect.stringMatching(
+        new RegExp(`^${NAME} depends on \\S+ \\(ACI-023\\), which could not be fetched: `),
+      ),
     });
     expect(store.list().map((i) => i.name)).toEqual([NAME]);
   });
