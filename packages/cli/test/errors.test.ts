@@ -94,7 +94,7 @@ describe('describeError', () => {
   });
 
   it('keeps the tags at the end of a message whose further lines are not tagged issues', () => {
-    const e = new AciError('no template matched; tried:\n  https://a.example\nCheck the name.', {
+    const e = new AppcError('no template matched; tried:\n  https://a.example\nCheck the name.', {
       code: 'ERR_DISC_NOT_FOUND',
       requirement: 'DISC-004',
     });
