@@ -22,6 +22,9 @@ export interface AppArgs {
   mounts: { volume: string; path?: string }[];
   isolators: Isolator[];
   readOnlyRootFS?: boolean;
+  annotations: { name: string; value: string }[];
+  userAnnotations?: Record<string, string>;
+  userLabels?: Record<string, string>;
 }
 
 /** The whole command line. */
@@ -32,6 +35,10 @@ export interface PodArgs {
   name?: string;
   hostname?: string;
   dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host';
+  hosts?: { ip: string; names: string[] }[] | 'host';
+  /** Every app's environment, under each app's own (rkt's --inherit-env, --set-env-file, --set-env, in that
+   * order of precedence, lowest first). */
+  environment: { name: string; value: string }[];
   uuidFileSave?: string;
   podManifest?: string;
   dryRun: boolean;
@@ -52,6 +59,11 @@ export const POD_FLAGS_HELP = `Pod flags (before the first IMAGE):
   --hostname NAME              the pod's hostname (default appc-UUID)
   --dns IP|host                a name server for the apps' /etc/resolv.conf (repeatable); host: this host's file
   --dns-search DOMAIN, --dns-opt OPTION   search domains and resolver options (repeatable)
+  --hosts-entry IP=NAME|host   an /etc/hosts line for every app (repeatable); host: this host's file
+  --set-env NAME=VALUE         an environment variable of every app (repeatable); an app's own wins
+  --set-env-file FILE          every NAME=VALUE line of FILE, for every app (# comments, blank lines skipped)
+  --inherit-env                this command's environment, for every app; it wins over the image's, and
+                               --set-env-file, --set-env and an app's own --set-env win over it
   --uuid-file-save FILE        write the pod's UUID to FILE
   --pod-manifest FILE          run this pod manifest instead of IMAGEs (its images must be in the store)
   --pull-policy new|update|never   how IMAGEs are found (default new: the store first; see appc fetch)
@@ -63,13 +75,17 @@ App flags (after each IMAGE; another IMAGE, or --- after -- ARGS, starts the nex
   --user U, --group G          by name from the image's /etc/passwd and /etc/group, by number, or /path
   --supplementary-gids 10,20   extra groups
   --working-dir DIR            the working directory
-  --set-env NAME=VALUE         an environment variable (repeatable)
+  --set-env NAME=VALUE         an environment variable (repeatable; rkt's --environment works too)
   --mount volume=NAME,target=PATH   mount a pod volume (repeatable)
   --name NAME                  the app's name in the pod (default: the image name's last part)
   --memory 512M, --cpu 500m    resource/memory and resource/cpu limits
-  --cap-retain CAP,...         keep only these capabilities; --cap-remove CAP,... drops these
+  --cap-retain CAP,...         keep only these capabilities; --cap-remove CAP,... drops these (also spelt
+                               --caps-retain, --caps-remove, as rkt did)
+  --cpu-shares N, --oom-score-adj N   the os/linux/cpu-shares and os/linux/oom-score-adj isolators
   --seccomp mode=retain|remove[,errno=EPERM],SYSCALL,...   a seccomp filter (@appc.io/... groups too)
-  --readonly-rootfs            mount the app's rootfs read-only
+  --readonly-rootfs[=true|false]   mount the app's rootfs read-only
+  --annotation NAME=VALUE      an annotation of the app in the pod manifest (repeatable)
+  --user-annotation NAME=VALUE, --user-label NAME=VALUE   the app's userAnnotations and userLabels
 IMAGE is a name (NAME[:VERSION][,LABEL=VALUE]...), a file, an https URL or a sha512- ID; an unsigned local file
 needs --insecure-options=image, as in rkt.`;
 
@@ -80,13 +96,21 @@ const APP_VALUE_FLAGS = new Set([
   'supplementary-gids',
   'working-dir',
   'set-env',
+  'environment',
   'mount',
   'name',
   'memory',
   'cpu',
+  'cpu-shares',
+  'oom-score-adj',
   'cap-retain',
   'cap-remove',
+  'caps-retain',
+  'caps-remove',
   'seccomp',
+  'annotation',
+  'user-annotation',
+  'user-label',
 ]);
 const POD_VALUE_FLAGS = new Set([
   'net',
@@ -98,12 +122,41 @@ const POD_VALUE_FLAGS = new Set([
   'dns',
   'dns-search',
   'dns-opt',
+  'hosts-entry',
+  'set-env',
+  'set-env-file',
   'pod-manifest',
   'pull-policy',
   'discovery-port',
   'ca',
   'resolve',
 ]);
+
+/** NAME=VALUE of a flag. */
+function nameValue(flag: string, value: string): { name: string; value: string } {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--${flag} ${value}: write NAME=VALUE`);
+  return { name: value.slice(0, eq), value: value.slice(eq + 1) };
+}
+
+/** The NAME=VALUE lines of an environment file (rkt's --set-env-file): blank lines and # comments skipped. */
+async function envFile(io: Io, file: string): Promise<{ name: string; value: string }[]> {
+  const text = await readFile(pathArg(io, file), 'utf8');
+  const out: { name: string; value: string }[] = [];
+  text.split('\n').forEach((line, i) => {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) return;
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set-env-file ${file}: line ${i + 1} is not NAME=VALUE`);
+    out.push({ name: t.slice(0, eq), value: t.slice(eq + 1) });
+  });
+  return out;
+}
+
+function integerArg(flag: string, value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new UsageError(`--${flag} ${value}: give a whole number`);
+  return Number(value);
+}
 
 function split(arg: string): [string, string | undefined] {
   const eq = arg.indexOf('=');
@@ -159,8 +212,13 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
     strict: false,
     pullPolicy: 'new',
     network: {},
+    environment: [],
     apps: [],
   };
+  // rkt's precedence: --inherit-env under --set-env-file under --set-env, whatever their order on the line
+  let inherit = false;
+  const fromFiles: { name: string; value: string }[] = [];
+  const podEnv: { name: string; value: string }[] = [];
   let app: AppArgs | undefined;
   let inArgs = false;
   for (let i = 0; i < argv.length; i++) {
@@ -225,6 +283,34 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
             pod.dns = dns;
             break;
           }
+          case 'hosts-entry': {
+            if (value === 'host') {
+              if (Array.isArray(pod.hosts))
+                throw new UsageError(
+                  "--hosts-entry=host takes the host's /etc/hosts whole: give no other entry",
+                );
+              pod.hosts = 'host';
+              break;
+            }
+            if (pod.hosts === 'host')
+              throw new UsageError(
+                "--hosts-entry=host takes the host's /etc/hosts whole: give no other entry",
+              );
+            const { name: ip, value: names } = nameValue(flag, value as string);
+            if (!/^[0-9a-fA-F:.]+$/.test(ip) || names.trim() === '' || /\s/.test(names))
+              throw new UsageError(`--hosts-entry ${value}: write IP=HOSTNAME, e.g. 10.0.0.5=db.example`);
+            pod.hosts = [...(pod.hosts ?? []), { ip, names: [names] }];
+            break;
+          }
+          case 'set-env':
+            podEnv.push(nameValue(flag, value as string));
+            break;
+          case 'set-env-file':
+            fromFiles.push(...(await envFile(io, value as string)));
+            break;
+          case 'inherit-env':
+            inherit = true;
+            break;
           case 'uuid-file-save':
             pod.uuidFileSave = value as string;
             break;
@@ -276,15 +362,32 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
         case 'working-dir':
           app.workingDirectory = value as string;
           break;
-        case 'set-env': {
-          const eq = (value as string).indexOf('=');
-          if (eq <= 0) throw new UsageError(`--set-env ${value}: write NAME=VALUE`);
-          app.environment.push({
-            name: (value as string).slice(0, eq),
-            value: (value as string).slice(eq + 1),
-          });
+        case 'set-env':
+        case 'environment':
+          app.environment.push(nameValue(flag, value as string));
+          break;
+        case 'annotation':
+          app.annotations.push(nameValue(flag, value as string));
+          break;
+        case 'user-annotation':
+        case 'user-label': {
+          const { name, value: v } = nameValue(flag, value as string);
+          if (flag === 'user-annotation') app.userAnnotations = { ...app.userAnnotations, [name]: v };
+          else app.userLabels = { ...app.userLabels, [name]: v };
           break;
         }
+        case 'cpu-shares':
+          app.isolators.push({
+            name: 'os/linux/cpu-shares',
+            value: integerArg(flag, value as string),
+          } as Isolator);
+          break;
+        case 'oom-score-adj':
+          app.isolators.push({
+            name: 'os/linux/oom-score-adj',
+            value: integerArg(flag, value as string),
+          } as Isolator);
+          break;
         case 'mount':
           app.mounts.push(mountArg(value as string));
           break;
@@ -298,12 +401,14 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
           app.isolators.push({ name: 'resource/cpu', value: { limit: value } } as Isolator);
           break;
         case 'cap-retain':
+        case 'caps-retain':
           app.isolators.push({
             name: 'os/linux/capabilities-retain-set',
             value: { set: capabilities(value as string) },
           } as Isolator);
           break;
         case 'cap-remove':
+        case 'caps-remove':
           app.isolators.push({
             name: 'os/linux/capabilities-remove-set',
             value: { set: capabilities(value as string) },
@@ -313,7 +418,9 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
           app.isolators.push(seccompIsolator(value as string));
           break;
         case 'readonly-rootfs':
-          app.readOnlyRootFS = true;
+          if (value !== undefined && value !== 'true' && value !== 'false')
+            throw new UsageError(`--readonly-rootfs=${value}: use true or false`);
+          app.readOnlyRootFS = value !== 'false';
           break;
         default:
           throw new UsageError(`unknown app flag --${flag} after image ${app.image}`);
@@ -321,13 +428,21 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
       continue;
     }
     // another IMAGE starts another app, as in `rkt run a.aci b.aci` (an app's arguments end at ---)
-    app = { image: arg, args: [], environment: [], mounts: [], isolators: [] };
+    app = { image: arg, args: [], environment: [], mounts: [], isolators: [], annotations: [] };
     pod.apps.push(app);
   }
   if (pod.podManifest !== undefined && pod.apps.length > 0)
     throw new UsageError('give IMAGEs or --pod-manifest, not both');
+  if (pod.podManifest !== undefined && (inherit || fromFiles.length > 0 || podEnv.length > 0))
+    throw new UsageError(
+      "--set-env, --set-env-file and --inherit-env apply to IMAGEs; a pod manifest carries its apps' environment",
+    );
   if (pod.podManifest === undefined && pod.apps.length === 0) throw new UsageError('give at least one IMAGE');
   if (pod.uuidFileSave !== undefined) pod.uuidFileSave = pathArg(io, pod.uuidFileSave);
+  const inherited = inherit
+    ? Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [{ name, value }]))
+    : [];
+  pod.environment = [...inherited, ...fromFiles, ...podEnv];
   return pod;
 }
 
@@ -372,6 +487,10 @@ export async function reifyFromArgs(
   };
   const requests = [];
   for (const a of args.apps) {
+    // the pod's variables under the app's own, one entry per name (the last given wins, in the first one's place)
+    const env = new Map<string, string>();
+    for (const e of [...args.environment, ...a.environment]) env.set(e.name, e.value);
+    const environment = [...env].map(([name, value]) => ({ name, value }));
     const { image } = a.image.startsWith('sha512-') ? { image: store.get(a.image) } : await fetchOne(a.image);
     const manifest = store.manifest(image.id);
     manifests.set(image.id, manifest);
@@ -386,10 +505,13 @@ export async function reifyFromArgs(
       ...(a.group !== undefined ? { group: a.group } : {}),
       ...(a.supplementaryGIDs ? { supplementaryGIDs: a.supplementaryGIDs } : {}),
       ...(a.workingDirectory !== undefined ? { workingDirectory: a.workingDirectory } : {}),
-      ...(a.environment.length > 0 ? { environment: a.environment } : {}),
+      ...(environment.length > 0 ? { environment } : {}),
       ...(a.isolators.length > 0 ? { isolators: a.isolators } : {}),
       ...(a.mounts.length > 0 ? { mounts: a.mounts } : {}),
-      ...(a.readOnlyRootFS ? { readOnlyRootFS: true } : {}),
+      ...(a.readOnlyRootFS !== undefined ? { readOnlyRootFS: a.readOnlyRootFS } : {}),
+      ...(a.annotations.length > 0 ? { annotations: a.annotations } : {}),
+      ...(a.userAnnotations ? { userAnnotations: a.userAnnotations } : {}),
+      ...(a.userLabels ? { userLabels: a.userLabels } : {}),
     });
   }
   return reifyPod(requests, {

@@ -66,6 +66,7 @@ export interface PodSettings {
   name?: string | undefined;
   hostname?: string | undefined;
   dns?: PodRecord['dns'];
+  hosts?: PodRecord['hosts'];
   strict?: boolean | undefined;
   uuidFileSave?: string | undefined;
 }
@@ -89,6 +90,7 @@ export async function runPodHere(
     ...(settings.name !== undefined ? { name: settings.name } : {}),
     ...(settings.hostname !== undefined ? { hostname: settings.hostname } : {}),
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
+    ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
     stdout: io.stdout,
     stderr: io.stderr,

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parsePodArgs } from '../src/pod-args.ts';
@@ -22,5 +25,81 @@ describe('appc run arguments, as rkt users type them', () => {
     await expect(parsePodArgs(['a.aci', '--net=none'], io)).rejects.toThrow(/unknown app flag --net/);
     await expect(parsePodArgs(['--', 'x'], io)).rejects.toThrow(/give its IMAGE before it/);
     await expect(parsePodArgs([], io)).rejects.toThrow(/at least one IMAGE/);
+  });
+
+  it("takes rkt's other spellings and flags: pod-wide environment, hosts entries, annotations, isolators", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'appc-pod-args-'));
+    const envFile = join(dir, 'env');
+    writeFileSync(envFile, '# comment\n\nFROM_FILE=1\nSHARED=file\n');
+    const pod = await parsePodArgs(
+      [
+        '--set-env',
+        'SHARED=pod',
+        '--set-env-file',
+        envFile,
+        '--hosts-entry',
+        '10.0.0.5=db.example',
+        '--hosts-entry=10.0.0.6=cache',
+        'a.aci',
+        '--environment',
+        'OWN=1',
+        '--caps-retain',
+        'net_bind_service',
+        '--caps-remove=chown',
+        '--cpu-shares',
+        '512',
+        '--oom-score-adj',
+        '-100',
+        '--annotation',
+        'note=x',
+        '--user-annotation',
+        'team=y',
+        '--user-label',
+        'tier=z',
+        '--readonly-rootfs=false',
+      ],
+      io,
+    );
+    // files under --set-env, whatever their order on the line
+    expect(pod.environment).toEqual([
+      { name: 'FROM_FILE', value: '1' },
+      { name: 'SHARED', value: 'file' },
+      { name: 'SHARED', value: 'pod' },
+    ]);
+    expect(pod.hosts).toEqual([
+      { ip: '10.0.0.5', names: ['db.example'] },
+      { ip: '10.0.0.6', names: ['cache'] },
+    ]);
+    const [app] = pod.apps;
+    expect(app?.environment).toEqual([{ name: 'OWN', value: '1' }]);
+    expect(app?.isolators).toEqual([
+      { name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_NET_BIND_SERVICE'] } },
+      { name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_CHOWN'] } },
+      { name: 'os/linux/cpu-shares', value: 512 },
+      { name: 'os/linux/oom-score-adj', value: -100 },
+    ]);
+    expect(app?.annotations).toEqual([{ name: 'note', value: 'x' }]);
+    expect(app?.userAnnotations).toEqual({ team: 'y' });
+    expect(app?.userLabels).toEqual({ tier: 'z' });
+    expect(app?.readOnlyRootFS).toBe(false);
+    const inherited = await parsePodArgs(['--inherit-env', 'a.aci'], io);
+    expect(inherited.environment).toContainEqual({ name: 'PATH', value: process.env.PATH });
+  });
+
+  it('refuses what rkt would not take, with a usage error that says what to write', async () => {
+    await expect(parsePodArgs(['--hosts-entry', 'db.example', 'a.aci'], io)).rejects.toThrow(/NAME=VALUE/);
+    await expect(parsePodArgs(['--hosts-entry', 'x y=db', 'a.aci'], io)).rejects.toThrow(/IP=HOSTNAME/);
+    await expect(
+      parsePodArgs(['--hosts-entry=host', '--hosts-entry=1.2.3.4=a', 'a.aci'], io),
+    ).rejects.toThrow(/whole/);
+    await expect(parsePodArgs(['a.aci', '--cpu-shares', 'lots'], io)).rejects.toThrow(/whole number/);
+    await expect(parsePodArgs(['a.aci', '--readonly-rootfs=maybe'], io)).rejects.toThrow(/true or false/);
+    await expect(parsePodArgs(['--set-env', 'NOVALUE', 'a.aci'], io)).rejects.toThrow(/NAME=VALUE/);
+    await expect(parsePodArgs(['--set-env', 'A=1', '--pod-manifest', 'p.json'], io)).rejects.toThrow(
+      /pod manifest carries/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'appc-pod-args-'));
+    writeFileSync(join(dir, 'bad'), 'OK=1\nnot a pair\n');
+    await expect(parsePodArgs(['--set-env-file', join(dir, 'bad'), 'a.aci'], io)).rejects.toThrow(/line 2/);
   });
 });

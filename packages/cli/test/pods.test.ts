@@ -250,6 +250,54 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(m.volumes).toEqual([expect.objectContaining({ name: 'data', kind: 'empty' })]);
   });
 
+  it("rkt's pod-wide --set-env and --hosts-entry reach the app; its own variables win", {
+    tags: ['root'],
+  }, async () => {
+    const dry = await appc([
+      ...g,
+      'run',
+      '--dry-run',
+      '--set-env',
+      'A=pod',
+      '--set-env',
+      'B=pod',
+      aci,
+      '--environment',
+      'B=app',
+      '--annotation',
+      'note=x',
+      '--user-label',
+      'tier=z',
+    ]);
+    expect(dry.code, dry.err).toBe(0);
+    const m = JSON.parse(dry.out);
+    expect(m.apps[0].app.environment).toEqual(
+      expect.arrayContaining([
+        { name: 'A', value: 'pod' },
+        { name: 'B', value: 'app' },
+      ]),
+    );
+    expect(m.apps[0].annotations).toEqual([{ name: 'note', value: 'x' }]);
+    expect(m.apps[0].app.userLabels).toEqual({ tier: 'z' });
+    const r = await appc([
+      ...g,
+      'run',
+      '--net=none',
+      '--set-env',
+      'A=pod',
+      '--hosts-entry',
+      '10.1.2.3=db.example',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'echo "A=$A"; grep db.example /etc/hosts',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe('A=pod\n10.1.2.3\tdb.example\n');
+  });
+
   it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {
     tags: ['root'],
   }, async () => {

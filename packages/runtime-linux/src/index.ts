@@ -32,6 +32,7 @@ export type {
 export type {
   AppResult,
   DestroyPodTarget,
+  HostsEntry,
   PodNetwork,
   PodResult,
   PreparedPod,

@@ -90,13 +90,14 @@ export function portMappings(pod: ReifiedPod): PortMapping[] {
  * {@link runStoredPod} adds its process, ports and metadata token. */
 export function podRecordOf(
   pod: ReifiedPod,
-  settings: Pick<PodRecord, 'net' | 'name' | 'hostname' | 'dns'>,
+  settings: Pick<PodRecord, 'net' | 'name' | 'hostname' | 'dns' | 'hosts'>,
 ): PodRecord {
   return {
     uuid: pod.uuid,
     ...(settings.name !== undefined ? { name: settings.name } : {}),
     ...(settings.hostname !== undefined ? { hostname: settings.hostname } : {}),
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
+    ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     state: 'prepared',
     createdAt: new Date().toISOString(),
     net: settings.net,
@@ -129,6 +130,8 @@ export interface RunStoredPodOptions {
   hostname?: string;
   /** DNS settings for the apps' `/etc/resolv.conf` ({@link PreparePodOptions.dns}). */
   dns?: PreparePodOptions['dns'];
+  /** Extra entries of the apps' `/etc/hosts`, or `host` ({@link PreparePodOptions.hosts}). */
+  hosts?: PreparePodOptions['hosts'];
   /** Refuse isolators that cannot be enforced as written (ISO-003). */
   strict?: boolean;
   /** Where the apps write: the CLI's streams (ACE-009). Each app's output is also kept in the pod's logs. */
@@ -321,6 +324,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       metadataUrl,
       ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
       ...(options.dns !== undefined ? { dns: options.dns } : {}),
+      ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
       ...(options.strict ? { strict: true } : {}),
     });
     await mkdir(join(dir, 'logs'), { recursive: true });

@@ -55,6 +55,9 @@ export interface PreparePodOptions {
   /** DNS settings written to the apps' `/etc/resolv.conf` (over the image's): name servers, search domains,
    * options; or `host` for a copy of this host's. Absent: the image's own file stays. */
   dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host';
+  /** Entries of the apps' `/etc/hosts` after the default ones (localhost, the hostname), or `host` for a copy of
+   * this host's file (rkt's `--hosts-entry`); given, the file is bound over the image's own `/etc/hosts` too. */
+  hosts?: HostsEntry[] | 'host';
   /** Refuse the pod when any isolator is ignored or changed (ISO-003). */
   strict?: boolean;
   /** Host features; read from the machine when absent. */
@@ -161,8 +164,16 @@ async function resolvConfText(dns: NonNullable<PreparePodOptions['dns']>): Promi
   ].join('\n');
 }
 
-function hostsFileText(hostname: string): string {
-  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+/** A line of `/etc/hosts`: an address and its names. */
+export interface HostsEntry {
+  ip: string;
+  names: string[];
+}
+
+async function hostsFileText(hostname: string, hosts: PreparePodOptions['hosts']): Promise<string> {
+  if (hosts === 'host') return readFile('/etc/hosts', 'utf8').catch(() => '');
+  const base = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+  return base + (hosts ?? []).map((h) => `${h.ip}\t${h.names.join(' ')}\n`).join('');
 }
 
 /** runc container ID of a pod's sandbox. */
@@ -232,7 +243,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
     const locator = { emptyVolumesDir: join(options.dir, 'volumes') };
     await prepareVolumes(manifest, locator);
     const hostsFile = join(options.dir, 'hosts');
-    await writeFile(hostsFile, hostsFileText(hostname), { mode: 0o644 });
+    await writeFile(hostsFile, await hostsFileText(hostname, options.hosts), { mode: 0o644 });
     let resolvConf: string | undefined;
     if (options.dns !== undefined) {
       resolvConf = join(options.dir, 'resolv.conf');
@@ -283,6 +294,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         sandboxPid: 0,
         hostNetwork,
         hostsFile,
+        ...(options.hosts !== undefined ? { hostsOverImage: true } : {}),
         ...(resolvConf !== undefined ? { resolvConf } : {}),
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
       });

@@ -51,6 +51,8 @@ export interface PodRecord {
   /** The pod's hostname and DNS settings, when given (kept for `run-prepared`). */
   hostname?: string | undefined;
   dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host' | undefined;
+  /** Extra `/etc/hosts` entries, or `host`, when given (kept for `run-prepared`). */
+  hosts?: { ip: string; names: string[] }[] | 'host' | undefined;
   /** Why a pod was aborted. */
   error?: string | undefined;
 }

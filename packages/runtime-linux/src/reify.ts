@@ -51,6 +51,9 @@ export interface AppRequest {
   isolators?: Isolator[];
   mounts?: AppMountRequest[];
   annotations?: Annotation[];
+  /** Merged over the image's userAnnotations and userLabels by name; these win (TYPES-013). */
+  userAnnotations?: Record<string, string>;
+  userLabels?: Record<string, string>;
   readOnlyRootFS?: boolean;
 }
 
@@ -136,6 +139,8 @@ function appFromRequest(req: AppRequest, name: string, index: number): App {
   if (env !== undefined) app.environment = env;
   const iso = mergeIsolators(app.isolators, req.isolators);
   if (iso !== undefined) app.isolators = iso;
+  if (req.userAnnotations) app.userAnnotations = { ...app.userAnnotations, ...req.userAnnotations };
+  if (req.userLabels) app.userLabels = { ...app.userLabels, ...req.userLabels };
   return app;
 }
 

@@ -166,9 +166,18 @@ describe('createAppRuntimeConfig', () => {
     );
   });
 
-  it('OS-005 /etc/hosts is provided only when the image has none', async () => {
+  it('OS-005 /etc/hosts is provided only when the image has none, unless the pod was given entries', async () => {
     const { config } = await build(pod(), {}, rootfsWithHosts);
     expect(config.mounts.some((m) => m.destination === '/etc/hosts')).toBe(false);
+    const given = await build(pod(), { hostsOverImage: true }, rootfsWithHosts);
+    expect(given.config.mounts.filter((m) => m.destination === '/etc/hosts')).toEqual([
+      {
+        destination: '/etc/hosts',
+        type: 'bind',
+        source: '/pods/x/hosts',
+        options: ['bind', 'rprivate', 'ro'],
+      },
+    ]);
   });
 
   it('ACE-002 readOnlyRootFS makes the root read-only', async () => {

@@ -168,6 +168,9 @@ export interface AppRuntimeConfigInput {
   hostNetwork?: boolean;
   /** A hosts file bound onto `/etc/hosts` when neither the image nor a volume has one (OS-005). */
   hostsFile?: string;
+  /** Bind {@link AppRuntimeConfigInput.hostsFile} over the image's own `/etc/hosts` too (the pod was given hosts
+   * entries, as rkt's `--hosts-entry`); a volume that covers it still wins. */
+  hostsOverImage?: boolean;
   /** A resolv.conf bound onto `/etc/resolv.conf` (the pod's DNS settings; over the image's own), unless a volume
    * covers `/etc` or that file. */
   resolvConf?: string;
@@ -307,10 +310,10 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
     handlers[h.name] = await resolveProgram(h.exec, `/apps/${index}/app/eventHandlers/${i}/exec`);
   }
 
-  // /etc/hosts (OS-005): only when neither the image nor a volume provides one.
+  // /etc/hosts (OS-005): only when neither the image nor a volume provides one, unless the pod was given entries.
   if (input.hostsFile !== undefined) {
     const covered = targets.some((t) => t === '/etc' || t === '/etc/hosts' || t === '/');
-    const own = (await resolveInRootfs(view, '/etc/hosts')).hostPath !== undefined;
+    const own = !input.hostsOverImage && (await resolveInRootfs(view, '/etc/hosts')).hostPath !== undefined;
     if (!covered && !own)
       mounts.push({
         destination: '/etc/hosts',
