@@ -43,6 +43,8 @@ export interface PodArgs {
   podManifest?: string;
   dryRun: boolean;
   strict: boolean;
+  /** Attach the only app to this command's terminal (rkt's --interactive). */
+  interactive?: boolean;
   pullPolicy: 'new' | 'update' | 'never';
   network: { port?: string; ca?: string[]; resolve?: string[] };
   apps: AppArgs[];
@@ -69,6 +71,8 @@ export const POD_FLAGS_HELP = `Pod flags (before the first IMAGE):
   --pull-policy new|update|never   how IMAGEs are found (default new: the store first; see appc fetch)
   --discovery-port N, --ca FILE, --resolve HOST=IP   as --port, --ca, --resolve of appc fetch
   --strict                     refuse isolators that cannot be enforced as written
+  --interactive                attach the only app to this terminal: its stdin, stdout and stderr, with a
+                               terminal of its own when stdin is one (its output is then not kept for logs)
   --dry-run                    print the reified pod manifest and stop
 App flags (after each IMAGE; another IMAGE, or --- after -- ARGS, starts the next app):
   --exec CMD                   run CMD instead of the image's exec; arguments after --
@@ -337,6 +341,9 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
           case 'strict':
             pod.strict = true;
             break;
+          case 'interactive':
+            pod.interactive = true;
+            break;
           default:
             throw new UsageError(`unknown pod flag --${flag} (pod flags come before the first IMAGE)`);
         }
@@ -438,6 +445,8 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
       "--set-env, --set-env-file and --inherit-env apply to IMAGEs; a pod manifest carries its apps' environment",
     );
   if (pod.podManifest === undefined && pod.apps.length === 0) throw new UsageError('give at least one IMAGE');
+  if (pod.interactive && pod.apps.length > 1)
+    throw new UsageError('--interactive attaches one app to the terminal: give one IMAGE');
   if (pod.uuidFileSave !== undefined) pod.uuidFileSave = pathArg(io, pod.uuidFileSave);
   const inherited = inherit
     ? Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [{ name, value }]))

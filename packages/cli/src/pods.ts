@@ -1,5 +1,7 @@
 // What the pod commands share: root, the state root, waiting for a pod, printing its status.
+
 import { writeFile } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import type { PodRecord, ReifiedPod } from '@appc/runtime-linux';
 import type { Store } from '@appc/store';
 import { stateDir } from './context.ts';
@@ -68,7 +70,20 @@ export interface PodSettings {
   dns?: PodRecord['dns'];
   hosts?: PodRecord['hosts'];
   strict?: boolean | undefined;
+  /** Attach the pod's only app to this process's stdin, stdout and stderr (a terminal of its own when stdin is
+   * one). */
+  interactive?: boolean | undefined;
   uuidFileSave?: string | undefined;
+}
+
+/** The app `--interactive` attaches: the pod's only one, with a terminal when this process's stdin is one. */
+function interactiveApp(pod: ReifiedPod): { app: string; terminal: boolean } {
+  const [only, ...more] = pod.manifest.apps;
+  if (!only || more.length > 0)
+    throw new UsageError(
+      `--interactive attaches one app to the terminal, and this pod has ${pod.manifest.apps.length}`,
+    );
+  return { app: only.name, terminal: isatty(0) };
 }
 
 /** Runs a reified pod with the apps' output on this command's streams; reports the isolators not enforced as
@@ -92,6 +107,7 @@ export async function runPodHere(
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
     ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
+    ...(settings.interactive ? { interactive: interactiveApp(pod) } : {}),
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.signal ? { signal: io.signal } : {}),

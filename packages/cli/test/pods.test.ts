@@ -1,6 +1,6 @@
 // appc's pod commands on this machine's runc, catatonit and CNI plugins (root only): run with the forms scripts
 // rely on, status/list/logs/enter, the exit status of the first failing app, and kill -9 of `appc run` then gc.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -296,6 +296,32 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe('A=pod\n10.1.2.3\tdb.example\n');
+  });
+
+  it('--interactive attaches the app: a terminal of its own under a terminal, the stdin stream otherwise', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return;
+    const argv = [BIN, ...g, 'run', '--net=none', '--interactive', aci, '--exec', '/bin/sh', '--', '-c'];
+    // stdin a pipe: the app reads it, and has no terminal
+    const piped = spawnSync(process.execPath, [...argv, 'read x; echo "got $x"; tty; exit 3'], {
+      input: 'a line\n',
+      encoding: 'utf8',
+    });
+    expect(piped.status, piped.stderr).toBe(3);
+    expect(piped.stdout).toBe('got a line\nnot a tty\n');
+    // under a terminal (script(1) makes one): runc gives the app a pseudo-terminal and relays it
+    const quoted = [...argv, 'tty; exit 4'].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${quoted}`, '/dev/null'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(tty.status, tty.stderr + tty.stdout).toBe(4);
+    expect(tty.stdout).toMatch(/\/dev\/pts\/\d+/);
+    // one app only, as rkt had it
+    const two = await appc([...g, 'run', '--dry-run', '--interactive', aci, aci, '--name', 'b']);
+    expect(two.code).toBe(2);
+    expect(two.err).toMatch(/give one IMAGE/);
   });
 
   it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {

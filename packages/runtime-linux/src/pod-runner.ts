@@ -20,6 +20,7 @@ import {
   type PodResult,
   type PreparePodOptions,
   preparePod,
+  type RunPodOptions,
   runPreparedPod,
   startPodSandboxEarly,
 } from './pod.ts';
@@ -132,6 +133,9 @@ export interface RunStoredPodOptions {
   dns?: PreparePodOptions['dns'];
   /** Extra entries of the apps' `/etc/hosts`, or `host` ({@link PreparePodOptions.hosts}). */
   hosts?: PreparePodOptions['hosts'];
+  /** The app attached to this process's stdin, stdout and stderr, with a terminal of its own or not
+   * ({@link RunPodOptions.interactive}); its output is not kept in the pod's logs. */
+  interactive?: RunPodOptions['interactive'];
   /** Refuse isolators that cannot be enforced as written (ISO-003). */
   strict?: boolean;
   /** Where the apps write: the CLI's streams (ACE-009). Each app's output is also kept in the pod's logs. */
@@ -352,6 +356,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
         ...(forward ? { metadataForward: forward } : {}),
         ...(early ? { earlySandbox: early } : {}),
+        ...(options.interactive ? { interactive: options.interactive } : {}),
         notify: {
           apps: new Set(record.apps.filter((a) => a.notify).map((a) => a.name)),
           onReady: (name) => {

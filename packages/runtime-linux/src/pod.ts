@@ -143,6 +143,11 @@ export interface RunPodOptions {
    * name on its first READY=1. No other app, nor any handler, gets NOTIFY_SOCKET, even when this process has
    * one. */
   notify?: { apps: ReadonlySet<string>; onReady: (app: string) => void };
+  /** The app (its main process) whose stdin, stdout and stderr are this process's own file descriptors 0, 1
+   * and 2 (rkt's `--interactive`); with `terminal`, runc gives it a pseudo-terminal of its own, relayed to this
+   * process's (whose stdin should then be a terminal, which runc puts in raw mode while the app runs). Its output
+   * is neither captured nor passed to `onOutput`; its handlers run as the other apps do. */
+  interactive?: { app: string; terminal: boolean };
 }
 
 /** An entry of a per-app option (a Map or a plain object, by pod app name). */
@@ -449,6 +454,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
         }
         const receiver = receivers.get(app.name);
         const config = receiver ? withNotifySocket(app.config, receiver) : app.config;
+        if (options.interactive?.app === app.name) config.process.terminal = options.interactive.terminal;
         return writeFile(join(app.bundle, 'config.json'), JSON.stringify(config, null, 2));
       }),
     ]);
@@ -474,6 +480,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       if (name !== 'main') {
         const config = structuredClone(app.config);
         config.process.args = app.handlers[name] as string[];
+        config.process.terminal = false;
         withoutActivation(config);
         await mkdir(bundle, { recursive: true });
         await ownOverlayWorkdir(config, name);
@@ -488,13 +495,16 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
               hostNetwork ? undefined : `/proc/${sandboxPid}/ns/net`,
             )
           : undefined;
+      const attached = name === 'main' && options.interactive?.app === app.name;
       let started: ReturnType<Runc['runForeground']>;
       try {
         started = runc.runForeground(
           id,
           bundle,
           join(pod.dir, `app-${app.name}.${name}.log`),
-          { stdout: target, stderr: target },
+          attached
+            ? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' }
+            : { stdout: target, stderr: target },
           sockets?.fds,
         );
       } finally {
@@ -503,7 +513,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
       }
       current.set(app.name, id);
       if (name === 'main') mainRunning.add(app.name);
-      if (stdio === 'capture') {
+      if (stdio === 'capture' && !attached) {
         started.child.stdout?.on('data', (c: Buffer) => {
           out.push(c);
           options.onOutput?.(app.name, 'stdout', c);

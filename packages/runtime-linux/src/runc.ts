@@ -150,7 +150,7 @@ export class Runc {
     id: string,
     bundle: string,
     logFile: string,
-    stdio: { stdout: StdioTarget; stderr: StdioTarget },
+    stdio: { stdin?: StdioTarget; stdout: StdioTarget; stderr: StdioTarget },
     extraFds: readonly number[] = [],
   ): { child: ChildProcess; exit: Promise<RuncExit> } {
     // descriptors passed on from 3, as systemd's socket activation expects (`--preserve-fds`)
@@ -160,7 +160,7 @@ export class Runc {
     // app speak for it, nor hang on one that does not)
     const { NOTIFY_SOCKET: _own, ...env } = process.env;
     const child = spawn(this.binary, this.args(logFile, 'run', ...preserve, '--bundle', bundle, id), {
-      stdio: ['ignore', stdio.stdout, stdio.stderr, ...extraFds],
+      stdio: [stdio.stdin ?? 'ignore', stdio.stdout, stdio.stderr, ...extraFds],
       env,
     });
     const exit = new Promise<number>((resolve, reject) => {

@@ -8,12 +8,16 @@ import type { Globals, Io } from '../io.ts';
 import { requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = 'Run a pod made by appc prepare';
-export const usage = 'appc run-prepared [--strict] POD';
+export const usage = 'appc run-prepared [--strict] [--interactive] POD';
 export const help = `POD is a UUID, a unique prefix of one, or a pod name. Runs the prepared pod as appc run would, with
-the network it was prepared with; exits with the first failing app's status.`;
+the network it was prepared with; exits with the first failing app's status. --interactive attaches a pod of
+one app to this terminal, as appc run --interactive does.`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { strict: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    strict: { type: 'boolean' },
+    interactive: { type: 'boolean' },
+  });
   expectPositionals(positionals, 1, 1, 'one POD');
   requireRoot('run-prepared');
   const state = stateDir(globals, io);
@@ -32,7 +36,11 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     for (const a of manifest.apps)
       if (a.image.id && store.has(a.image.id)) images.set(a.image.id, store.manifest(a.image.id));
     const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
-    return await runPodHere(io, globals, store, pod, { ...record, strict: values.strict });
+    return await runPodHere(io, globals, store, pod, {
+      ...record,
+      strict: values.strict,
+      interactive: values.interactive,
+    });
   } finally {
     store.close();
   }
