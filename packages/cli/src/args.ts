@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
@@ -14,7 +15,16 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O):
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const e = error as Error & { code?: string };
+    // Node's own words, without its advice about positionals that start with "-" (rarely what was meant)
+    const unknown = /^Unknown option '([^']+)'/.exec(e.message);
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown)
+      throw new UsageError(`unknown flag ${unknown[1]} (a path that starts with "-" goes after --)`);
+    const missing = /^Option '(-[^' ]+)[^']*' argument missing/.exec(e.message);
+    if (missing) throw new UsageError(`${missing[1]} needs a value`);
+    const noValue = /^Option '(-[^' ]+)' does not take an argument/.exec(e.message);
+    if (noValue) throw new UsageError(`${noValue[1]} takes no value`);
+    throw new UsageError(e.message);
   }
 }
 
@@ -46,4 +56,43 @@ export function parseDuration(text: string, flag = '--grace-period'): number {
   if (consumed !== text.length || text.length === 0)
     throw new UsageError(`${flag} ${text}: write a duration such as 24h, 90m, 1h30m or 0s`);
   return total;
+}
+
+/** rkt's `--format`, beside our `--json`, for the commands that print records. */
+export const FORMAT_FLAG = { format: { type: 'string' } } as const;
+
+/** How a record is printed: text, or one JSON value per line (`--json`, rkt's `--format=json`), or indented
+ * (`--format=json-pretty`). */
+export function outputFormat(values: {
+  json?: boolean | undefined;
+  format?: string | undefined;
+}): 'text' | 'json' | 'json-pretty' {
+  const f = values.format;
+  if (f !== undefined && f !== 'json' && f !== 'json-pretty')
+    throw new UsageError(`--format ${f}: use json or json-pretty (or --json)`);
+  if (f === 'json-pretty') return 'json-pretty';
+  return values.json || f === 'json' ? 'json' : 'text';
+}
+
+/** A value as the format says: one line of JSON, or indented JSON. */
+export function jsonText(value: unknown, format: 'json' | 'json-pretty'): string {
+  return `${format === 'json-pretty' ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`;
+}
+
+/** rkt's `--uuid-file`, for the commands that take PODs. */
+export const UUID_FILE_FLAG = { 'uuid-file': { type: 'string' } } as const;
+
+/** The PODs a command names: its arguments, and the UUID written in the `--uuid-file` (by `--uuid-file-save`). */
+export async function podArgs(
+  io: Io,
+  positionals: string[],
+  uuidFile: string | undefined,
+): Promise<string[]> {
+  if (uuidFile === undefined) return positionals;
+  const text = (await readFile(pathArg(io, uuidFile), 'utf8')).trim();
+  if (!/^[0-9a-f-]{8,36}$/i.test(text))
+    throw new UsageError(
+      `--uuid-file ${uuidFile}: it holds no pod UUID (appc run --uuid-file-save writes one)`,
+    );
+  return [...positionals, text];
 }

@@ -69,7 +69,9 @@ describe('help and usage', () => {
   it.each([
     [['frobnicate'], 'unknown command'],
     [['build', 'only-one'], 'expected LAYOUT_DIR and OUT.aci'],
-    [['build', '--bogus', 'a', 'b.aci'], "Unknown option '--bogus'"],
+    [['build', '--bogus', 'a', 'b.aci'], 'unknown flag --bogus'],
+    [['validate', '--type'], '--type needs a value'],
+    [['validate', '--json=yes', 'x'], '--json takes no value'],
     [['build', '--compression', 'zip', 'a', 'b.aci'], '--compression must be one of'],
     [['validate'], 'at least one PATH'],
     [['validate', '--type', 'weird', 'x'], '--type must be'],

@@ -492,7 +492,7 @@ describe('the built bin, dist/appc.cjs (the bundle of scripts/bundle.mjs)', () =
     expect(ok.stdout).toContain('appc spec version 0.8.11');
     const usage = spawnSync(process.execPath, [bin, 'build', '--nope'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("Unknown option '--nope'");
+    expect(usage.stderr).toContain('unknown flag --nope');
     const missing = spawnSync(process.execPath, [bin, 'validate', join(tmp, 'missing.aci')], {
       encoding: 'utf8',
     });

@@ -495,17 +495,36 @@ export interface PodGcReport {
  * Running pods, and prepared pods nobody runs yet, are left alone. */
 export async function gcPods(
   stateDir: string,
-  options: { gracePeriodMs?: number; now?: Date; runcBinary?: string } = {},
+  options: {
+    gracePeriodMs?: number;
+    /** Prepared pods no process has started are removed this long after they were prepared (default 24 h). */
+    expirePreparedMs?: number;
+    /** Clean up after dead pods, remove nothing. */
+    cleanOnly?: boolean;
+    now?: Date;
+    runcBinary?: string;
+  } = {},
 ): Promise<PodGcReport> {
   const grace = options.gracePeriodMs ?? 30 * 60 * 1000;
+  const expirePrepared = options.expirePreparedMs ?? 24 * 60 * 60 * 1000;
   const now = (options.now ?? new Date()).getTime();
   const report: PodGcReport = { removed: [], cleaned: [] };
   for (const pod of await listPods(stateDir)) {
-    if (pod.state === 'running' || pod.state === 'prepared') continue;
+    if (pod.state === 'running') continue;
+    if (pod.state === 'prepared') {
+      // one that run-prepared is starting has an owner; one left alone expires, as rkt's did
+      if (pod.owner !== undefined || options.cleanOnly) continue;
+      if (now - Date.parse(pod.createdAt) >= expirePrepared) {
+        await removePodDir(stateDir, pod.uuid);
+        report.removed.push(pod.uuid);
+      }
+      continue;
+    }
     if (pod.state === 'aborted') {
       await cleanupPod(stateDir, pod, options);
       report.cleaned.push(pod.uuid);
     }
+    if (options.cleanOnly) continue;
     const ended = Date.parse(pod.finishedAt ?? pod.startedAt ?? pod.createdAt);
     if (now - ended >= grace) {
       await removePodDir(stateDir, pod.uuid);

@@ -32,6 +32,7 @@ size when the manifest gives them. Prints each image ID on stdout, one per line.
                              verified https without review (VERIFY-006)
   --json                     one object per image: {"ref", "id", "name", "labels", "from", "url", "signer",
                              "dependencies"}
+  --full                     accepted for rkt's sake: image IDs are always printed whole
 ${NETWORK_HELP}
 
 --insecure-options=image stores unsigned images (with a warning); http and tls relax the transport.`;
@@ -43,6 +44,8 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     'pull-policy': { type: 'string', default: 'update' },
     'trust-keys-from-https': { type: 'boolean' },
     json: { type: 'boolean' },
+    // rkt printed short IDs unless --full; IDs are always printed whole here
+    full: { type: 'boolean' },
     ...NETWORK_FLAGS,
   });
   expectPositionals(positionals, 1, Number.POSITIVE_INFINITY, 'one or more images');

@@ -1,13 +1,21 @@
 import { extract, render } from '@appc/aci';
 import { serializeImageManifest } from '@appc/schema';
 import type { Store, StoredImage } from '@appc/store';
-import { expectPositionals, parseCommandArgs, parseDuration, pathArg } from '../args.ts';
+import {
+  expectPositionals,
+  FORMAT_FLAG,
+  jsonText,
+  outputFormat,
+  parseCommandArgs,
+  parseDuration,
+  pathArg,
+} from '../args.ts';
 import { formatBytes, formatTable, openImageStore } from '../context.ts';
 import { describeError, exitCodeFor, UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
 export const summary = 'Work with the image store: list, rm, gc, export, extract, render, cat-manifest';
-export const usage = `appc image list [--json] [--name NAME] [--sort FIELD] [--order asc|desc] [--no-legend] [--full]
+export const usage = `appc image list [--json | --format json|json-pretty] [--name NAME] [--sort FIELD] [--order asc|desc] [--no-legend] [--full]
        appc image rm ID...
        appc image gc [--grace-period DURATION]
        appc image export [--overwrite] ID OUT.aci
@@ -19,7 +27,8 @@ export const help = `ID is an image ID (sha512-...), a unique prefix of one (TYP
 
 list: every stored image, newest import first. --sort importedAt (default), lastUsedAt, name, sizeBytes or id;
   --json one object per image {"id", "name", "labels", "version", "sizeBytes", "compression", "importedAt",
-  "lastUsedAt", "sourceUrl", "signatureFingerprint"}; --full prints whole IDs.
+  "lastUsedAt", "sourceUrl", "signatureFingerprint"} (rkt's --format=json, or json-pretty, too); --full prints
+  whole IDs.
 rm: removes images (and their rendered trees); a missing ID is reported and the others still go.
 gc: removes images not used for the grace period (default 24h; units s, m, h, d, e.g. 90m or 0s), rendered
   trees unused as long, temporary files of dead processes and orphans.
@@ -80,8 +89,10 @@ const list: Sub = async (argv, io, _globals, store) => {
     order: { type: 'string' },
     'no-legend': { type: 'boolean' },
     full: { type: 'boolean' },
+    ...FORMAT_FLAG,
   });
   expectPositionals(positionals, 0, 0, 'no arguments');
+  const format = outputFormat(values);
   const sort = values.sort as string;
   if (!SORTS.has(sort)) throw new UsageError(`--sort ${sort}: use one of ${[...SORTS].join(', ')}`);
   if (values.order !== undefined && values.order !== 'asc' && values.order !== 'desc')
@@ -92,8 +103,8 @@ const list: Sub = async (argv, io, _globals, store) => {
     ...(values.name !== undefined ? { name: values.name } : {}),
   });
   const out: string[] = [];
-  if (values.json) {
-    for (const i of images) out.push(JSON.stringify(i));
+  if (format !== 'text') {
+    for (const i of images) out.push(jsonText(i, format).trimEnd());
   } else {
     const now = Date.now();
     const rows = images.map((i) => [

@@ -1,13 +1,13 @@
-import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { expectPositionals, FORMAT_FLAG, jsonText, outputFormat, parseCommandArgs } from '../args.ts';
 import { formatTable, stateDir } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 import { podJson } from '../pods.ts';
 
 export const summary = 'List the pods';
-export const usage = 'appc list [--json] [--no-legend] [--full]';
+export const usage = 'appc list [--json | --format json|json-pretty] [--no-legend] [--full]';
 export const help = `Every pod of the state root, oldest first: UUID, name, apps, state, network.
 
-  --json        one object per pod, as appc status --json
+  --json        one object per pod, as appc status --json (rkt's --format=json, or json-pretty, too)
   --full        whole UUIDs and image IDs
   --no-legend   no header line`;
 
@@ -16,12 +16,14 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     json: { type: 'boolean' },
     'no-legend': { type: 'boolean' },
     full: { type: 'boolean' },
+    ...FORMAT_FLAG,
   });
+  const format = outputFormat(values);
   expectPositionals(positionals, 0, 0, 'no arguments');
   const { listPods } = await import('@appc/runtime-linux');
   const pods = await listPods(stateDir(globals, io));
-  if (values.json) {
-    for (const p of pods) io.stdout.write(`${JSON.stringify(podJson(p))}\n`);
+  if (format !== 'text') {
+    for (const p of pods) io.stdout.write(jsonText(podJson(p), format));
     return ExitCode.Ok;
   }
   const rows = pods.map((p) => [

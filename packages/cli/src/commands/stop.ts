@@ -1,29 +1,32 @@
-import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { expectPositionals, parseCommandArgs, podArgs, UUID_FILE_FLAG } from '../args.ts';
 import { stateDir } from '../context.ts';
 import { describeError, exitCodeFor } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 import { requireRoot } from '../pods.ts';
 
 export const summary = 'Stop running pods';
-export const usage = 'appc stop [--force] [--timeout SECONDS] POD...';
+export const usage = 'appc stop [--force] [--timeout SECONDS] [--uuid-file FILE] POD...';
 export const help = `Asks the process running each pod to stop it (SIGTERM to its apps, SIGKILL 10 s later; post-stop
 handlers run), and waits until it has. A pod whose process is gone is cleaned up instead. Prints each UUID.
 
   --force            SIGKILL the process running the pod at once, then clean up what it leaves
-  --timeout SECONDS  how long to wait for a pod to stop (default 30)`;
+  --timeout SECONDS  how long to wait for a pod to stop (default 30)
+  --uuid-file FILE   also the pod whose UUID appc run --uuid-file-save wrote there`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, {
     force: { type: 'boolean' },
     timeout: { type: 'string', default: '30' },
+    ...UUID_FILE_FLAG,
   });
-  expectPositionals(positionals, 1, Number.POSITIVE_INFINITY, 'one or more PODs');
+  const pods = await podArgs(io, positionals, values['uuid-file']);
+  expectPositionals(pods, 1, Number.POSITIVE_INFINITY, 'one or more PODs');
   requireRoot('stop');
   const state = stateDir(globals, io);
   const { cleanupPod, findPod, readPodRecord } = await import('@appc/runtime-linux');
   const deadline = Date.now() + Number(values.timeout) * 1000;
   let status: ExitCode = ExitCode.Ok;
-  for (const ref of positionals) {
+  for (const ref of pods) {
     try {
       let pod = await findPod(state, ref);
       if (pod.state === 'running' && pod.owner) {
