@@ -10,10 +10,37 @@ type Parsed<O extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
 >;
 
-/** `util.parseArgs` in strict mode, with its errors turned into usage errors (exit 2). */
+/** actool's Go-style spellings of a flag this command knows, as `util.parseArgs` takes them: `-name` for `--name`,
+ * and `--name=true` or `--name=false` for a boolean (`false` drops it). Nothing changes after `--`. */
+export function goStyleFlags(argv: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^--?([a-z][a-z0-9-]+)(=(.*))?$/.exec(arg);
+    const option = m ? options[m[1] as string] : undefined;
+    if (!m || !option) {
+      out.push(arg);
+      continue;
+    }
+    const long = `--${m[1]}`;
+    if (option.type === 'boolean' && (m[3] === 'true' || m[3] === 'false')) {
+      if (m[3] === 'true') out.push(long);
+      continue;
+    }
+    out.push(m[2] === undefined ? long : `${long}=${m[3]}`);
+  }
+  return out;
+}
+
+/** `util.parseArgs` in strict mode, with its errors turned into usage errors (exit 2); actool's `-flag` and
+ * `--flag=false` spellings are taken too ({@link goStyleFlags}). */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O): Parsed<O> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: goStyleFlags(argv, options), options, allowPositionals: true, strict: true });
   } catch (error) {
     const e = error as Error & { code?: string };
     // Node's own words, without its advice about positionals that start with "-" (rarely what was meant)

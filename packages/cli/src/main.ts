@@ -82,19 +82,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
   let missingValue: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    // actool's Go flags took -debug for --debug: a global flag's long name after one dash is taken too
+    const long = /^-[a-z][a-z-]+(=.*)?$/.test(arg) ? `-${arg}` : arg;
+    const eq = long.indexOf('=');
+    const flag = long.startsWith('--') && eq > 0 ? long.slice(0, eq) : long;
     const global = afterDoubleDash ? undefined : VALUE_FLAGS[flag];
     if (afterDoubleDash) rest.push(arg);
     else if (arg === '--') {
       afterDoubleDash = true;
       rest.push(arg);
     } else if (global !== undefined) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      const value = eq > 0 ? long.slice(eq + 1) : argv[++i];
       if (value === undefined) missingValue = flag;
       else globals[global] = value;
-    } else if (arg === '--debug') globals.debug = true;
-    else if (arg === '--help' || arg === '-h') help = true;
+    } else if (long === '--debug') globals.debug = true;
+    else if (long === '--help' || arg === '-h') help = true;
     else rest.push(arg);
   }
   const [first, ...args] = rest;

@@ -88,6 +88,23 @@ describe('help and usage', () => {
   });
 });
 
+describe("actool's Go-style flags", () => {
+  it('takes -flag for --flag and --flag=true|false for booleans, on commands and globals', async () => {
+    const dir = await layout(join(tmp, 'go-flags'), manifest('example.com/go'), { 'x.txt': 'x' });
+    const out = join(tmp, 'go-flags.aci');
+    expect((await appc(['build', '-no-compression', dir, out])).code).toBe(0);
+    // the file exists: -overwrite=false is no overwrite, -overwrite and --overwrite=true are
+    expect((await appc(['build', '-overwrite=false', dir, out])).code).toBe(2);
+    expect((await appc(['build', '-overwrite', dir, out])).code).toBe(0);
+    expect((await appc(['build', '--overwrite=true', dir, out])).code).toBe(0);
+    const debug = await appc(['-debug', 'validate', out]);
+    expect(debug.code).toBe(0);
+    expect(debug.err).toContain(': valid image sha512-');
+    // after --, nothing is a flag
+    expect((await appc(['validate', '--', '-debug'])).err).toContain('-debug');
+  });
+});
+
 describe('build, validate, id, cat-manifest, extract', () => {
   it('round-trips the example-shaped layout, deterministically', async () => {
     const dir = await layout(
