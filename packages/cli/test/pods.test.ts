@@ -355,6 +355,20 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     const inside = await appc([...g, 'enter', 'web', '/bin/cat', '/www/index.html']);
     expect(inside.code, inside.err).toBe(0);
     expect(inside.out).toBe('served from the pod\n');
+    // the command's own flags follow POD without --, as in rkt; --app before POD
+    const flags = await appc([
+      ...g,
+      'enter',
+      '--app',
+      'web',
+      'web',
+      '/bin/grep',
+      '-c',
+      'served',
+      '/www/index.html',
+    ]);
+    expect(flags.code, flags.err).toBe(0);
+    expect(flags.out).toBe('1\n');
     const stop = await appc([...g, 'stop', 'web']);
     expect(stop.code, stop.err).toBe(0);
     expect(await exited).toBe(143); // httpd ended by SIGTERM: 128 + 15, the first failing app's status

@@ -9,15 +9,20 @@ import { requireRoot } from '../pods.ts';
 export const summary = "Run a command in a running pod's app";
 export const usage = 'appc enter [--app NAME] POD [CMD [ARGS...]]';
 export const help = `Runs CMD (default /bin/sh) inside an app of a running pod: its rootfs, namespaces, user, cgroup and
-isolators (runc exec). --app NAME picks the app; a pod with one app needs none. Exits with CMD's status.`;
+isolators (runc exec). --app NAME picks the app; a pod with one app needs none. Flags end at POD: what follows
+is the command with its own flags (appc enter 3f2a ls -la). Exits with CMD's status.`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
-  const split = argv.indexOf('--');
-  const own = split < 0 ? argv : argv.slice(0, split);
-  const { values, positionals } = parseCommandArgs(own, { app: { type: 'string' } });
-  const [ref, ...cmdBefore] = positionals;
+  // flags end at POD: what follows is the command and its own flags (`appc enter POD ls -la`), as in rkt
+  let i = 0;
+  while (i < argv.length && (argv[i] as string).startsWith('-') && argv[i] !== '--') {
+    i += /^--?app$/.test(argv[i] as string) ? 2 : 1;
+  }
+  const { values } = parseCommandArgs(argv.slice(0, i), { app: { type: 'string' } });
+  const rest = argv[i] === '--' ? argv.slice(i + 1) : argv.slice(i);
+  const [ref, ...after] = rest;
   if (ref === undefined) throw new UsageError('give the POD to enter');
-  const cmd = [...cmdBefore, ...(split < 0 ? [] : argv.slice(split + 1))];
+  const cmd = after[0] === '--' ? after.slice(1) : after;
   requireRoot('enter');
   const state = stateDir(globals, io);
   const { findPod } = await import('@appc/runtime-linux');
