@@ -43,6 +43,11 @@ def uid(section, base):
     counter[k] = counter.get(k, 0) + 1
     return base if counter[k] == 1 else f'{base}-{counter[k]}'
 
+def ref_hash_ok(v):
+    # the reference's image ID check (TYPES-006): two parts split at "-", sha512 and anything non-empty
+    parts = v.split('-')
+    return len(parts) == 2 and parts[0] == 'sha512' and parts[1] != ''
+
 def T(file, base, req, title, inp, valid, **kw):
     add('types', file, uid('types', base), req, title, inp, valid, **kw)
 
@@ -54,8 +59,8 @@ for s in d['valid'] + d['alsoValid']:
     if AC_ID.match(s):
         T('ac-identifier', f'ac-identifier/valid-{slug(s)}', 'TYPES-001', f'"{s}" is an AC Identifier', {'type': 'acIdentifier', 'value': s}, True, source=src)
     else:
-        # "/~" is a run of two separators: the spec's regex (TYPES-001 ours) refuses it, the reference accepts it.
-        T('ac-identifier', f'ac-identifier/valid-{slug(s)}', 'TYPES-001', f'"{s}" has the separator run "/~" (TYPES-001 Divergence: the regex applies)', {'type': 'acIdentifier', 'value': s}, False, code='ERR_SCHEMA_AC_IDENTIFIER', reference=True, source=src)
+        # "/~" is a run of two separators the spec's regex forgets, but its own example example.com/~user/app_v1 has it.
+        T('ac-identifier', f'ac-identifier/valid-{slug(s)}', 'TYPES-001', f'"{s}" has "/~" like the spec example example.com/~user/app_v1 (its regex alone would refuse it)', {'type': 'acIdentifier', 'value': s}, True, source=src)
 for s in d['invalid']:
     T('ac-identifier', f'ac-identifier/invalid-{slug(s)}', 'TYPES-001', f'"{s}" is not an AC Identifier', {'type': 'acIdentifier', 'value': s}, False, code='ERR_SCHEMA_AC_IDENTIFIER', source=src)
 for c in d['sanitize']:
@@ -105,8 +110,8 @@ for c in d['invalid']:
 d = load('types-hash.json'); src = 'appc/spec schema/types/hash_test.go'
 for c in d['serialize']:
     s = f'{c["type"]}-{c["value"]}'
-    full = len(c['value']) == 128
-    T('image-id', f'image-id/read-{slug(c["value"])}', 'TYPES-006', f'"{s}" is read as an image ID' + ('' if full else ' (with a warning: not 128 hex digits)'), {'type': 'imageId', 'value': s}, True, warnings=None if full else ['WARN_SCHEMA_IMAGE_ID_NOT_FULL'], source=src)
+    full = re.fullmatch(r'[0-9a-f]{128}', c['value']) is not None
+    T('image-id', f'image-id/read-{slug(c["value"])}', 'TYPES-006', f'"{s}" ' + ('is an image ID' if full else 'is not an image ID: the value is the hex SHA-512 digest, 128 hex digits (TYPES-006; the reference checks neither hex nor length)'), {'type': 'imageId', 'value': s}, full, code=None if full else 'ERR_SCHEMA_IMAGE_ID', reference=None if full else True, source=src)
 for c in d['serializeFails']:
     s = f'{c["type"]}-{c["value"]}'
     T('image-id', f'image-id/invalid-{slug(s)}', 'TYPES-006', f'"{s}" is not an image ID: {c["why"]}', {'type': 'imageId', 'value': s}, False, code='ERR_SCHEMA_IMAGE_ID', source=src)
@@ -173,7 +178,10 @@ for c in d['cases']:
         if p.startswith('invalid label name'): code, req = 'ERR_SCHEMA_LABEL_NAME_RESERVED', 'TYPES-009'
         elif p.startswith('duplicate'): code, req = 'ERR_SCHEMA_DUPLICATE_NAME', 'TYPES-009'
         else: code = 'ERR_SCHEMA_OS_ARCH'
-    T('labels', f'labels/{slug(desc)}', req, f'labels {desc}' + ('' if c['valid'] else f': {c["errorPrefix"]}'), {'type': 'labels', 'value': labels}, c['valid'], code=code, source=src)
+    codes = [code] if code else None
+    if any('value' not in l for l in labels):
+        codes = (codes or []) + ['ERR_SCHEMA_REQUIRED']  # TYPES-009: a label has a value
+    T('labels', f'labels/{slug(desc)}', req, f'labels {desc}' + ('' if c['valid'] else f': {c["errorPrefix"]}'), {'type': 'labels', 'value': labels}, c['valid'], codes=codes, source=src)
 
 d = load('types-annotations.json'); src = 'appc/spec schema/types/annotations_test.go'
 for c in d['validity']:
@@ -243,12 +251,18 @@ for s, ok in [('a--b', False), ('a//b', False), ('a..b', False), ('a-.b', False)
       {'type': 'acIdentifier', 'value': s}, ok, code=None if ok else 'ERR_SCHEMA_AC_IDENTIFIER', reference=True)
 T('ac-name', 'ac-name/ours-double-dash', 'TYPES-003', '"a--b" has a run of dashes (TYPES-003 Divergence)', {'type': 'acName', 'value': 'a--b'}, False, code='ERR_SCHEMA_AC_NAME', reference=True)
 T('ac-name', 'ac-name/ours-default-app-name', 'TYPES-003', 'the default app name of "coreos.com/etcd" is "etcd" (rkt)', {'type': 'sanitizeAcName', 'value': 'etcd'}, True, output='etcd')
-for s, ok, code, ref in [('0.8.11', True, None, True), ('0.1.0', True, None, True), ('0.8.11-rc.1', True, None, True), ('0.8.11+git', True, None, True),
+for s, ok, code, ref in [('0.8.11', True, None, True), ('0.1.0', False, 'ERR_SCHEMA_AC_VERSION', True), ('0.8.11-rc.1', False, 'ERR_SCHEMA_AC_VERSION', True), ('0.8.11+git', True, None, True),
+                         ('0.1.1', True, None, True), ('0.5.2', True, None, True), ('0.7.99', False, 'ERR_SCHEMA_AC_VERSION', True), ('0.8.10+build.5', True, None, True),
                          ('0.8.12', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True), ('0.9.0', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True),
                          ('1.0.0', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True), ('0.0.0', False, 'ERR_SCHEMA_AC_VERSION', False), ('', False, 'ERR_SCHEMA_AC_VERSION', False), ('v0.8.11', False, 'ERR_SCHEMA_AC_VERSION', False)]:
-    T('ac-version', f'ac-version/ours-{slug(s) or "empty"}', 'TYPES-005', f'acVersion "{s}"' + (' is accepted' if ok else f' is refused ({code})'), {'type': 'acVersion', 'value': s}, ok, code=code, reference=ref if ref != ok else None)
+    why = ' (TYPES-005: an AC Version must name a tagged release of the spec, v0.1.1 .. v0.8.11)' if code == 'ERR_SCHEMA_AC_VERSION' and ref else ''
+    T('ac-version', f'ac-version/ours-{slug(s) or "empty"}', 'TYPES-005', f'acVersion "{s}"' + (' is accepted' if ok else f' is refused ({code})') + why, {'type': 'acVersion', 'value': s}, ok, code=code, reference=ref if ref != ok else None)
 T('image-id', 'image-id/ours-full', 'TYPES-006', 'a full image ID', {'type': 'imageId', 'value': FULL}, True)
-T('image-id', 'image-id/ours-placeholder', 'TYPES-006', 'the spec example placeholder "sha512-..." is read with a warning', {'type': 'imageId', 'value': 'sha512-...'}, True, warnings=['WARN_SCHEMA_IMAGE_ID_NOT_FULL'])
+T('image-id', 'image-id/ours-placeholder', 'TYPES-006', 'the spec examples\' placeholder "sha512-..." (an elided digest) is read with a warning', {'type': 'imageId', 'value': 'sha512-...'}, True, warnings=['WARN_SCHEMA_IMAGE_ID_NOT_FULL'])
+for v, why in [('sha512-' + 'a' * 64, 'a 64-digit digest (the length of a SHA-256)'), ('sha512-' + 'a' * 127, '127 hex digits'), ('sha512-' + 'a' * 129, '129 hex digits'),
+               ('sha512-' + 'g' * 128, '128 digits that are not hex'), ('sha512-abc', 'a short prefix (only the CLI takes prefixes)'), ('sha256-' + 'a' * 64, 'a SHA-256 ID'),
+               ('SHA512-' + 'a' * 128, 'the algorithm in upper case'), ('sha512-....', 'four dots'), ('sha512-' + 'a' * 128 + '\n', 'a trailing newline'), ('', 'empty')]:
+    T('image-id', f'image-id/ours-bad-{slug(why)}', 'TYPES-006', f'an image ID with {why} is refused (TYPES-006: sha512- and the hex digest; the reference checks neither hex nor length)', {'type': 'imageId', 'value': v}, False, code='ERR_SCHEMA_IMAGE_ID', reference=True if ref_hash_ok(v) else None)
 T('image-id', 'image-id/ours-upper', 'TYPES-006', 'an upper-case digest is read with a warning', {'type': 'imageId', 'value': FULL.upper().replace('SHA512', 'sha512')}, True, warnings=['WARN_SCHEMA_IMAGE_ID_NOT_FULL'])
 T('image-id', 'image-id/ours-three-parts', 'TYPES-006', '"sha512-a-b" splits into three parts', {'type': 'imageId', 'value': 'sha512-a-b'}, False, code='ERR_SCHEMA_IMAGE_ID')
 T('isolator-object', 'isolator/ours-missing-value', 'TYPES-007', 'a known isolator without "value" (the reference crashes)', {'type': 'isolator', 'value': {'name': 'resource/memory'}}, False, code='ERR_SCHEMA_REQUIRED')
@@ -256,7 +270,10 @@ T('isolator-object', 'isolator/ours-bad-name', 'TYPES-007', 'an isolator name th
 T('isolator-object', 'isolator/ours-ok', 'TYPES-007', 'an isolator with name and value', {'type': 'isolator', 'value': {'name': 'resource/memory', 'value': {'limit': '1G'}}}, True)
 for s, ok in [('2014-10-27t19:32:27Z', False), ('2014-10-27 19:32:27Z', False), ('2014-10-27T19:32:27', False), ('2014-10-27T19:32:27+0000', False), ('2014-10-27T19:32:27.5+01:00', True), ('2014-02-30T00:00:00Z', False)]:
     T('timestamp', f'date/ours-{slug(s)}', 'TYPES-008', f'"{s}"' + (' is a date-time' if ok else ' is not an RFC 3339 date-time as the reference reads it'), {'type': 'date', 'value': s}, ok, code=None if ok else 'ERR_SCHEMA_TIMESTAMP')
-T('labels', 'labels/ours-missing-value', 'TYPES-009', 'a label without value reads as ""', {'type': 'labels', 'value': [{'name': 'version'}]}, True)
+T('labels', 'labels/ours-missing-value', 'TYPES-009', 'a label without value (TYPES-009: a label has two members, name and value; the reference reads it as "")', {'type': 'labels', 'value': [{'name': 'version'}]}, False, code='ERR_SCHEMA_REQUIRED', reference=True)
+T('labels', 'labels/ours-empty-value', 'TYPES-009', 'a label whose value is "" (an arbitrary string)', {'type': 'labels', 'value': [{'name': 'version', 'value': ''}]}, True)
+for os_ in ['constructor', '__proto__', 'toString', 'hasOwnProperty']:
+    T('labels', f'labels/ours-os-{slug(os_)}', 'TYPES-010', f'os "{os_}" is no operating system (a lookup must not find JavaScript object members)', {'type': 'labels', 'value': [{'name': 'os', 'value': os_}, {'name': 'arch', 'value': 'amd64'}]}, False, code='ERR_SCHEMA_OS_ARCH')
 T('labels', 'labels/ours-bad-name', 'TYPES-009', 'a label name that is not an AC Identifier', {'type': 'labels', 'value': [{'name': 'Version', 'value': '1'}]}, False, code='ERR_SCHEMA_AC_IDENTIFIER')
 T('labels', 'labels/ours-arch-without-os', 'TYPES-010', 'arch without os is not checked', {'type': 'labels', 'value': [{'name': 'arch', 'value': 'pdp11'}]}, True)
 T('labels', 'labels/ours-darwin-x86-64', 'TYPES-010', 'darwin/x86_64 is known', {'type': 'labels', 'value': [{'name': 'os', 'value': 'darwin'}, {'name': 'arch', 'value': 'x86_64'}]}, True)
@@ -275,7 +292,8 @@ T('annotations', 'annotations/ours-non-string', 'TYPES-012', 'an annotation valu
 T('user-maps', 'user-annotations/ours-valid', 'TYPES-013', 'userAnnotations with free keys and string values', {'type': 'userAnnotations', 'value': {'Any Key!': 'v', '': 'empty key'}}, True)
 T('user-maps', 'user-annotations/ours-number', 'TYPES-013', 'a userLabels value that is a number', {'type': 'userLabels', 'value': {'a': 1}}, False, code='ERR_SCHEMA_TYPE')
 T('user-maps', 'user-annotations/ours-list', 'TYPES-013', 'userLabels given as a list', {'type': 'userLabels', 'value': [{'name': 'a', 'value': 'b'}]}, False, code='ERR_SCHEMA_TYPE')
-T('environment', 'environment/ours-missing-value', 'TYPES-014', 'a variable without value reads as ""', {'type': 'environment', 'value': [{'name': 'EMPTY'}]}, True)
+T('environment', 'environment/ours-missing-value', 'TYPES-014', 'a variable without value (TYPES-014: two members, name and value; the reference reads it as "")', {'type': 'environment', 'value': [{'name': 'EMPTY'}]}, False, code='ERR_SCHEMA_REQUIRED', reference=True)
+T('environment', 'environment/ours-empty-value', 'TYPES-014', 'a variable whose value is ""', {'type': 'environment', 'value': [{'name': 'EMPTY', 'value': ''}]}, True)
 T('uuid', 'uuid/ours-all-zero', 'TYPES-015', 'the all-zero UUID is refused', {'type': 'uuid', 'value': '00000000-0000-0000-0000-000000000000'}, False, code='ERR_SCHEMA_UUID')
 T('uuid', 'uuid/ours-braces', 'TYPES-015', 'braces are refused', {'type': 'uuid', 'value': '{6733c088-a507-4694-aabf-edbe4fc5266f}'}, False, code='ERR_SCHEMA_UUID')
 T('uuid', 'uuid/ours-newline', 'TYPES-015', 'a trailing newline is refused', {'type': 'uuid', 'value': '6733c088-a507-4694-aabf-edbe4fc5266f\n'}, False, code='ERR_SCHEMA_UUID')
@@ -365,8 +383,8 @@ M('iso', 'multiplicity', 'unknown/app', 'ISO-003', 'an image whose app has an un
 POD = {'acVersion': '0.8.11', 'acKind': 'PodManifest', 'apps': []}
 M('iso', 'pod-level', 'pod/one-memory-bound', 'ISO-001', 'pod and app memory limits together (the app gets the smaller one at run time)',
   {**POD, 'apps': [{'name': 'a', 'image': {'id': FULL}, 'app': {**APP, 'isolators': [{'name': 'resource/memory', 'value': {'limit': '2G'}}]}}], 'isolators': [{'name': 'resource/memory', 'value': {'limit': '1G'}}]}, True, kind='PodManifest')
-M('iso', 'pod-level', 'pod/no-multiplicity', 'POD-006', 'two selinux contexts at pod level are not checked for multiplicity (POD-006)',
-  {**POD, 'isolators': [{'name': 'os/linux/selinux-context', 'value': VAL['os/linux/selinux-context']}] * 2}, True, kind='PodManifest')
+M('iso', 'pod-level', 'pod/no-multiplicity', 'ISO-008', 'two selinux contexts at pod level (ISO-008: only one per pod; the reference does not check pod lists)',
+  {**POD, 'isolators': [{'name': 'os/linux/selinux-context', 'value': VAL['os/linux/selinux-context']}] * 2}, False, kind='PodManifest', code='ERR_SCHEMA_ISOLATOR_MULTIPLE', reference=True)
 M('iso', 'pod-level', 'pod/bad-value', 'POD-006', 'pod-level isolator values are checked', {**POD, 'isolators': [{'name': 'resource/memory', 'value': {'limit': 'lots'}}]}, False, kind='PodManifest', code='ERR_SCHEMA_QUANTITY')
 M('iso', 'pod-level', 'pod/sysctl', 'ISO-019', 'sysctl at pod level', {**POD, 'isolators': [{'name': 'os/unix/sysctl', 'value': {'net.ipv4.ip_forward': '1'}}]}, True, kind='PodManifest')
 M('iso', 'pod-level', 'pod/sysctl-non-string', 'ISO-019', 'sysctl values must be strings', {**POD, 'isolators': [{'name': 'os/unix/sysctl', 'value': {'net.ipv4.ip_forward': 1}}]}, False, kind='PodManifest', code='ERR_SCHEMA_ISOLATOR_VALUE')
@@ -533,7 +551,7 @@ PM('ours', 'annotations/ok', 'POD-007', 'pod annotations with AC Names', pod_wit
 PM('ours', 'annotations/identifier', 'POD-007', 'a pod annotation named "example.com/x" (TYPES-012 Divergence: AC Names at pod level)', pod_with(annotations=[{'name': 'example.com/x', 'value': 'y'}]), False, code='ERR_SCHEMA_AC_NAME', reference=True)
 PM('ours', 'annotations/dup', 'POD-007', 'two pod annotations with one name', pod_with(annotations=[{'name': 'a', 'value': '1'}, {'name': 'a', 'value': '2'}]), False, code='ERR_SCHEMA_DUPLICATE_NAME')
 PM('ours', 'ports/ok', 'POD-008', 'an exposed port with hostIP', pod_with(ports=[{'name': 'http', 'hostPort': 8080, 'hostIP': '127.0.0.1'}]), True)
-PM('ours', 'ports/ipv6', 'POD-008', 'an exposed port on an IPv6 address (accepted, as the reference does)', pod_with(ports=[{'name': 'http', 'hostPort': 8080, 'hostIP': '::1'}]), True)
+PM('ours', 'ports/ipv6', 'POD-008', 'an exposed port on an IPv6 address (POD-008: hostIP is an IPv4 address in dotted-quad notation; the reference accepts any IP)', pod_with(ports=[{'name': 'http', 'hostPort': 8080, 'hostIP': '::1'}]), False, code='ERR_SCHEMA_IP', reference=True)
 PM('ours', 'ports/bad-ip', 'POD-008', 'hostIP "localhost"', pod_with(ports=[{'name': 'http', 'hostPort': 8080, 'hostIP': 'localhost'}]), False, code='ERR_SCHEMA_IP')
 PM('ours', 'ports/host-port-range', 'POD-008', 'hostPort 70000 (the reference does not check the range)', pod_with(ports=[{'name': 'http', 'hostPort': 70000}]), False, code='ERR_SCHEMA_PORT', reference=True)
 PM('ours', 'ports/no-host-port', 'POD-008', 'an exposed port without hostPort', pod_with(ports=[{'name': 'http'}]), False, code='ERR_SCHEMA_REQUIRED')
@@ -546,6 +564,91 @@ PM('ours', 'reified/ok', 'POD-011', 'every app names its image by a full ID', po
 PM('ours', 'reified/placeholder', 'POD-011', 'an app whose image id is the placeholder "sha512-..." (accepted with a warning, never matches an image)', pod_with(apps=[{'name': 'a', 'image': {'id': 'sha512-...'}}]), True, warnings=['WARN_SCHEMA_IMAGE_ID_NOT_FULL'])
 add('pod', 'ours', 'pod/cli/volume-host-uid', 'POD-012', 'the --volume form refuses uid on a host volume (rkt)', {'type': 'volumeArg', 'value': 'data,kind=host,source=/srv,uid=1'}, False, code='ERR_SCHEMA_ARGUMENT')
 add('pod', 'ours', 'pod/cli/volume-empty', 'POD-012', 'the --volume form of an empty volume', {'type': 'volumeArg', 'value': 'cache,kind=empty,mode=0700'}, True, volume={'name': 'cache', 'kind': 'empty', 'mode': '0700', 'uid': 0, 'gid': 0})
+
+# ---------------- AUDIT: manifests judged by the spec text (TYPES/IMG/POD/ISO) ----------------
+# Whole documents, so that an implementation run as `impl validate FILE` is judged on each rule; `reference`
+# records the Go reference's verdict where it differs (it is lenient where the spec says must).
+def AI(base, req, title, manifest, valid, **kw):
+    M('img', 'audit', f'audit/{base}', req, title, manifest, valid, **kw)
+def AP(base, req, title, manifest, valid, **kw):
+    M('pod', 'audit', f'audit/{base}', req, title, manifest, valid, kind='PodManifest', **kw)
+def AS(base, req, title, manifest, valid, **kw):
+    M('iso', 'audit', f'audit/{base}', req, title, manifest, valid, kind=manifest.get('acKind', 'ImageManifest'), **kw)
+AI('labels/arch-no-value', 'IMG-004', 'an arch label without a value (TYPES-009: a label has a value; the reference reads "" and then refuses the arch)', img_with(labels=[{'name': 'os', 'value': 'linux'}, {'name': 'arch'}]), False, code='ERR_SCHEMA_REQUIRED')
+AI('labels/arch-null', 'IMG-004', 'an arch label whose value is null', img_with(labels=[{'name': 'os', 'value': 'linux'}, {'name': 'arch', 'value': None}]), False, code='ERR_SCHEMA_REQUIRED')
+AI('labels/version-no-value', 'TYPES-009', 'a version label without a value (TYPES-009: name and value; the reference reads it as "")', img_with(labels=[{'name': 'version'}]), False, code='ERR_SCHEMA_REQUIRED', reference=True)
+AI('labels/os-constructor', 'TYPES-010', 'os label "constructor" is no known OS', img_with(labels=[{'name': 'os', 'value': 'constructor'}]), False, code='ERR_SCHEMA_OS_ARCH')
+AI('labels/linux-aarch64', 'TYPES-010', 'linux/aarch64 is in the reference table ValidOSArch that the spec points to', img_with(labels=[{'name': 'os', 'value': 'linux'}, {'name': 'arch', 'value': 'aarch64'}]), True)
+AI('labels/freebsd-arm', 'TYPES-010', 'freebsd/arm is whitelisted', img_with(labels=[{'name': 'os', 'value': 'freebsd'}, {'name': 'arch', 'value': 'arm'}]), True)
+AI('labels/linux-x86-64', 'TYPES-010', 'linux/x86_64 is not a known pair (linux says amd64)', img_with(labels=[{'name': 'os', 'value': 'linux'}, {'name': 'arch', 'value': 'x86_64'}]), False, code='ERR_SCHEMA_OS_ARCH')
+AI('labels/os-upper', 'TYPES-010', 'os "Linux" (values are case-sensitive)', img_with(labels=[{'name': 'os', 'value': 'Linux'}]), False, code='ERR_SCHEMA_OS_ARCH')
+AI('labels/name-reserved', 'TYPES-009', 'a label called "name"', img_with(labels=[{'name': 'name', 'value': 'x'}]), False, code='ERR_SCHEMA_LABEL_NAME_RESERVED')
+AI('labels/dup', 'TYPES-009', 'two version labels', img_with(labels=[{'name': 'version', 'value': '1'}, {'name': 'version', 'value': '2'}]), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+for n, ok in [('example.com/~user/app_v1', True), ('sub-domain.example.com/org/product/release', True), ('a--b', False), ('example.com//app', False), ('example.com/app/', False), ('Example.com/app', False), ('example.com/app name', False), ('', False), ('a.-b', False), ('example.com/~~user', False)]:
+    AI(f'name/{slug(n) or "empty"}-{ok}', 'TYPES-001', f'image name "{n}"' + (' is an AC Identifier' if ok else ' is not an AC Identifier') + (' (the spec lists it as an example)' if n.startswith('example.com/~user') else ''), img_with(name=n), ok, code=None if ok else 'ERR_SCHEMA_AC_IDENTIFIER', reference=(True if n in ('a--b', 'example.com//app', 'a.-b', 'example.com/~~user') else None))
+for v, ok, code, ref in [('0.8.11+git', True, None, None), ('0.5.2', True, None, None), ('0.7.99', False, 'ERR_SCHEMA_AC_VERSION', True), ('0.8.11-rc.1', False, 'ERR_SCHEMA_AC_VERSION', True),
+                         ('0.8.12', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True), ('0.9.0', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True), ('1.0.0', False, 'ERR_SCHEMA_AC_VERSION_NEWER', True), ('0.8', False, 'ERR_SCHEMA_AC_VERSION', None), ('v0.8.11', False, 'ERR_SCHEMA_AC_VERSION', None)]:
+    AI(f'ac-version/{slug(v)}', 'TYPES-005', f'acVersion "{v}"' + (' is a released spec version' if ok else ' is refused (TYPES-005: a tagged spec version, not newer than the one implemented)'), img_with(acVersion=v), ok, code=code, reference=ref)
+AI('ac-kind/lower', 'IMG-001', 'acKind "imagemanifest" (case-sensitive)', img_with(acKind='imagemanifest'), False, code='ERR_SCHEMA_AC_KIND')
+for v, ok, code, ref, w in [('sha512-abc', False, 'ERR_SCHEMA_IMAGE_ID', True, None), ('sha512-' + 'z' * 128, False, 'ERR_SCHEMA_IMAGE_ID', True, None), ('sha256-' + 'a' * 64, False, 'ERR_SCHEMA_IMAGE_ID', None, None),
+                            ('', False, 'ERR_SCHEMA_IMAGE_ID', None, None), (FULL, True, None, None, None), (FULL.upper().replace('SHA512', 'sha512'), True, None, None, ['WARN_SCHEMA_IMAGE_ID_NOT_FULL']),
+                            ('sha512-...', True, None, None, ['WARN_SCHEMA_IMAGE_ID_NOT_FULL'])]:
+    AI(f'deps/image-id-{slug(v)[:24] or "empty"}-{len(v)}', 'IMG-017', f'dependency imageID "{v[:30]}{"…" if len(v) > 30 else ""}"' + (' is accepted' if ok else ' is refused (TYPES-006: sha512- and the hex digest)') + (' with a warning' if w else ''),
+       img_with(dependencies=[{'imageName': 'example.com/base', 'imageID': v}]), ok, code=code, reference=ref, warnings=w)
+AI('deps/size-float', 'IMG-017', 'dependency size 1.5 (an integer number of bytes)', img_with(dependencies=[{'imageName': 'example.com/base', 'size': 1.5}]), False, code='ERR_SCHEMA_RANGE')
+AI('app/working-directory-empty', 'IMG-010', 'workingDirectory "" (IMG-010: must be an absolute path; the reference reads "" as unset)', img_with(app={**APP, 'workingDirectory': ''}), False, code='ERR_SCHEMA_PATH_NOT_ABSOLUTE', reference=True)
+AI('app/working-directory-relative', 'IMG-010', 'workingDirectory "opt/work"', img_with(app={**APP, 'workingDirectory': 'opt/work'}), False, code='ERR_SCHEMA_PATH_NOT_ABSOLUTE')
+AI('app/no-exec', 'IMG-006', 'an app without exec (optional in 0.8.11)', img_with(app={'user': '0', 'group': '0'}), True)
+AI('app/exec-relative', 'IMG-006', 'exec "sh" (looked up in PATH at run time)', img_with(app={**APP, 'exec': ['sh', '-c', 'true']}), True)
+AI('app/no-group', 'IMG-007', 'an app without group', img_with(app={'exec': ['/a'], 'user': '0'}), False, code='ERR_SCHEMA_REQUIRED')
+AI('app/env-no-value', 'IMG-011', 'an environment variable without value (TYPES-014: name and value; the reference reads it as "")', img_with(app={**APP, 'environment': [{'name': 'A'}]}), False, code='ERR_SCHEMA_REQUIRED', reference=True)
+AI('app/env-dot-dash', 'IMG-011', 'environment name "a.b-c" (periods and hyphens are allowed)', img_with(app={**APP, 'environment': [{'name': 'a.b-c', 'value': 'x'}]}), True)
+AI('app/env-digit', 'IMG-011', 'environment name "1A"', img_with(app={**APP, 'environment': [{'name': '1A', 'value': 'x'}]}), False, code='ERR_SCHEMA_ENV_NAME')
+AI('app/env-dup', 'IMG-011', 'two environment variables named A', img_with(app={**APP, 'environment': [{'name': 'A', 'value': 'x'}, {'name': 'A', 'value': 'y'}]}), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+AI('app/handlers-dup', 'IMG-009', 'two pre-start handlers (only one of a given name)', img_with(app={**APP, 'eventHandlers': [{'name': 'pre-start', 'exec': ['/a']}, {'name': 'pre-start', 'exec': ['/b']}]}), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+AI('app/handler-post-start', 'IMG-009', 'a "post-start" handler', img_with(app={**APP, 'eventHandlers': [{'name': 'post-start', 'exec': ['/a']}]}), False, code='ERR_SCHEMA_EVENT_HANDLER')
+AI('app/gids-negative', 'IMG-008', 'supplementaryGIDs [-1] (unsigned integers; the reference reads ints)', img_with(app={**APP, 'supplementaryGIDs': [-1]}), False, code='ERR_SCHEMA_RANGE', reference=True)
+for port, count, ok in [(65535, None, True), (65536, None, False), (0, None, False), (65000, 536, True), (65000, 537, False), (80, 0, False)]:
+    p_ = {'name': 'p', 'protocol': 'tcp', 'port': port}
+    if count is not None: p_['count'] = count
+    AI(f'ports/{port}-{count}', 'IMG-014', f'port {port}' + (f' count {count}' if count is not None else '') + (' is inside 1..65535' if ok else ' is outside 1..65535 or its count below 1'), img_with(app={**APP, 'ports': [p_]}), ok, code=None if ok else 'ERR_SCHEMA_PORT', reference=(True if count == 0 else None))
+AI('ports/no-name', 'IMG-014', 'a port without name (required)', img_with(app={**APP, 'ports': [{'protocol': 'tcp', 'port': 80}]}), False, code='ERR_SCHEMA_REQUIRED', reference=True)
+AI('ports/socket-activated-string', 'IMG-014', 'socketActivated "true" (a boolean)', img_with(app={**APP, 'ports': [{'name': 'p', 'protocol': 'tcp', 'port': 80, 'socketActivated': 'true'}]}), False, code='ERR_SCHEMA_TYPE')
+AI('annotations/created-lower-t', 'IMG-018', 'created "2014-10-27t19:32:27Z" (an upper-case T)', img_with(annotations=[{'name': 'created', 'value': '2014-10-27t19:32:27Z'}]), False, code='ERR_SCHEMA_TIMESTAMP')
+AI('annotations/homepage-ftp', 'IMG-018', 'homepage "ftp://example.com" (scheme http or https)', img_with(annotations=[{'name': 'homepage', 'value': 'ftp://example.com'}]), False, code='ERR_SCHEMA_URL')
+AI('annotations/dup', 'IMG-018', 'two annotations named authors', img_with(annotations=[{'name': 'authors', 'value': 'a'}, {'name': 'authors', 'value': 'b'}]), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+for q, ok in [('1k', True), ('1K', True), ('1M', True), ('1Mi', True), ('1Ki', True), ('1G', True), ('1Gi', True), ('1T', True), ('1Ti', True), ('1P', True), ('1Pi', True), ('1E', True), ('1Ei', True),
+              ('300m', True), ('0.5', True), ('1.5Gi', True), ('1e3', True), ('128974848', True), ('1GB', False), ('1 G', False), ('0x10', False), ('1.2.3', False), ('', False), ('1mi', False)]:
+    AS(f'memory/{slug(q) or "empty"}-{"upper" if q != q.lower() else "lower"}', 'TYPES-016', f'memory limit "{q}"' + (' is a quantity' if ok else ' is not a quantity'), app_iso({'name': 'resource/memory', 'value': {'limit': q}}), ok, code=None if ok else 'ERR_SCHEMA_QUANTITY', reference=(False if q == '1K' else None))
+AS('memory/negative', 'ISO-013', 'memory limit "-1G" (ours: isolator quantities are not negative)', app_iso({'name': 'resource/memory', 'value': {'limit': '-1G'}}), False, code='ERR_SCHEMA_ISOLATOR_VALUE', reference=True)
+AS('cpu/milli', 'ISO-014', 'cpu request 250m, limit 500m', app_iso({'name': 'resource/cpu', 'value': {'request': '250m', 'limit': '500m'}}), True)
+AS('block-bandwidth/no-default', 'ISO-016', 'block-bandwidth without default (must be true)', app_iso({'name': 'resource/block-bandwidth', 'value': {'limit': '2M'}}), False, code='ERR_SCHEMA_ISOLATOR_VALUE')
+AS('network-bandwidth/ok', 'ISO-018', 'network-bandwidth default true limit 1G', app_iso({'name': 'resource/network-bandwidth', 'value': {'default': True, 'limit': '1G'}}), True)
+AS('app/constructor', 'ISO-003', 'an app isolator named "constructor" is unknown (a warning; the reference refuses unknown app isolators)', app_iso({'name': 'constructor', 'value': {}}), True, warnings=['WARN_SCHEMA_ISOLATOR_UNKNOWN'], reference=False)
+AS('seccomp/empty-set', 'ISO-004', 'seccomp-remove-set with an empty set (MUST NOT be empty)', app_iso({'name': 'os/linux/seccomp-remove-set', 'value': {'set': []}}), False, code='ERR_SCHEMA_ISOLATOR_VALUE')
+AS('seccomp/errno-lower', 'ISO-006', 'errno "eperm" (all upper-case)', app_iso({'name': 'os/linux/seccomp-retain-set', 'value': {'set': ['read'], 'errno': 'eperm'}}), False, code='ERR_SCHEMA_ISOLATOR_VALUE')
+AS('nnp/string', 'ISO-012', 'no-new-privileges "true" (a JSON boolean)', app_iso({'name': 'os/linux/no-new-privileges', 'value': 'true'}), False, code='ERR_SCHEMA_ISOLATOR_VALUE')
+AS('pod/sysctl-twice', 'ISO-019', 'two os/unix/sysctl isolators in a pod (ISO-019: only one per pod; the reference does not check pod lists)', {**POD, 'isolators': [{'name': 'os/unix/sysctl', 'value': {'net.ipv4.ip_forward': '1'}}, {'name': 'os/unix/sysctl', 'value': {}}]}, False, code='ERR_SCHEMA_ISOLATOR_MULTIPLE', reference=True)
+AS('pod/apparmor-twice', 'ISO-009', 'two apparmor profiles in a pod (one per pod)', {**POD, 'isolators': [{'name': 'os/linux/apparmor-profile', 'value': {'profile': 'a'}}] * 2}, False, code='ERR_SCHEMA_ISOLATOR_MULTIPLE', reference=True)
+AS('pod/memory-twice', 'POD-006', 'two memory isolators in a pod (resource isolators may repeat)', {**POD, 'isolators': [{'name': 'resource/memory', 'value': {'limit': '1G'}}] * 2}, True)
+AP('version/pre-release', 'POD-002', 'pod acVersion "0.8.11-rc.1" names no release (TYPES-005)', pod_with(acVersion='0.8.11-rc.1'), False, code='ERR_SCHEMA_AC_VERSION', reference=True)
+AP('apps/image-id-short', 'POD-003', 'a pod app image id "sha512-abc" (TYPES-006: the hex digest)', pod_with(apps=[{'name': 'a', 'image': {'id': 'sha512-abc'}}]), False, code='ERR_SCHEMA_IMAGE_ID', reference=True)
+AP('apps/name-dot', 'POD-003', 'a pod app name "a.b" (an AC Name)', pod_with(apps=[{'name': 'a.b', 'image': {'id': FULL}}]), False, code='ERR_SCHEMA_AC_NAME')
+AP('apps/dup', 'POD-003', 'two pod apps named a', pod_with(apps=[A, A]), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+AP('apps/one-image-twice', 'POD-003', 'two apps of one image', pod_with(apps=[A, {'name': 'b', 'image': {'id': FULL}}]), True)
+AP('mounts/undeclared', 'POD-004', 'a mount whose volume is not in volumes (POD-004: a key into volumes; the reference does not check)', pod_with(apps=[{**A, 'mounts': [{'volume': 'data', 'path': '/data'}]}]), False, code='ERR_SCHEMA_VOLUME_UNDECLARED', reference=True)
+AP('mounts/undeclared-app-volume', 'POD-004', 'a mount of an undeclared volume that brings its appVolume', pod_with(apps=[{**A, 'mounts': [{'volume': 'data', 'path': '/data', 'appVolume': {'name': 'data', 'kind': 'empty'}}]}]), True)
+add('pod', 'audit', 'pod/audit/mounts/undeclared-template', 'POD-010', 'a template may mount a volume it does not declare yet', {'type': 'podTemplate', 'value': pod_with(apps=[{**A, 'mounts': [{'volume': 'data', 'path': '/data'}]}])}, True)
+for mode, ok in [('0755', True), ('755', True), ('01777', True), ('0999', False), ('rwxr-xr-x', False)]:
+    AP(f'volumes/mode-{slug(mode)}', 'POD-005', f'empty volume mode "{mode}"' + (' (octal permission bits)' if ok else ' is not octal permission bits'), pod_with(volumes=[{'name': 'v', 'kind': 'empty', 'mode': mode}]), ok, code=None if ok else 'ERR_SCHEMA_RANGE', reference=(True if not ok else None))
+AP('volumes/host-source-relative', 'POD-005', 'host volume source "srv" (an absolute path on the host)', pod_with(volumes=[{'name': 'v', 'kind': 'host', 'source': 'srv'}]), False, code='ERR_SCHEMA_PATH_NOT_ABSOLUTE', reference=True)
+AP('volumes/kind-upper', 'POD-005', 'volume kind "Host"', pod_with(volumes=[{'name': 'v', 'kind': 'Host', 'source': '/srv'}]), False, code='ERR_SCHEMA_VOLUME_KIND')
+for ip, ok in [('203.0.113.23', True), ('0.0.0.0', True), ('::1', False), ('::ffff:1.2.3.4', False), ('', False), ('1.2.3', False), ('256.1.1.1', False), ('01.2.3.4', False), ('localhost', False)]:
+    AP(f'ports/host-ip-{slug(ip) or "empty"}', 'POD-008', f'hostIP "{ip}"' + (' is a dotted-quad IPv4 address' if ok else ' is not an IPv4 address in dotted-quad notation (POD-008)'), pod_with(ports=[{'name': 'http', 'hostPort': 8080, 'hostIP': ip}]), ok, code=None if ok else 'ERR_SCHEMA_IP', reference=(True if ip in ('::1', '::ffff:1.2.3.4', '') else None))
+AP('ports/host-port-zero', 'POD-008', 'hostPort 0', pod_with(ports=[{'name': 'http', 'hostPort': 0}]), False, code='ERR_SCHEMA_PORT', reference=True)
+AP('ports/dup', 'POD-008', 'one port name exposed twice', pod_with(ports=[{'name': 'http', 'hostPort': 1}, {'name': 'http', 'hostPort': 2}]), False, code='ERR_SCHEMA_DUPLICATE_NAME')
+AP('annotations/app-identifier', 'POD-003', 'a pod app annotation named "example.com/x" (AC Name at pod level; the reference takes AC Identifiers)', pod_with(apps=[{**A, 'annotations': [{'name': 'example.com/x', 'value': 'y'}]}]), False, code='ERR_SCHEMA_AC_NAME', reference=True)
+AP('go-nulls', 'POD-005', 'volumes, isolators, annotations and ports written as null, as Go writes empty lists', pod_with(apps=[A], volumes=None, isolators=None, annotations=None, ports=None), True)
 
 for (section, file), vs in files.items():
     os.makedirs(os.path.join(OUT, section), exist_ok=True)

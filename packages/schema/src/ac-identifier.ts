@@ -1,10 +1,13 @@
 import { SchemaError } from './errors.ts';
 
-const AC_IDENTIFIER = /^[a-z0-9]+(?:[-._~/][a-z0-9]+)*$/;
+// The spec's regex is `^[a-z0-9]+([-._~/][a-z0-9]+)*$`, but its own list of examples has
+// `example.com/~user/app_v1`, where `/~` is two separators in a row: a path segment may start with `~`.
+const AC_IDENTIFIER = /^[a-z0-9]+(?:(?:[-._~]|\/~?)[a-z0-9]+)*$/;
 const AC_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
-/** True for an AC Identifier (TYPES-001): lower-case letters and digits joined by single `-._~/` separators.
- * Stricter than the Go reference, which accepts runs of separators (`a--b`). */
+/** True for an AC Identifier (TYPES-001): lower-case letters and digits joined by single `-._~/` separators,
+ * or by `/~` (the spec's own example `example.com/~user/app_v1`). Stricter than the Go reference, which
+ * accepts every run of separators (`a--b`). */
 export function isAcIdentifier(value: unknown): value is string {
   return typeof value === 'string' && AC_IDENTIFIER.test(value);
 }

@@ -60,9 +60,45 @@ export function parseSemver(value: unknown): SemVer {
   });
 }
 
-/** Why an acVersion is unacceptable (TYPES-005), or undefined when it is fine: not SemVer or `0.0.0`
- * (`ERR_SCHEMA_AC_VERSION`), another major than ours or newer than {@link SPEC_VERSION}
- * (`ERR_SCHEMA_AC_VERSION_NEWER`; the reference accepts newer versions, the spec says MUST NOT). */
+/** The versions of the App Container spec that were released (git tags v0.1.1 .. v0.8.11 of appc/spec). An
+ * acVersion must name one of them (TYPES-005: "a tagged version", not newer than the one implemented). */
+export const RELEASED_SPEC_VERSIONS: readonly string[] = Object.freeze([
+  '0.1.1',
+  '0.2.0',
+  '0.3.0',
+  '0.4.0',
+  '0.4.1',
+  '0.5.0',
+  '0.5.1',
+  '0.5.2',
+  '0.6.0',
+  '0.6.1',
+  '0.7.0',
+  '0.7.1',
+  '0.7.2',
+  '0.7.3',
+  '0.7.4',
+  '0.8.0',
+  '0.8.1',
+  '0.8.2',
+  '0.8.3',
+  '0.8.4',
+  '0.8.5',
+  '0.8.6',
+  '0.8.7',
+  '0.8.8',
+  '0.8.9',
+  '0.8.10',
+  '0.8.11',
+]);
+
+const shown = (value: string) => JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}…` : value);
+
+/** Why an acVersion is unacceptable (TYPES-005), or undefined when it is fine: not SemVer, `0.0.0`, or a
+ * version of the 0.x series that was never released (`0.7.99`, `0.8.11-rc.1`; build metadata such as
+ * `0.8.11+git` is allowed, it names the same release) (`ERR_SCHEMA_AC_VERSION`); another major than ours or
+ * newer than {@link SPEC_VERSION} (`ERR_SCHEMA_AC_VERSION_NEWER`; the reference accepts newer versions and
+ * unreleased ones, the spec says MUST NOT). */
 export function acVersionProblem(
   value: string,
 ): { code: 'ERR_SCHEMA_AC_VERSION' | 'ERR_SCHEMA_AC_VERSION_NEWER'; message: string } | undefined {
@@ -70,19 +106,26 @@ export function acVersionProblem(
   if (!v) {
     return {
       code: 'ERR_SCHEMA_AC_VERSION',
-      message: `acVersion ${JSON.stringify(value)} is not a SemVer 2.0.0 version; write MAJOR.MINOR.PATCH such as "${SPEC_VERSION}".`,
+      message: `acVersion ${shown(value)} is not a SemVer 2.0.0 version; write MAJOR.MINOR.PATCH such as "${SPEC_VERSION}".`,
     };
   }
   if (v.major === 0 && v.minor === 0 && v.patch === 0) {
     return {
       code: 'ERR_SCHEMA_AC_VERSION',
-      message: `acVersion "${value}" is the zero version; write "${SPEC_VERSION}".`,
+      message: `acVersion ${shown(value)} is the zero version; write "${SPEC_VERSION}".`,
     };
   }
   if (v.major !== 0 || compareCore(v, [0, 8, 11]) > 0) {
     return {
       code: 'ERR_SCHEMA_AC_VERSION_NEWER',
-      message: `acVersion "${value}" is newer than the spec version this implementation supports (${SPEC_VERSION}, major 0); write "${SPEC_VERSION}" or older.`,
+      message: `acVersion ${shown(value)} is newer than the spec version this implementation supports (${SPEC_VERSION}, major 0); write "${SPEC_VERSION}" or older.`,
+    };
+  }
+  const core = `${v.major}.${v.minor}.${v.patch}`;
+  if (v.preRelease !== '' || !RELEASED_SPEC_VERSIONS.includes(core)) {
+    return {
+      code: 'ERR_SCHEMA_AC_VERSION',
+      message: `acVersion ${shown(value)} names no released version of the App Container spec (0.1.1 .. ${SPEC_VERSION}); write "${SPEC_VERSION}".`,
     };
   }
   return undefined;

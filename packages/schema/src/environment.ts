@@ -13,7 +13,7 @@ export function isEnvironmentName(value: unknown): value is string {
   return typeof value === 'string' && ENV_NAME.test(value);
 }
 
-/** Reads an environment list: names valid and unique, values strings (missing reads as `""`). */
+/** Reads an environment list: names valid and unique, values strings (required, TYPES-014). */
 export function readEnvironment(ctx: Ctx, v: unknown[], pointer: string): EnvironmentVariable[] {
   const req = 'TYPES-014';
   const out: EnvironmentVariable[] = [];
@@ -21,9 +21,7 @@ export function readEnvironment(ctx: Ctx, v: unknown[], pointer: string): Enviro
   v.forEach((item, i) => {
     const p = ptr(pointer, i);
     if (!needObject(ctx, item, p, req, 'an environment variable')) return;
-    const { name } = item;
-    let value = item.value;
-    if (value === undefined || value === null) value = '';
+    const { name, value } = item;
     let ok = true;
     if (typeof name !== 'string') {
       ctx.error(
@@ -51,7 +49,16 @@ export function readEnvironment(ctx: Ctx, v: unknown[], pointer: string): Enviro
       ok = false;
     }
     if (typeof name === 'string') seen.add(name);
-    if (typeof value !== 'string') {
+    if (value === undefined || value === null) {
+      // the spec: each variable has two members, name and value (the reference reads a missing one as "")
+      ctx.error(
+        ptr(p, 'value'),
+        'ERR_SCHEMA_REQUIRED',
+        req,
+        'an environment variable needs a string "value" (write "" for an empty one).',
+      );
+      ok = false;
+    } else if (typeof value !== 'string') {
       ctx.error(
         ptr(p, 'value'),
         'ERR_SCHEMA_TYPE',

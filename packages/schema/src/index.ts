@@ -8,7 +8,13 @@ export {
 export type { AcKind } from './ac-kind.ts';
 export { AC_KINDS, detectManifestKind, isAcKind } from './ac-kind.ts';
 export type { SemVer } from './ac-version.ts';
-export { acVersionProblem, parseSemver, SPEC_VERSION, tryParseSemver } from './ac-version.ts';
+export {
+  acVersionProblem,
+  parseSemver,
+  RELEASED_SPEC_VERSIONS,
+  SPEC_VERSION,
+  tryParseSemver,
+} from './ac-version.ts';
 export type { Annotation } from './annotations.ts';
 export { KNOWN_ANNOTATIONS } from './annotations.ts';
 export type { App, Dependency, EventHandler, MountPoint, Port } from './app.ts';

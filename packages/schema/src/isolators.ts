@@ -136,6 +136,12 @@ export type IsolatorValue =
   | { kind: 'oom-score-adj'; name: string; score: number }
   | { kind: 'unknown'; name: string; value: unknown };
 
+/** What this package knows of an isolator name; own entries of {@link ISOLATORS} only (a name such as
+ * `constructor` is an AC Identifier, and no isolator). */
+function isolatorInfo(name: string): IsolatorInfo | undefined {
+  return Object.hasOwn(ISOLATORS, name) ? ISOLATORS[name] : undefined;
+}
+
 const RESOURCE_UNIT: Record<string, ResourceUnit> = {
   'resource/cpu': 'millicores',
   'resource/memory': 'bytes',
@@ -151,7 +157,7 @@ export function readIsolatorValue(
   value: unknown,
   pointer: string,
 ): IsolatorValue | undefined {
-  const info = ISOLATORS[name];
+  const info = isolatorInfo(name);
   if (!info) return { kind: 'unknown', name, value };
   const req = info.requirement;
   const before = ctx.errorCount;
@@ -404,8 +410,16 @@ function readResource(
   return out;
 }
 
+/** Isolators the spec allows once in a pod's list: "Only a single … can be specified per-pod" (ISO-008,
+ * ISO-009, ISO-019); the reference does not check pod lists. */
+const ONCE_PER_POD: ReadonlySet<string> = new Set([
+  'os/linux/selinux-context',
+  'os/linux/apparmor-profile',
+  'os/unix/sysctl',
+]);
+
 /** Reads an isolator list of an app (`level: 'app'`, with the multiplicity and conflict rules of ISO-002) or of
- * a pod (`'pod'`, values only, POD-006). Unknown names are kept and reported as warnings, errors when strict. */
+ * a pod (`'pod'`: values, and the isolators the spec allows once per pod, POD-006). Unknown names are kept and reported as warnings, errors when strict. */
 export function readIsolators(ctx: Ctx, v: unknown[], pointer: string, level: 'app' | 'pod'): Isolator[] {
   const out: Isolator[] = [];
   const counts = new Map<string, number[]>();
@@ -435,7 +449,7 @@ export function readIsolators(ctx: Ctx, v: unknown[], pointer: string, level: 'a
       ctx.error(ptr(p, 'value'), 'ERR_SCHEMA_REQUIRED', 'TYPES-007', `isolator "${name}" needs a "value".`);
       return;
     }
-    const info = ISOLATORS[name];
+    const info = isolatorInfo(name);
     if (!info) {
       const msg = `unknown isolator "${name}"; an executor ignores it (known: ${Object.keys(ISOLATORS).join(', ')}).`;
       if (ctx.options.strict) ctx.error(ptr(p, 'name'), 'ERR_SCHEMA_ISOLATOR_UNKNOWN', 'ISO-003', msg);
@@ -456,19 +470,20 @@ export function readIsolators(ctx: Ctx, v: unknown[], pointer: string, level: 'a
     }
     out.push({ name, value: item.value });
   });
-  if (level === 'app') {
-    for (const [name, idx] of counts) {
-      if (ISOLATORS[name]?.once && idx.length > 1) {
-        for (const i of idx.slice(1)) {
-          ctx.error(
-            ptr(ptr(pointer, i), 'name'),
-            'ERR_SCHEMA_ISOLATOR_MULTIPLE',
-            'ISO-002',
-            `"${name}" may appear once per app; keep one.`,
-          );
-        }
+  for (const [name, idx] of counts) {
+    const once = level === 'app' ? isolatorInfo(name)?.once : ONCE_PER_POD.has(name);
+    if (once && idx.length > 1) {
+      for (const i of idx.slice(1)) {
+        ctx.error(
+          ptr(ptr(pointer, i), 'name'),
+          'ERR_SCHEMA_ISOLATOR_MULTIPLE',
+          level === 'app' ? 'ISO-002' : (isolatorInfo(name)?.requirement ?? 'ISO-002'),
+          `"${name}" may appear once per ${level}; keep one.`,
+        );
       }
     }
+  }
+  if (level === 'app') {
     const pairs: [string, string, string][] = [
       ['os/linux/seccomp-remove-set', 'os/linux/seccomp-retain-set', 'ISO-002'],
       ['os/linux/capabilities-remove-set', 'os/linux/capabilities-retain-set', 'ISO-011'],

@@ -20,7 +20,7 @@ export const ISSUE_CODES = {
   ],
   ERR_SCHEMA_REQUIRED: ['a required member is missing', 'add the member'],
   ERR_SCHEMA_AC_IDENTIFIER: [
-    'not an AC Identifier (`^[a-z0-9]+([-._~/][a-z0-9]+)*$`)',
+    'not an AC Identifier (`^[a-z0-9]+([-._~/][a-z0-9]+)*$`; `/~` also joins, as in the spec example `example.com/~user/app_v1`)',
     'use lower-case letters, digits and single separators `-._~/` between them (see `sanitizeAcIdentifier`)',
   ],
   ERR_SCHEMA_AC_NAME: [
@@ -36,19 +36,19 @@ export const ISSUE_CODES = {
     'read the document with the matching function, or fix acKind',
   ],
   ERR_SCHEMA_AC_VERSION: [
-    'acVersion is not a SemVer 2.0.0 version, or is 0.0.0',
-    'write MAJOR.MINOR.PATCH, e.g. `0.8.11`',
+    'acVersion is not a SemVer 2.0.0 version, is 0.0.0, or names no released spec version (0.1.1 .. 0.8.11; pre-releases never were)',
+    'write MAJOR.MINOR.PATCH of a release, e.g. `0.8.11`',
   ],
   ERR_SCHEMA_AC_VERSION_NEWER: [
     'acVersion has another major than 0, or is newer than the implemented 0.8.11',
     'write `0.8.11` or an older 0.x version',
   ],
   ERR_SCHEMA_IMAGE_ID: [
-    'not an image ID: `sha512-` followed by a non-empty digest',
+    'not an image ID: `sha512-` followed by the 128 hex digits of the digest',
     'write `sha512-` and the 128 hex digits of the SHA-512 of the uncompressed image',
   ],
   WARN_SCHEMA_IMAGE_ID_NOT_FULL: [
-    'an image ID whose digest is not 128 lower-case hex digits (accepted, but never matches a stored image)',
+    "an image ID with upper-case hex digits, or the spec's placeholder `sha512-...` (accepted, but never matches a stored image)",
     'write the full lower-case digest',
   ],
   ERR_SCHEMA_DUPLICATE_NAME: [
@@ -101,7 +101,10 @@ export const ISSUE_CODES = {
     'a port number is outside 1..65535, its count below 1, or port+count-1 above 65535',
     'fix the port range',
   ],
-  ERR_SCHEMA_IP: ['hostIP is not an IP address', 'write a dotted-quad IPv4 address (or IPv6)'],
+  ERR_SCHEMA_IP: [
+    'hostIP is not an IPv4 address in dotted-quad notation',
+    'write e.g. `127.0.0.1`, or leave hostIP out for every address',
+  ],
   ERR_SCHEMA_VOLUME_KIND: [
     'a volume kind is not `host` or `empty`',
     'write `host` (with `source`) or `empty`',
@@ -109,6 +112,10 @@ export const ISSUE_CODES = {
   WARN_SCHEMA_VOLUME_MEMBER_IGNORED: [
     'a volume member that does not belong to its kind (ignored, as the spec says)',
     'remove it',
+  ],
+  ERR_SCHEMA_VOLUME_UNDECLARED: [
+    'a pod app mount names a volume that `volumes` does not declare, and has no `appVolume`',
+    'declare the volume, fix the name, or give the mount an `appVolume`',
   ],
   ERR_SCHEMA_ISOLATOR_VALUE: [
     'an isolator value breaks the rules of its kind (ISO-004..ISO-020)',
@@ -123,7 +130,7 @@ export const ISSUE_CODES = {
     'check the spelling, or accept that it will be ignored',
   ],
   ERR_SCHEMA_ISOLATOR_MULTIPLE: [
-    'an isolator that may appear once appears several times in one list',
+    'an isolator that may appear once appears several times in one list (an app list, or a pod list for selinux-context, apparmor-profile, sysctl)',
     'keep one',
   ],
   ERR_SCHEMA_ISOLATOR_CONFLICT: [

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noThenProperty: `then` is a JSON Schema keyword here, not a thenable.
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { RELEASED_SPEC_VERSIONS } from './ac-version.ts';
 import type { Issue } from './errors.ts';
 import { ISOLATORS } from './isolators.ts';
 import { OS_ARCH } from './labels.ts';
@@ -11,7 +12,8 @@ import { HTTP_URL_PATTERN } from './url.ts';
  * `@appc/schema/json-schema/image-manifest.json` and `pod-manifest.json`.
  *
  * What it cannot say, so only the TypeScript validators check it: unique names within a list (labels,
- * annotations, environment, ports, apps, volumes, port names across apps), port + count - 1 <= 65535, the
+ * annotations, environment, ports, apps, volumes, port names across apps), that a mount's volume is declared
+ * in `volumes` (POD-004), port + count - 1 <= 65535, the
  * exponent and length bounds of quantities and the sign of quantities written as strings with `-0`, the
  * os/arch pairs added at run time with `registerOsArch`, warnings of every kind, and `template` or `strict`
  * options (the schemas judge reified manifests in the default, non-strict mode). */
@@ -29,8 +31,10 @@ const STRING_QUANTITY = {
   pattern:
     '^\\s*\\+?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[numkKMGTPE]|[KMGTPE]i|[eE][-+]?0*(?:[0-9]{1,2}|100))?\\s*$',
 };
-const SEMVER_PRE =
-  '(?:-(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*))*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?';
+const SEMVER_BUILD = '(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?';
+const RELEASED = RELEASED_SPEC_VERSIONS.map((v) => v.replaceAll('.', '\\.')).join('|');
+/** `sha512-` and 128 hex digits, or the spec's placeholder `sha512-...` (TYPES-006). */
+const IMAGE_ID_PATTERN = '^sha512-(?:[0-9a-fA-F]{128}|\\.\\.\\.)$';
 
 function isolatorValueRules(level: 'app' | 'pod'): JsonSchema[] {
   const quantity = nullable({ anyOf: [STRING_QUANTITY, NUMBER_QUANTITY] });
@@ -104,6 +108,14 @@ function isolatorList(level: 'app' | 'pod'): JsonSchema {
     allOf: isolatorValueRules(level),
   };
   const list: JsonSchema = { type: 'array', items: item };
+  if (level === 'pod') {
+    // "Only a single … can be specified per-pod" (ISO-008, ISO-009, ISO-019)
+    list.allOf = ['os/linux/selinux-context', 'os/linux/apparmor-profile', 'os/unix/sysctl'].map((name) => ({
+      contains: named(name),
+      minContains: 0,
+      maxContains: 1,
+    }));
+  }
   if (level === 'app') {
     const contains = (name: string) => ({ contains: named(name) });
     list.allOf = [
@@ -129,10 +141,10 @@ function labelsSchema(): JsonSchema {
     type: 'array',
     items: {
       type: 'object',
-      required: ['name'],
+      required: ['name', 'value'],
       properties: {
         name: { allOf: [ref('acIdentifier'), { not: { const: 'name' } }] },
-        value: { type: ['string', 'null'] },
+        value: { type: 'string' },
       },
       if: named('os'),
       then: { properties: { value: { enum: Object.keys(OS_ARCH) } }, required: ['value'] },
@@ -174,14 +186,14 @@ function annotationsSchema(nameDef: 'acIdentifier' | 'acName'): JsonSchema {
 
 function commonDefs(): Record<string, JsonSchema> {
   return {
-    acIdentifier: { type: 'string', pattern: '^[a-z0-9]+(?:[-._~/][a-z0-9]+)*$' },
+    acIdentifier: { type: 'string', pattern: '^[a-z0-9]+(?:(?:[-._~]|/~?)[a-z0-9]+)*$' },
     acName: { type: 'string', pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$' },
     acVersion: {
       type: 'string',
-      description: 'SemVer 2.0.0, major 0, not newer than 0.8.11, not 0.0.0 (TYPES-005)',
-      pattern: `^(?!0\\.0\\.0(?:[-+]|$))0\\.(?:[0-7]\\.(?:0|[1-9]\\d*)|8\\.(?:[0-9]|1[01]))${SEMVER_PRE}$`,
+      description: 'a released spec version up to 0.8.11, build metadata allowed (TYPES-005)',
+      pattern: `^(?:${RELEASED})${SEMVER_BUILD}$`,
     },
-    imageId: { type: 'string', pattern: '^sha512-[^-]+$' },
+    imageId: { type: 'string', pattern: IMAGE_ID_PATTERN },
     labels: labelsSchema(),
     stringMap: { type: 'object', additionalProperties: { type: 'string' } },
     port: {
@@ -218,15 +230,15 @@ function commonDefs(): Record<string, JsonSchema> {
             { contains: named('post-stop'), minContains: 0, maxContains: 1 },
           ],
         }),
-        workingDirectory: { type: ['string', 'null'], pattern: '^(?:/|$)' },
+        workingDirectory: { type: ['string', 'null'], pattern: '^/' },
         environment: nullable({
           type: 'array',
           items: {
             type: 'object',
-            required: ['name'],
+            required: ['name', 'value'],
             properties: {
               name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z_0-9.-]*$' },
-              value: { type: ['string', 'null'] },
+              value: { type: 'string' },
             },
           },
         }),
@@ -283,7 +295,7 @@ export function imageManifestJsonSchema(): JsonSchema {
           required: ['imageName'],
           properties: {
             imageName: ref('acIdentifier'),
-            imageID: { type: ['string', 'null'], pattern: '^(?:sha512-[^-]+)?$' },
+            imageID: { type: ['string', 'null'], pattern: IMAGE_ID_PATTERN },
             labels: nullable(ref('labels')),
             size: nullable({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
           },
@@ -318,7 +330,7 @@ export function podManifestJsonSchema(): JsonSchema {
         if: { properties: { kind: { const: 'empty' } } },
         then: {
           properties: {
-            mode: { type: ['string', 'null'], pattern: '^[0-7]{1,4}$' },
+            mode: { type: ['string', 'null'], pattern: '^0{0,8}[0-7]{1,4}$' },
             uid: nullable({ type: 'integer', minimum: 0, maximum: 4294967295 }),
             gid: nullable({ type: 'integer', minimum: 0, maximum: 4294967295 }),
           },
@@ -382,14 +394,7 @@ export function podManifestJsonSchema(): JsonSchema {
           properties: {
             name: ref('acName'),
             hostPort: { type: 'integer', minimum: 1, maximum: 65535 },
-            hostIP: {
-              anyOf: [
-                { type: 'null' },
-                { const: '' },
-                { type: 'string', format: 'ipv4' },
-                { type: 'string', format: 'ipv6' },
-              ],
-            },
+            hostIP: { anyOf: [{ type: 'null' }, { type: 'string', format: 'ipv4' }] },
             podPort: nullable(ref('port')),
           },
         },

@@ -43,14 +43,15 @@ export function isValidOsArch(
   arch?: string,
   extra?: Readonly<Record<string, readonly string[]>>,
 ): boolean {
+  // own properties only: `constructor` or `__proto__` are no operating systems
   const known = [
-    OS_ARCH[os],
+    Object.hasOwn(OS_ARCH, os) ? OS_ARCH[os] : undefined,
     registered.has(os) ? [...(registered.get(os) as Set<string>)] : undefined,
-    extra?.[os],
+    extra !== undefined && Object.hasOwn(extra, os) ? extra[os] : undefined,
   ];
   if (known.every((k) => k === undefined)) return false;
   if (arch === undefined) return true;
-  return known.some((k) => k?.includes(arch));
+  return known.some((k) => Array.isArray(k) && k.includes(arch));
 }
 
 /** The appc os and arch label values of this machine (TYPES-011, ours): Node's `x64` is `amd64` (`x86_64` on
@@ -140,10 +141,17 @@ export function readLabels(ctx: Ctx, v: unknown, pointer: string): Label[] {
       );
       ok = false;
     }
-    let value = item.value;
-    // (ref) a missing value reads as "".
-    if (value === undefined || value === null) value = '';
-    if (typeof value !== 'string') {
+    const value = item.value;
+    // TYPES-009: a label has two members; the reference reads a missing value as "", the spec requires it.
+    if (value === undefined || value === null) {
+      ctx.error(
+        ptr(p, 'value'),
+        'ERR_SCHEMA_REQUIRED',
+        'TYPES-009',
+        `a label needs a string "value" (write "" for an empty one).`,
+      );
+      ok = false;
+    } else if (typeof value !== 'string') {
       ctx.error(
         ptr(p, 'value'),
         'ERR_SCHEMA_TYPE',

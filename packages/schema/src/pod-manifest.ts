@@ -157,7 +157,8 @@ export function readVolume(ctx: Ctx, item: unknown, p: string): Volume | undefin
     for (const k of ['mode', 'uid', 'gid']) ignore(k);
   } else if (kind === 'empty') {
     if (item.mode !== undefined && item.mode !== null) {
-      if (typeof item.mode !== 'string' || !/^[0-7]{1,4}$/.test(item.mode)) {
+      // octal permission bits as rkt reads them (strconv.ParseUint(mode, 8, 32)): "0755", "755", "01777"
+      if (typeof item.mode !== 'string' || !/^0{0,8}[0-7]{1,4}$/.test(item.mode)) {
         ctx.error(
           ptr(p, 'mode'),
           typeof item.mode === 'string' ? 'ERR_SCHEMA_RANGE' : 'ERR_SCHEMA_TYPE',
@@ -282,6 +283,7 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
       '"apps" is required: a list of apps (it may be empty).',
     );
   const apps = optList(ctx, v, 'apps', '', 'POD-003');
+  const appIndex: number[] = [];
   if (apps) {
     m.apps = [];
     const names = new Set<string>();
@@ -312,6 +314,7 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
         } else portNames.set(port.name, app.name);
       });
       m.apps?.push(app);
+      appIndex.push(i);
     });
   }
   const vols = optList(ctx, v, 'volumes', '', 'POD-005');
@@ -333,6 +336,24 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
       }
       names.add(vol.name);
       m.volumes?.push(vol);
+    });
+  }
+  // POD-004: a mount's volume "is a key into the list of volumes" unless the mount brings its appVolume; a
+  // template may bind volumes later (POD-010).
+  if (!ctx.options.template) {
+    const declared = new Set<string>();
+    for (const item of vols ?? [])
+      if (isObject(item) && typeof item.name === 'string') declared.add(item.name);
+    m.apps?.forEach((app, k) => {
+      app.mounts?.forEach((mount, j) => {
+        if (mount.appVolume || declared.has(mount.volume)) return;
+        ctx.error(
+          ptr(ptr(ptr(ptr('/apps', appIndex[k] as number), 'mounts'), j), 'volume'),
+          'ERR_SCHEMA_VOLUME_UNDECLARED',
+          'POD-004',
+          `mount volume "${mount.volume}" names no volume of "volumes"; declare it there or give the mount an "appVolume".`,
+        );
+      });
     });
   }
   const isolators = optList(ctx, v, 'isolators', '', 'POD-006');
@@ -379,7 +400,7 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
         );
       const out: Partial<ExposedPort> = { name: name as string, hostPort: hp as number };
       const ipText = item.hostIP;
-      if (ipText !== undefined && ipText !== null && ipText !== '') {
+      if (ipText !== undefined && ipText !== null) {
         if (typeof ipText !== 'string')
           ctx.error(
             ptr(p, 'hostIP'),
@@ -387,12 +408,13 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
             'POD-008',
             `"hostIP" must be a string, not ${typeName(ipText)}.`,
           );
-        else if (isIP(ipText) === 0)
+        else if (isIP(ipText) !== 4)
+          // POD-008: "an IPv4 address … in dotted-quad notation" (the reference takes IPv6 and "" too)
           ctx.error(
             ptr(p, 'hostIP'),
             'ERR_SCHEMA_IP',
             'POD-008',
-            `hostIP ${show(ipText)} is not an IP address; write e.g. "0.0.0.0" or "127.0.0.1".`,
+            `hostIP ${show(ipText)} is not an IPv4 address in dotted-quad notation; write e.g. "127.0.0.1", or leave hostIP out for every address.`,
           );
         else out.hostIP = ipText;
       }
