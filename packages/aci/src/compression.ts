@@ -67,6 +67,18 @@ function isOpenPgp(b: Uint8Array): boolean {
   return false;
 }
 
+/** Names a compression or container format an ACI may not use, from its magic bytes, for a clearer refusal. */
+function foreignFormat(b: Uint8Array): string | undefined {
+  const starts = (...m: number[]) => m.every((x, i) => b[i] === x);
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'zstd-compressed data';
+  if (starts(0x04, 0x22, 0x4d, 0x18)) return 'lz4-compressed data';
+  if (starts(0x1f, 0x9d)) return 'data compressed with compress(1) (.Z)';
+  if (starts(0x5d, 0x00, 0x00)) return 'lzma-compressed data (the old .lzma format, not xz)';
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'a zip file';
+  if (starts(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c)) return 'a 7z file';
+  return undefined;
+}
+
 /** Peeks at least `n` bytes of a source; returns them and a source that yields them again, then the rest. */
 export async function peek(
   source: AsyncIterable<Uint8Array>,
@@ -147,11 +159,7 @@ export async function* throughProgram(
     const { code, signal } = await exited;
     await feeding;
     if (spawnError) throw spawnError.code === 'ENOENT' ? missing() : spawnError;
-    if (code !== 0)
-      throw new AciError(
-        `${what}: "${program} ${args.join(' ')}" failed (${signal ?? `exit status ${code}`}): ${stderr.trim() || 'no message'}; the data is damaged or not ${program} data.`,
-        { code: 'ERR_ACI_TOOL_FAILED', requirement: 'ACI-006' },
-      );
+    if (code !== 0) throw programFailure(program, args, what, signal ?? code, stderr);
     if (feedError) throw feedError;
     finished = true;
   } catch (e) {
@@ -162,6 +170,36 @@ export async function* throughProgram(
     child.stdout.destroy();
     child.stdin.destroy();
   }
+}
+
+/** The error of a compression program that failed. When it decompressed and exited on its own, the data is to
+ * blame: cut short (`ERR_ACI_TRUNCATED`) or damaged (`ERR_ACI_BAD_COMPRESSION`), as for gzip; otherwise (killed,
+ * or compressing) the program failed (`ERR_ACI_TOOL_FAILED`). The message keeps the program's first line. */
+function programFailure(
+  program: string,
+  args: string[],
+  what: string,
+  status: number | NodeJS.Signals | null,
+  stderr: string,
+): AciError {
+  const first = (stderr.split('\n').find((l) => l.trim() !== '') ?? '').trim();
+  // "xz: (stdin): Unexpected end of input", "bzip2: Compressed file ends unexpectedly;"
+  const said = first.replace(/^[a-z0-9]+: (\(stdin\): )?/, '').replace(/[;.]$/, '') || 'no message';
+  if (args[0]?.startsWith('-d') && typeof status === 'number') {
+    if (/unexpected end of input|ends unexpectedly/i.test(said))
+      return new AciError(
+        `${what}: the ${program} data ends early (${program}: ${said}); the archive is truncated — download or build it again.`,
+        { code: 'ERR_ACI_TRUNCATED', requirement: 'ACI-006' },
+      );
+    return new AciError(
+      `${what}: the ${program} data is damaged (${program}: ${said}); download or build the archive again.`,
+      { code: 'ERR_ACI_BAD_COMPRESSION', requirement: 'ACI-006' },
+    );
+  }
+  return new AciError(
+    `${what}: "${program} ${args.join(' ')}" failed (${typeof status === 'number' ? `exit status ${status}` : status}): ${said}.`,
+    { code: 'ERR_ACI_TOOL_FAILED', requirement: 'ACI-006' },
+  );
 }
 
 /** The streaming gunzip for gzip data that is not (or no longer) made of indexed members. */
@@ -339,7 +377,9 @@ export async function openDecompressed(
     throw new AciError(
       head.length === 0
         ? `${file ?? 'the archive'} is empty; an ACI is a tar file, possibly compressed with gzip, bzip2 or xz.`
-        : `${file ?? 'the archive'} is not an image archive: its first bytes are neither gzip, bzip2, xz nor a tar header (ACI-006).`,
+        : foreignFormat(head) !== undefined
+          ? `${file ?? 'the archive'} is ${foreignFormat(head)}, which an image archive may not be: an ACI is a tar file, plain or compressed with gzip, bzip2 or xz (ACI-006); decompress it and compress the tar again with one of those.`
+          : `${file ?? 'the archive'} is not an image archive: its first bytes are neither gzip, bzip2, xz nor a tar header (ACI-006).`,
       { code: 'ERR_ACI_BAD_COMPRESSION', requirement: 'ACI-006', file },
     );
   }

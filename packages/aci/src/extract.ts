@@ -127,6 +127,19 @@ export async function extract(
   }
 }
 
+/** An error about one entry (the unpacker's: it names the entry in `file`) gets the archive's name in front of its
+ * message, as the archive rules' errors have it. */
+function withArchiveName(e: unknown, name: string | undefined): unknown {
+  if (name === undefined || !(e instanceof AppcError) || e.message.startsWith(name)) return e;
+  return new AciError(`${name}: ${e.message}`, {
+    code: e.code as AciErrorCode,
+    requirement: e.requirement,
+    pointer: e.pointer,
+    file: e.file ?? name,
+    cause: e.cause,
+  });
+}
+
 /** Reads a whole archive with the archive rules, hands each acceptable entry to `unpacker` (optionally only
  * what `keep` admits), checks manifest, rootfs and (when given) the expected image ID. */
 export async function unpackArchive(
@@ -193,7 +206,7 @@ export async function unpackArchive(
       await unpacker.put(rel, e.header, e.body, resolveLink);
     }
   } catch (e) {
-    throw withFile(e, name);
+    throw withArchiveName(withFile(e, name), name);
   }
   const missing = rules.missing(name)[0];
   if (missing) throw errorFromIssue(missing, name);

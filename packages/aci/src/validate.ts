@@ -14,7 +14,7 @@ import {
 import { type AciEntry, MAX_MANIFEST_BYTES, openAci } from './archive.ts';
 import type { Compression } from './compression.ts';
 import { aciIssue, issueFromError } from './errors.ts';
-import { describeRefusal, parentOf, placeEntryName } from './internal/paths.ts';
+import { describeRefusal, placeEntryName } from './internal/paths.ts';
 import type { TarEntryType } from './internal/tar-reader.ts';
 
 /** Options of {@link validateArchive}. */
@@ -106,10 +106,37 @@ export function checkManifestBytes(
   return { issues, manifest };
 }
 
+/** The 53-bit key of two 32-bit hash states. */
+function keyOf(h1: number, h2: number): number {
+  return (h1 >>> 0) * 0x200000 + (h2 >>> 11);
+}
+
+/** A name as messages show it: at most 200 characters (hostile names run to 64 KiB). */
+function shown(name: string): string {
+  return name.length > 200 ? `${name.slice(0, 200)}…` : name;
+}
+
+/** Directories implied by deeper names without an entry of their own that {@link EntryRules} keeps track of;
+ * past this many the archive is refused (`ERR_ACI_LIMIT`): a real image lists its directories, and hostile names
+ * thousands of levels deep must not make the rules hold a key for every level of every name. */
+export const MAX_IMPLIED_DIRS = 1_000_000;
+
 /** Applies the per-entry archive rules (ACI-002, ACI-003, ACI-012, ACI-015) to entries one by one. */
 export class EntryRules {
   /** Cleaned names seen, with their types. */
   readonly seen = new Map<string, TarEntryType>();
+  /** Every accepted path by its key (see {@link EntryRules.hashPrefixes}), plus `implied` for the directories
+   * that deeper names imply (`rootfs/a` of an entry `rootfs/a/b` that came first). Every ancestor of a path held
+   * here is held too, as a directory or implied one: the ancestors of a new entry are looked up from its parent
+   * upwards, only up to the first one known. */
+  private readonly keys = new Map<number, TarEntryType | 'implied'>();
+  private implied = 0;
+  private impliedFull = false;
+  /** Hash state at the end of each ancestor of the path last hashed, and where its text ends. */
+  private h1s = new Int32Array(64);
+  private h2s = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private depth = 0;
   hasManifest = false;
   hasRootfs = false;
   private readonly report: (issue: Issue) => void;
@@ -117,17 +144,50 @@ export class EntryRules {
     this.report = report;
   }
 
+  /** Hashes a cleaned path in one pass, keeping the state at the end of each ancestor (`rootfs`, `rootfs/a` of
+   * `rootfs/a/b`); returns the key of the whole path. Keys are 53-bit hashes of the text: the key of every
+   * ancestor of a name thousands of levels deep costs one pass over it, not a hash of each ancestor's own text. */
+  private hashPrefixes(path: string): number {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x2545f491;
+    let d = 0;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c === 0x2f) {
+        if (d === this.ends.length) {
+          const grow = (a: Int32Array) => {
+            const b = new Int32Array(a.length * 2);
+            b.set(a);
+            return b;
+          };
+          this.h1s = grow(this.h1s);
+          this.h2s = grow(this.h2s);
+          this.ends = grow(this.ends);
+        }
+        this.h1s[d] = h1;
+        this.h2s[d] = h2;
+        this.ends[d] = i;
+        d++;
+      }
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    this.depth = d;
+    return keyOf(h1, h2);
+  }
+
   /** Checks one entry; returns its cleaned path when it is acceptable, undefined otherwise. */
   check(e: Pick<AciEntry, 'header'>): string | undefined {
     const h = e.header;
-    const file = h.name;
+    const file = shown(h.name);
     const place = placeEntryName(h.name);
     if (!place.ok) {
       this.report(
         aciIssue(
           'ERR_ACI_PATH_ESCAPE',
           'ACI-012',
-          `entry "${h.name}" ${describeRefusal(place.reason)}; every name must stay inside the archive (rootfs/...).`,
+          `entry "${shown(h.name)}" ${describeRefusal(place.reason)}; every name must stay inside the archive (rootfs/...).`,
           file,
         ),
       );
@@ -140,7 +200,7 @@ export class EntryRules {
         aciIssue(
           'ERR_ACI_DUPLICATE_ENTRY',
           'ACI-003',
-          `"${path}" appears more than once in the archive; keep one entry per path.`,
+          `"${shown(path)}" appears more than once in the archive; keep one entry per path.`,
           file,
         ),
       );
@@ -152,11 +212,12 @@ export class EntryRules {
         aciIssue(
           'ERR_ACI_UNSUPPORTED_ENTRY',
           'ACI-015',
-          `entry "${h.name}" has tar type "${h.typeflag}", which an image may not hold (files, directories, links, devices and fifos only).`,
+          `entry "${shown(h.name)}" has tar type "${h.typeflag}", which an image may not hold (files, directories, links, devices and fifos only).`,
           file,
         ),
       );
     }
+    const key = this.hashPrefixes(path);
     if (path === 'manifest') {
       this.hasManifest = true;
       if (h.type !== 'file') {
@@ -170,6 +231,7 @@ export class EntryRules {
         );
         return undefined;
       }
+      this.keys.set(key, 'file');
       return path;
     }
     if (path === 'rootfs') {
@@ -185,6 +247,7 @@ export class EntryRules {
         );
         return undefined;
       }
+      this.keys.set(key, 'dir');
       return path;
     }
     if (!path.startsWith('rootfs/')) {
@@ -192,24 +255,44 @@ export class EntryRules {
         aciIssue(
           'ERR_ACI_EXTRA_TOP_LEVEL',
           'ACI-002',
-          `"${path}" is outside rootfs/; an image holds only "manifest" and "rootfs" at the top.`,
+          `"${shown(path)}" is outside rootfs/; an image holds only "manifest" and "rootfs" at the top.`,
           file,
         ),
       );
       return undefined;
     }
-    // an ancestor laid down earlier as something other than a directory would be written through
-    for (let p = parentOf(path); p !== '.'; p = parentOf(p)) {
-      const t = this.seen.get(p);
+    if (this.keys.get(key) === 'implied' && h.type !== 'dir') {
+      // entries under it came first: extraction made it a directory (GNU tar fails on such an archive as well)
+      this.report(
+        aciIssue(
+          'ERR_ACI_PATH_CONFLICT',
+          'ACI-012',
+          `"${shown(path)}" is a ${h.type}, but earlier entries lie under it, which makes it a directory; keep one or the other.`,
+          file,
+        ),
+      );
+      return undefined;
+    }
+    // an ancestor laid down earlier as something other than a directory would be written through; looked up from
+    // the parent upwards, up to the first directory known (whose own ancestors were checked when it came)
+    // (once the implied directories passed their limit the archive is refused: names are no longer followed up)
+    let known = -1;
+    for (let i = this.impliedFull ? -1 : this.depth - 1; i >= 0; i--) {
+      const t = this.keys.get(keyOf(this.h1s[i] as number, this.h2s[i] as number));
       if (t === undefined) continue;
-      if (t === 'dir') break;
+      if (t === 'dir' || t === 'implied') {
+        known = i;
+        break;
+      }
+      const p = path.slice(0, this.ends[i]);
+      if (this.seen.get(p) !== t) continue; // another path with the same key
       this.report(
         aciIssue(
           t === 'symlink' ? 'ERR_ACI_PATH_ESCAPE' : 'ERR_ACI_PATH_CONFLICT',
           'ACI-012',
           t === 'symlink'
-            ? `"${path}" lies under "${p}", which an earlier entry made a symlink; extraction never writes through a symlink.`
-            : `"${path}" lies under "${p}", which an earlier entry made a ${t}, not a directory.`,
+            ? `"${shown(path)}" lies under "${shown(p)}", which an earlier entry made a symlink; extraction never writes through a symlink.`
+            : `"${shown(path)}" lies under "${shown(p)}", which an earlier entry made a ${t}, not a directory.`,
           file,
         ),
       );
@@ -222,7 +305,7 @@ export class EntryRules {
           aciIssue(
             'ERR_ACI_PATH_ESCAPE',
             'ACI-012',
-            `hard link "${h.name}" points to "${h.linkname}", outside rootfs/; a hard link must name an earlier entry of the image.`,
+            `hard link "${shown(h.name)}" points to "${shown(h.linkname)}", outside rootfs/; a hard link must name an earlier entry of the image.`,
             file,
           ),
         );
@@ -235,13 +318,31 @@ export class EntryRules {
             'ERR_ACI_BAD_HARDLINK',
             'ACI-005',
             t === 'dir'
-              ? `hard link "${h.name}" points to the directory "${h.linkname}"; directories cannot be hard-linked.`
-              : `hard link "${h.name}" points to "${h.linkname}", which no earlier entry holds; the target must come first.`,
+              ? `hard link "${shown(h.name)}" points to the directory "${shown(h.linkname)}"; directories cannot be hard-linked.`
+              : `hard link "${shown(h.name)}" points to "${shown(h.linkname)}", which no earlier entry holds; the target must come first.`,
             file,
           ),
         );
         return undefined;
       }
+    }
+    this.keys.set(key, h.type);
+    // the ancestors below the first one known are implied directories from now on
+    for (let i = this.depth - 1; i > known && !this.impliedFull; i--) {
+      if (this.implied >= MAX_IMPLIED_DIRS) {
+        this.impliedFull = true; // reported once; nothing more is tracked
+        this.report(
+          aciIssue(
+            'ERR_ACI_LIMIT',
+            'ACI-015',
+            `more than ${MAX_IMPLIED_DIRS} directories (here "${shown(path.slice(0, this.ends[i]))}") have no entry of their own; the archive is damaged or hostile.`,
+            file,
+          ),
+        );
+        break;
+      }
+      this.keys.set(keyOf(this.h1s[i] as number, this.h2s[i] as number), 'implied');
+      this.implied++;
     }
     return path;
   }

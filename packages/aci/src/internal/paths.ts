@@ -1,6 +1,7 @@
 /** Cleans a slash-separated path the way Go's `path.Clean` does: no empty, `.` or inner `..` elements;
  * `''` becomes `.`; a rooted path stays rooted; leading `..` of a relative path are kept. */
 export function cleanPath(p: string): string {
+  if (isClean(p)) return p;
   if (p === '') return '.';
   const rooted = p.startsWith('/');
   const out: string[] = [];
@@ -18,6 +19,22 @@ export function cleanPath(p: string): string {
   return joined === '' ? '.' : joined;
 }
 
+/** True when a relative name is already clean: not empty, no empty, `.` or `..` element, no slash at either end.
+ * Most names are; for them cleaning is a scan instead of a split and a join (names run to 64 KiB). */
+function isClean(p: string): boolean {
+  let start = 0;
+  const n = p.length;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && p.charCodeAt(i) !== 0x2f) continue;
+    const len = i - start;
+    if (len === 0) return false;
+    if (p.charCodeAt(start) === 0x2e && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 0x2e)))
+      return false;
+    start = i + 1;
+  }
+  return true;
+}
+
 /** Where an archive entry name puts it, relative to the archive root, or why it is not allowed (ACI-012). */
 export type NamePlace =
   | { ok: true; path: string }
@@ -30,6 +47,7 @@ export function placeEntryName(name: string): NamePlace {
   if (name === '') return { ok: false, reason: 'empty' };
   if (name.includes('\0')) return { ok: false, reason: 'nul' };
   if (name.startsWith('/')) return { ok: false, reason: 'absolute' };
+  if (isClean(name)) return { ok: true, path: name };
   const parts = name.split('/');
   let depth = 0;
   let inRootfs = false;

@@ -157,19 +157,19 @@ function isZeroBlock(b: Uint8Array): boolean {
 export function parseNumeric(b: Uint8Array, start: number, len: number): number {
   const first = b[start] ?? 0;
   if (first & 0x80) {
-    // base-256, two's complement, big-endian; the first byte's 0x80 only marks the encoding
+    // base-256, two's complement, big-endian; the first byte's 0x80 only marks the encoding. A negative number
+    // (0x40 set: GNU tar and Python write mtimes before 1970 so) is read inverted, marker bit dropped after the
+    // inversion: 0xff 0xff ... 0xfc is -4
     const negative = (first & 0x40) !== 0;
-    let v = negative ? -1 : 0;
     let value = 0;
     for (let i = 0; i < len; i++) {
       let byte = b[start + i] ?? 0;
-      if (i === 0) byte &= 0x7f;
       if (negative) byte ^= 0xff;
+      if (i === 0) byte &= 0x7f;
       value = value * 256 + byte;
       if (value > Number.MAX_SAFE_INTEGER) return Number.NaN;
     }
-    v = negative ? -(value + 1) : value;
-    return v;
+    return negative ? -(value + 1) : value;
   }
   let i = start;
   const end = start + len;

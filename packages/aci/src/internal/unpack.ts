@@ -9,11 +9,21 @@ import { WriteQueue } from './write-worker.ts';
 /** How an {@link Unpacker} treats what is already at a path. */
 export type ReplacePolicy = 'refuse' | 'replace';
 
+/** A directory's metadata, set at the end (keyed by its path relative to the root: an absolute path kept per
+ * directory would be a fresh copy of each, thousands of bytes for a deep one). */
 interface DirMeta {
-  abs: string;
   mode: number;
   mtime: number;
+  /** Made only because entries below it came first (`rootfs/a/b` before `rootfs/a`); an entry of its own may
+   * still come, and then gives it its mode and mtime. */
+  implied: boolean;
 }
+
+/** Longest path the kernel takes (PATH_MAX, 4096 bytes with the final NUL). */
+const MAX_PATH_BYTES = 4095;
+
+/** Largest uid or gid Linux can give a file (uid_t is 32 bits; 4294967295 is the "-1" of chown, no owner). */
+const MAX_ID = 0xfffffffe;
 
 /** Writes entries under a root directory that this process created and owns exclusively (a fresh temporary
  * directory), so the only things in it are what the unpacker itself laid down: it tracks every path it created
@@ -111,7 +121,7 @@ export class Unpacker {
       const p = missing[i] as string;
       this.queue.op({ t: 'mkdir', abs: this.abs(p) });
       this.types.set(p, 'dir');
-      this.dirs.set(p, { abs: this.abs(p), mode: 0o755, mtime: -1 });
+      this.dirs.set(p, { mode: 0o755, mtime: 0, implied: true });
     }
   }
 
@@ -138,24 +148,39 @@ export class Unpacker {
     body: () => AsyncGenerator<Uint8Array>,
     resolveLink: (linkname: string) => string | undefined,
   ): Promise<void> {
+    if (this.preserveOwnership) this.checkOwner(h);
     if (rel === '.') {
-      if (h.type === 'dir') this.dirs.set('.', { abs: this.root, mode: this.mode(h), mtime: h.mtime });
+      if (h.type === 'dir') this.dirs.set('.', { mode: this.mode(h), mtime: h.mtime, implied: false });
       this.chownPath(this.root, h);
       return;
     }
+    const abs = this.abs(rel);
+    if (abs.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(abs) > MAX_PATH_BYTES)
+      throw new AciError(
+        `"${rel.slice(0, 120)}…" is ${Buffer.byteLength(rel)} bytes long: written under ${this.root}, its path would pass the ${MAX_PATH_BYTES} bytes Linux takes (PATH_MAX); no tool can create it.`,
+        { code: 'ERR_ACI_LIMIT', requirement: 'ACI-012', file: h.name.slice(0, 200) },
+      );
     this.ensureParents(rel);
     const existing = this.types.get(rel);
-    if (existing !== undefined) {
+    // a directory made for the entries below it that came first gets its own entry now (GNU tar --no-recursion
+    // with `find -depth` order, or any writer that lists a directory after its contents)
+    const impliedDir = existing === 'dir' && this.dirs.get(rel)?.implied === true;
+    if (existing !== undefined && !(impliedDir && h.type === 'dir')) {
       if (this.replace === 'refuse')
-        this.fail('ERR_ACI_PATH_CONFLICT', rel, `"${rel}" was already written by an earlier entry.`);
+        this.fail(
+          'ERR_ACI_PATH_CONFLICT',
+          rel,
+          impliedDir
+            ? `"${rel}" is a ${h.type} entry, but earlier entries lie under it, which made it a directory; an archive cannot hold both.`
+            : `"${rel}" was already written by an earlier entry.`,
+        );
       if (!(existing === 'dir' && h.type === 'dir')) this.remove(rel);
     }
-    const abs = this.abs(rel);
     switch (h.type) {
       case 'dir': {
         if (existing !== 'dir') this.queue.op({ t: 'mkdir', abs });
         this.types.set(rel, 'dir');
-        this.dirs.set(rel, { abs, mode: this.mode(h), mtime: h.mtime });
+        this.dirs.set(rel, { mode: this.mode(h), mtime: h.mtime, implied: false });
         this.chownPath(abs, h);
         break;
       }
@@ -250,6 +275,21 @@ export class Unpacker {
     if (this.xattrs && h.xattrs.size > 0 && h.type !== 'hardlink') this.queueXattrs(abs, h.xattrs);
   }
 
+  /** Refuses an owner no Linux file can have (a GNU base-256 or PAX uid beyond 32 bits, or a negative one)
+   * before any call would fail on it or, worse, take it as "no change". */
+  private checkOwner(h: TarHeader): void {
+    for (const [what, id] of [
+      ['uid', h.uid],
+      ['gid', h.gid],
+    ] as const) {
+      if (!Number.isSafeInteger(id) || id < 0 || id > MAX_ID)
+        throw new AciError(
+          `"${h.name}" has ${what} ${id}, which no file can have on Linux (0..${MAX_ID}); rebuild the image with real owners, or extract without keeping ownership.`,
+          { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-005', file: h.name },
+        );
+    }
+  }
+
   private chownPath(abs: string, h: TarHeader): void {
     if (this.needsChown(h)) this.queue.op({ t: 'lchown', abs, uid: h.uid, gid: h.gid });
   }
@@ -282,10 +322,13 @@ export class Unpacker {
           `some extended attributes were not restored: ${r.stderr.toString().trim().slice(0, 500)}`,
         );
     }
-    const list = [...this.dirs.values()].sort((a, b) => b.abs.length - a.abs.length);
-    for (const d of list) {
-      chmodSync(d.abs, d.mode);
-      if (d.mtime >= 0) utimesSync(d.abs, d.mtime, d.mtime);
+    const list = [...this.dirs].sort((a, b) =>
+      a[0] === '.' ? 1 : b[0] === '.' ? -1 : b[0].length - a[0].length,
+    );
+    for (const [rel, d] of list) {
+      const abs = this.abs(rel);
+      chmodSync(abs, d.mode);
+      if (!d.implied) utimesSync(abs, d.mtime, d.mtime);
     }
   }
 
