@@ -103,7 +103,7 @@ function isolatorList(level: 'app' | 'pod'): JsonSchema {
     required: ['name', 'value'],
     properties: {
       name: ref('acIdentifier'),
-      value: { not: { type: 'null' }, description: 'any JSON; rules by name below' },
+      value: { description: 'any JSON value, null included (TYPES-007); rules by name below' },
     },
     allOf: isolatorValueRules(level),
   };

@@ -85,6 +85,8 @@ export function typeName(v: unknown): string {
 /** Quotes a value for a message, cut short when long. */
 export function show(v: unknown): string {
   let s: string;
+  // JSON.stringify writes Infinity (a JSON number like 1e400, once parsed) as "null"
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} (a number beyond what can be stored)`;
   try {
     s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   } catch {
