@@ -31,6 +31,7 @@ export const ACI_ERROR_CODES = [
   'ERR_ACI_PATH_CONFLICT',
   'ERR_ACI_OLD_VERSION',
   'ERR_ACI_INVALID_LAYOUT',
+  'ERR_ACI_HOST_PROGRAM',
 ] as const;
 
 /** Stable codes of {@link AciError}; renaming one is a breaking change. */

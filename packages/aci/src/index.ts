@@ -21,6 +21,8 @@ export type { AciErrorCode, AciIssueCode } from './errors.ts';
 export { ACI_ERROR_CODES, AciError } from './errors.ts';
 export type { ExtractOptions, ExtractResult } from './extract.ts';
 export { extract } from './extract.ts';
+export type { AddHostProgramsOptions, AddHostProgramsResult } from './host-program.ts';
+export { addHostPrograms } from './host-program.ts';
 export type { OutputOptions } from './internal/output.ts';
 export type { ManifestPatch } from './patch.ts';
 export {

@@ -5,6 +5,7 @@ import { VERSION } from './version.ts';
 /** Every command, loaded only when it runs. */
 export const commands: Record<string, () => Promise<Command>> = {
   build: () => import('./commands/build.ts'),
+  'add-program': () => import('./commands/add-program.ts'),
   validate: () => import('./commands/validate.ts'),
   id: () => import('./commands/id.ts'),
   'cat-manifest': () => import('./commands/cat-manifest.ts'),

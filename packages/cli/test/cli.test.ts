@@ -88,6 +88,25 @@ describe('help and usage', () => {
   });
 });
 
+describe('add-program', () => {
+  it("copies a host program and its libraries into a layout's rootfs, which then builds", async () => {
+    const dir = await layout(join(tmp, 'add-program'), manifest('example.com/sh'), {});
+    const r = await appc(['add-program', dir, 'sh']);
+    expect(r.code, r.err).toBe(0);
+    const added = r.out.trim().split('\n');
+    expect(added.some((p) => p.endsWith('/sh'))).toBe(true);
+    expect(added.some((p) => /libc\.so/.test(p))).toBe(true);
+    const built = await appc(['build', dir, join(tmp, 'add-program.aci')]);
+    expect(built.code, built.err).toBe(0);
+    // a second time, nothing is added
+    expect((await appc(['add-program', dir, 'sh'])).out).toBe('');
+    const missing = await appc(['add-program', dir, 'no-such-program-here']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('no-such-program-here was not found on the PATH');
+    expect((await appc(['add-program', join(tmp, 'nowhere'), 'sh'])).code).toBe(2);
+  });
+});
+
 describe("actool's Go-style flags", () => {
   it('takes -flag for --flag and --flag=true|false for booleans, on commands and globals', async () => {
     const dir = await layout(join(tmp, 'go-flags'), manifest('example.com/go'), { 'x.txt': 'x' });
