@@ -19,6 +19,11 @@ interface DirMeta {
   implied: boolean;
 }
 
+/** A time for utimes: Node takes a negative number of seconds for "now", a Date before 1970 as it is. */
+function timeOf(seconds: number): number | Date {
+  return seconds < 0 ? new Date(seconds * 1000) : seconds;
+}
+
 /** Longest path the kernel takes (PATH_MAX, 4096 bytes with the final NUL). */
 const MAX_PATH_BYTES = 4095;
 
@@ -262,7 +267,7 @@ export class Unpacker {
         this.types.set(rel, h.type);
         if (this.preserveOwnership) lchownSync(abs, h.uid, h.gid);
         chmodSync(abs, this.mode(h));
-        utimesSync(abs, h.mtime, h.mtime);
+        utimesSync(abs, timeOf(h.mtime), timeOf(h.mtime));
         break;
       }
       default:
@@ -328,7 +333,7 @@ export class Unpacker {
     for (const [rel, d] of list) {
       const abs = this.abs(rel);
       chmodSync(abs, d.mode);
-      if (!d.implied) utimesSync(abs, d.mtime, d.mtime);
+      if (!d.implied) utimesSync(abs, timeOf(d.mtime), timeOf(d.mtime));
     }
   }
 
