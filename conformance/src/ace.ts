@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, copyFile, mkdir, realpath, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from '@appc/aci';
+import { addHostPrograms, build } from '@appc/aci';
 import { hostOsArch } from '@appc/schema';
 
 /* The in-pod ACE validator (the conformance suite's third layer, VAL-001..VAL-008): two images built here by
@@ -12,7 +12,7 @@ import { hostOsArch } from '@appc/schema';
  * environment, the working directory, user and group, the shared volume and namespaces, the handlers' order,
  * every metadata endpoint and HMAC sign/verify) and prints one line per check. */
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const validatorScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'ace', 'ace-validator.cjs');
 
 /** The modes the two images run: main's handlers and process, and the sidekick. */
@@ -77,31 +77,16 @@ function manifest(
   };
 }
 
-/** The shared libraries `ldd` names for `binary` (the dynamic loader included). */
-async function sharedLibraries(binary: string): Promise<string[]> {
-  const { stdout } = await run('ldd', [binary]).catch((e: { stdout?: string; code?: number }) => {
-    // a static binary: "not a dynamic executable", exit 1
-    if (e.code === 1) return { stdout: '' };
-    throw e;
-  });
-  const paths = new Set<string>();
-  for (const line of stdout.split('\n')) {
-    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)/.exec(line);
-    if (m?.[1]) paths.add(m[1]);
-  }
-  return [...paths];
-}
-
-/** Copies `binary` and the libraries it links into `rootfs` at the same paths. */
+/** Copies `binary` into `rootfs` with the loader and libraries it needs (the builder's `addHostPrograms`, which is
+ * what this builds the validator with), reachable at `at` too. */
 async function copyWithLibraries(binary: string, rootfs: string, at: string): Promise<void> {
+  await addHostPrograms(rootfs, [binary]);
   const real = await realpath(binary);
-  for (const lib of await sharedLibraries(real)) {
-    await mkdir(join(rootfs, dirname(lib)), { recursive: true });
-    await copyFile(lib, join(rootfs, lib));
-  }
+  if (at === real || at === binary) return;
   await mkdir(join(rootfs, dirname(at)), { recursive: true });
-  await copyFile(real, join(rootfs, at));
-  await chmod(join(rootfs, at), 0o755);
+  await symlink(real, join(rootfs, at)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
 }
 
 async function layout(

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { addHostPrograms } from '@appc/aci';
 import type { App, ImageManifest } from '@appc/schema';
 
 /** The busybox-static binary the root tests use as an app's whole rootfs. */
@@ -66,17 +66,10 @@ export async function makeBusyboxRootfs(
   return dir;
 }
 
-/** Copies a host program into a rootfs at the same path, with the shared libraries `ldd` names and the dynamic
- * loader, so that it runs there. */
+/** Copies a host program into a rootfs at the same path, with the dynamic loader and the shared libraries it
+ * loads, so that it runs there (`addHostPrograms` of @appc/aci, what `appc add-program` does). */
 export async function copyHostProgram(rootfs: string, program: string): Promise<void> {
-  const libs = execFileSync('ldd', [program])
-    .toString()
-    .split('\n')
-    .flatMap((l) => [...l.matchAll(/(\/\S+)/g)].map((m) => m[1] as string));
-  for (const file of [program, ...libs]) {
-    await mkdir(join(rootfs, dirname(file)), { recursive: true });
-    await copyFile(file, join(rootfs, file));
-  }
+  await addHostPrograms(rootfs, [program]);
 }
 
 /** An image ID computed from a text (the runtime never reads the archive; it only pins the ID). */
