@@ -214,7 +214,8 @@ describe('damaged xz and bzip2 data judges the input, as gzip does (ACI-006)', (
       const damaged = `${fresh(program)}.aci`;
       const bad = Buffer.from(whole);
       // xz: in the index after the data (so every byte came out first); bzip2: in the middle of its block
-      bad[program === 'xz' ? bad.length - 10 : Math.floor(bad.length / 2)] ^= 0xff;
+      const at = program === 'xz' ? bad.length - 10 : Math.floor(bad.length / 2);
+      bad.writeUInt8((bad.readUInt8(at) ^ 0xff) & 0xff, at);
       writeFileSync(damaged, bad);
       for (const [file, code] of [
         [cut, 'ERR_ACI_TRUNCATED'],
@@ -231,4 +232,86 @@ describe('damaged xz and bzip2 data judges the input, as gzip does (ACI-006)', (
       }
     });
   }
+});
+
+describe('GNU sparse files (tar --sparse) read as the regular files they stand for (ACI-015)', () => {
+  let src: string;
+  beforeAll(() => {
+    src = fresh('sparse-src');
+    makeTree(src, { manifest: manifestText(), rootfs: { type: 'dir' } });
+    // 30 data parts among holes: more than the 4 parts of a GNU header and the 21 of one extension block
+    const p = join(src, 'rootfs/holes');
+    execFileSync('truncate', ['-s', String(64 * 1024 * 1024), p]);
+    for (let i = 0; i < 30; i++)
+      execFileSync(
+        'dd',
+        [`of=${p}`, 'bs=4096', `seek=${i * 512 + 7}`, 'count=1', 'conv=notrunc', 'status=none'],
+        {
+          input: Buffer.alloc(4096, i + 1),
+        },
+      );
+    writeFileSync(join(src, 'rootfs/plain'), 'plain');
+  });
+
+  for (const [label, flags] of [
+    ['gnu (typeflag S, extension blocks)', ['--format=gnu']],
+    ['oldgnu', ['--format=oldgnu']],
+    ['pax, GNU sparse 1.0 (the default)', ['--format=pax']],
+    ['pax, GNU sparse 0.1', ['--format=pax', '--sparse-version=0.1']],
+    ['pax, GNU sparse 0.0', ['--format=pax', '--sparse-version=0.0']],
+  ] as const) {
+    it(`ACI-015 ${label}: validates, and extracts to the same bytes as the source`, async () => {
+      const out = `${fresh('sparse')}.aci`;
+      execFileSync('tar', ['-c', '--sparse', ...flags, '-f', out, '-C', src, 'manifest', 'rootfs']);
+      expect((await validateArchive(out)).issues).toEqual([]);
+      const target = fresh('sparse-x');
+      await extract(out, target);
+      const got = snapshot(join(target, 'rootfs'));
+      const want = snapshot(join(src, 'rootfs'));
+      expect(got).toEqual(want);
+      expect(readdirSync(join(target, 'rootfs')).sort()).toEqual(['holes', 'plain']);
+    });
+  }
+
+  it('ACI-015 a sparse map that does not add up to the stored bytes is a damaged header', async () => {
+    const out = `${fresh('sparse-bad')}.aci`;
+    python(
+      `${PY_ADD}
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    add(t, 'manifest', data=M)
+    add(t, 'rootfs', tarfile.DIRTYPE)
+    i = tarfile.TarInfo('rootfs/s')
+    i.pax_headers = {'GNU.sparse.size': '1000', 'GNU.sparse.map': '0,10,500,10'}
+    i.size = 5
+    t.addfile(i, io.BytesIO(b'12345'))
+`,
+      out,
+    );
+    const v = await validateArchive(out);
+    expect(v.issues.map((i) => i.code)).toEqual(['ERR_ACI_BAD_TAR_HEADER']);
+    expect(v.issues[0]?.message).toContain('adds up to 20 bytes, but 5 are stored');
+  });
+
+  it('ACI-015 holes past 1 GiB are not written out: a clear refusal at once, nothing left', async () => {
+    const out = `${fresh('sparse-huge')}.aci`;
+    const huge = String(2 ** 40);
+    python(
+      `${PY_ADD}
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    add(t, 'manifest', data=M)
+    add(t, 'rootfs', tarfile.DIRTYPE)
+    i = tarfile.TarInfo('rootfs/s')
+    i.pax_headers = {'GNU.sparse.size': '${huge}', 'GNU.sparse.map': '${huge},0'}
+    t.addfile(i, io.BytesIO(b''))
+`,
+      out,
+    );
+    // an archive may hold it (the validator reads no data) ...
+    expect((await validateArchive(out)).issues).toEqual([]);
+    // ... but extraction writes holes as zeros and stops before a terabyte of them
+    const started = Date.now();
+    const e = await refused(out);
+    expect(hasCode(e, 'ERR_ACI_LIMIT'), String(e)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });

@@ -49,6 +49,15 @@ export interface TarReaderLimits {
 
 const BLOCK = 512;
 
+/** Parts a sparse file's map may have. */
+const MAX_SPARSE_PARTS = 1_000_000;
+
+/** Bytes of holes a sparse file may have: they are written out as zeros (see {@link readTar}). */
+export const MAX_SPARSE_HOLE_BYTES = 1024 * 1024 * 1024;
+
+/** Zeros handed out for the holes of sparse files; never written to. */
+const ZEROS = new Uint8Array(64 * 1024);
+
 /** Reads exact byte counts from an async iterable of chunks; counts consumed bytes. */
 export class ByteSource {
   private readonly it: AsyncIterator<Uint8Array>;
@@ -265,7 +274,13 @@ export function parsePaxRecords(data: Uint8Array, where: () => string): Map<stri
         requirement: 'ACI-015',
       });
     }
-    out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    const key = rec.toString('utf8', 0, eq);
+    const value = Buffer.from(rec.subarray(eq + 1));
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      // GNU sparse format 0.0 repeats these two, in order: they are gathered as the map of format 0.1
+      const map = out.get('GNU.sparse.map');
+      out.set('GNU.sparse.map', map ? Buffer.concat([map, Buffer.from(','), value]) : value);
+    } else out.set(key, value);
     i += len;
   }
   return out;
@@ -318,6 +333,128 @@ export async function* readTar(
     const data = await src.read(padded);
     if (data === null || !(data instanceof Uint8Array)) throw truncated(what, src.position);
     return Buffer.from(data.subarray(0, size));
+  };
+
+  /** Reads the map of a GNU sparse file (tar --sparse): from the header and its extension blocks (typeflag `S`),
+   * from PAX records (formats 0.0 and 0.1), or from the head of the data (format 1.0, GNU tar's default for
+   * PAX). Makes the header that of the regular file it stands for (`size` the real size, `name` the real
+   * name); returns the map (offset and size of each stored part, in order) and the bytes stored after it. */
+  const readSparseMap = async (
+    h: TarHeader,
+    block: Uint8Array,
+    typeflag: string,
+    records: Map<string, string>,
+    offset: number,
+  ): Promise<{ map: number[]; stored: number }> => {
+    const map: number[] = [];
+    let stored = h.size;
+    let realsize: number;
+    const numberOf = (text: string, what: string): number => {
+      const n = Number(text);
+      if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n))
+        throw bad(
+          offset,
+          `the sparse map of "${h.name}" has ${what} ${JSON.stringify(text.slice(0, 40))}, not a number.`,
+        );
+      return n;
+    };
+    const tooMany = () =>
+      new AciError(
+        `${where(offset)}: the sparse map of "${h.name}" has more than ${MAX_SPARSE_PARTS} parts; the archive is damaged or hostile.`,
+        { code: 'ERR_ACI_LIMIT', requirement: 'ACI-015' },
+      );
+    if (typeflag === 'S') {
+      const take = (b: Uint8Array, start: number, count: number) => {
+        for (let i = 0; i < count; i++) {
+          const o = start + i * 24;
+          if (b[o] === 0) return;
+          const at = parseNumeric(b, o, 12);
+          const len = parseNumeric(b, o + 12, 12);
+          if (Number.isNaN(at) || Number.isNaN(len) || at < 0 || len < 0)
+            throw bad(offset, `the sparse map of "${h.name}" holds a part that is not a number.`);
+          map.push(at, len);
+        }
+      };
+      take(block, 386, 4);
+      realsize = parseNumeric(block, 483, 12);
+      if (Number.isNaN(realsize) || realsize < 0)
+        throw bad(offset, `the real size of "${h.name}" is not a number.`);
+      let extended = block[482] !== 0;
+      while (extended) {
+        const ext = await src.read(BLOCK);
+        if (!(ext instanceof Uint8Array)) throw truncated('a GNU sparse extension block', src.position);
+        take(ext, 0, 21);
+        extended = ext[504] !== 0;
+        if (map.length > 2 * MAX_SPARSE_PARTS) throw tooMany();
+      }
+    } else {
+      const major = records.get('major');
+      const size = records.get('realsize') ?? records.get('size');
+      if (major === '1') {
+        // the map heads the data, padded to a block: decimal numbers one a line, the count of parts, then the
+        // offset and size of each
+        let text = '';
+        let consumed = 0;
+        let count = -1;
+        while (count < 0 || map.length < 2 * count) {
+          if (consumed >= maxPax)
+            throw new AciError(
+              `${where(offset)}: the sparse map of "${h.name}" is larger than the limit of ${maxPax} bytes; the archive is damaged or hostile.`,
+              { code: 'ERR_ACI_LIMIT', requirement: 'ACI-015' },
+            );
+          if (consumed + BLOCK > h.size)
+            throw bad(offset, `the sparse map of "${h.name}" does not end within its data.`);
+          const b = await src.read(BLOCK);
+          if (!(b instanceof Uint8Array)) throw truncated(`the sparse map of "${h.name}"`, src.position);
+          consumed += BLOCK;
+          text += Buffer.from(b.buffer, b.byteOffset, BLOCK).toString('latin1');
+          for (
+            let nl = text.indexOf('\n');
+            nl >= 0 && (count < 0 || map.length < 2 * count);
+            nl = text.indexOf('\n')
+          ) {
+            const n = numberOf(text.slice(0, nl), 'an entry');
+            text = text.slice(nl + 1);
+            if (count >= 0) map.push(n);
+            else if (n > MAX_SPARSE_PARTS) throw tooMany();
+            else count = n;
+          }
+        }
+        stored = h.size - consumed;
+      } else if (records.has('map') && (major === undefined || major === '0')) {
+        const text = records.get('map') as string;
+        const parts = text === '' ? [] : text.split(',');
+        if (parts.length % 2 !== 0)
+          throw bad(offset, `the sparse map of "${h.name}" has an odd number of numbers.`);
+        if (parts.length > 2 * MAX_SPARSE_PARTS) throw tooMany();
+        for (const part of parts) map.push(numberOf(part, 'an entry'));
+      } else
+        throw new AciError(
+          `${where(offset)}: "${h.name}" is a sparse file of a GNU format (${major ?? '?'}.${records.get('minor') ?? '?'}) this reader does not know; rebuild the archive without --sparse.`,
+          { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-015' },
+        );
+      realsize = numberOf(size ?? '', 'a real size');
+      const name = records.get('name');
+      if (name) h.name = name;
+    }
+    let pos = 0;
+    let sum = 0;
+    for (let i = 0; i < map.length; i += 2) {
+      const at = map[i] as number;
+      const len = map[i + 1] as number;
+      if (at < pos || at + len > realsize)
+        throw bad(
+          offset,
+          `the sparse map of "${h.name}" has parts out of order or past its real size (${realsize}).`,
+        );
+      pos = at + len;
+      sum += len;
+    }
+    if (sum !== stored)
+      throw bad(offset, `the sparse map of "${h.name}" adds up to ${sum} bytes, but ${stored} are stored.`);
+    h.type = 'file';
+    h.size = realsize;
+    return { map, stored };
   };
 
   try {
@@ -403,6 +540,7 @@ export async function* readTar(
       if (longLink !== undefined) h.linkname = longLink;
       longName = undefined;
       longLink = undefined;
+      const sparseRecords = new Map<string, string>();
       for (const [key, value] of merged) {
         const text = () => value.toString('utf8');
         const num = (field: string) => {
@@ -424,40 +562,65 @@ export async function* readTar(
         else if (key.startsWith('LIBARCHIVE.xattr.')) {
           const name = decodeURIComponent(key.slice(17));
           h.xattrs.set(name, Buffer.from(value.toString('ascii'), 'base64'));
-        } else if (key.startsWith('GNU.sparse.'))
-          throw new AciError(
-            `${where(offset)}: "${h.name}" is a GNU sparse file, which this reader does not support; rebuild the archive without --sparse.`,
-            { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-015' },
-          );
+        } else if (key.startsWith('GNU.sparse.')) sparseRecords.set(key.slice(11), text());
       }
       local = new Map();
       if (!Number.isSafeInteger(h.size) || h.size < 0) throw bad(offset, 'the entry size is not valid.');
       if (h.type === 'file' && h.name.endsWith('/') && (typeflag === '0' || typeflag === '\0'))
         h.type = 'dir';
-      if (typeflag === 'S')
-        throw new AciError(
-          `${where(offset)}: "${h.name}" is a GNU sparse file, which this reader does not support; rebuild the archive without --sparse.`,
-          { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-015' },
-        );
+      // GNU sparse files (tar --sparse): the data of the non-hole parts is stored, the holes are given by a map
+      const sparse =
+        typeflag === 'S' || sparseRecords.size > 0
+          ? await readSparseMap(h, block, typeflag, sparseRecords, offset)
+          : undefined;
       const dataSize = HEADER_ONLY.has(h.type) ? 0 : h.size;
-      const padding = (BLOCK - (dataSize % BLOCK)) % BLOCK;
+      // bytes of the entry's data in the archive (for a sparse file, the parts that are not holes)
+      const stored = sparse ? sparse.stored : dataSize;
+      const padding = (BLOCK - (stored % BLOCK)) % BLOCK;
       lastName = h.name;
-      let left = dataSize;
+      let left = stored;
       let started = false;
-      const body = async function* (): AsyncGenerator<Uint8Array> {
-        if (started) throw new Error('tar entry body read twice');
-        started = true;
-        const it = src.chunks(left);
+      const segment = async function* (n: number): AsyncGenerator<Uint8Array> {
+        const it = src.chunks(n);
         for (;;) {
           const r = await it.next();
           if (r.done) {
             if (r.value > 0)
-              throw truncated(`the data of "${h.name}" (declared ${h.size} bytes)`, src.position);
+              throw truncated(`the data of "${h.name}" (declared ${stored} bytes)`, src.position);
             break;
           }
           left -= r.value.length;
           yield r.value;
         }
+      };
+      const body = async function* (): AsyncGenerator<Uint8Array> {
+        if (started) throw new Error('tar entry body read twice');
+        started = true;
+        if (!sparse) {
+          yield* segment(left);
+          return;
+        }
+        // holes come out as zeros: the extraction writes them (it does not make holes)
+        let pos = 0;
+        let zeros = 0;
+        const hole = function* (n: number): Generator<Uint8Array> {
+          zeros += n;
+          if (zeros > MAX_SPARSE_HOLE_BYTES)
+            throw new AciError(
+              `"${h.name}" is a sparse file of ${h.size} bytes whose holes, written out as zeros, would pass ${MAX_SPARSE_HOLE_BYTES} bytes; the archive is hostile, or holds a disk image that does not belong in a container image.`,
+              { code: 'ERR_ACI_LIMIT', requirement: 'ACI-015', file: h.name },
+            );
+          for (let k = n; k > 0; k -= ZEROS.length) yield ZEROS.subarray(0, Math.min(k, ZEROS.length));
+        };
+        const map = sparse.map;
+        for (let i = 0; i < map.length; i += 2) {
+          const at = map[i] as number;
+          const len = map[i + 1] as number;
+          yield* hole(at - pos);
+          yield* segment(len);
+          pos = at + len;
+        }
+        yield* hole(h.size - pos);
       };
       const entry: TarEntry = {
         header: h,
