@@ -241,6 +241,39 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(bad.err).toMatch(/acKind/);
   });
 
+  it("run-prepared takes rkt's pod flags again: they replace what the pod was prepared with", {
+    tags: ['root'],
+  }, async () => {
+    const prepared = await appc([
+      ...g,
+      'prepare',
+      '--net=default',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'hostname; grep over.example /etc/hosts',
+    ]);
+    expect(prepared.code, prepared.err).toBe(0);
+    const uuid = prepared.out.trim();
+    const ran = await appc([
+      ...g,
+      'run-prepared',
+      '--net=none',
+      '--hostname',
+      'over-host',
+      '--hosts-entry',
+      '10.2.3.4=over.example',
+      uuid,
+    ]);
+    expect(ran.code, ran.err).toBe(0);
+    expect(ran.out).toBe('over-host\n10.2.3.4\tover.example\n');
+    expect(JSON.parse((await appc([...g, 'status', '--json', uuid])).out).net).toBe('none');
+    const bad = await appc([...g, 'run-prepared', '--net=bogus', uuid]);
+    expect(bad.code).toBe(2);
+  });
+
   it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {
     const r = await appc([...g, 'run', '--dry-run', aci, '--set-env', 'A=b']);
     expect(r.code, r.err).toBe(0);

@@ -5,19 +5,37 @@ import { expectPositionals, parseCommandArgs } from '../args.ts';
 import { openImageStore, stateDir } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { Globals, Io } from '../io.ts';
+import { parsePodArgs } from '../pod-args.ts';
 import { requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = 'Run a pod made by appc prepare';
-export const usage = 'appc run-prepared [--strict] [--interactive] POD';
+export const usage =
+  'appc run-prepared [--strict] [--interactive] [--net=...] [--dns ...] [--hosts-entry ...] [--hostname NAME] POD';
 export const help = `POD is a UUID, a unique prefix of one, or a pod name. Runs the prepared pod as appc run would, with
 the network it was prepared with; exits with the first failing app's status. --interactive attaches a pod of
-one app to this terminal, as appc run --interactive does.`;
+one app to this terminal, as appc run --interactive does. --net, --dns, --dns-search, --dns-opt, --hosts-entry
+and --hostname replace what the pod was prepared with, as rkt run-prepared took them (the same values as for
+appc run).`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     strict: { type: 'boolean' },
     interactive: { type: 'boolean' },
+    net: { type: 'string' },
+    dns: { type: 'string', multiple: true },
+    'dns-search': { type: 'string', multiple: true },
+    'dns-opt': { type: 'string', multiple: true },
+    'hosts-entry': { type: 'string', multiple: true },
+    hostname: { type: 'string' },
   });
+  // the pod flags given again are read as appc run reads them
+  const given = (['net', 'dns', 'dns-search', 'dns-opt', 'hosts-entry', 'hostname'] as const).flatMap(
+    (flag) => {
+      const v = values[flag];
+      return (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((x) => [`--${flag}`, x]);
+    },
+  );
+  const over = given.length > 0 ? await parsePodArgs([...given, '--pod-manifest', '-'], io) : undefined;
   expectPositionals(positionals, 1, 1, 'one POD');
   requireRoot('run-prepared');
   const state = stateDir(globals, io);
@@ -38,6 +56,10 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
     return await runPodHere(io, globals, store, pod, {
       ...record,
+      ...(values.net !== undefined && over ? { net: over.net } : {}),
+      ...(values.hostname !== undefined ? { hostname: values.hostname } : {}),
+      ...(over?.dns !== undefined ? { dns: over.dns } : {}),
+      ...(over?.hosts !== undefined ? { hosts: over.hosts } : {}),
       strict: values.strict,
       interactive: values.interactive,
     });
