@@ -4,13 +4,16 @@ import { type Issue, SchemaError } from './errors.ts';
 export interface ParseJsonOptions {
   /** File name for messages and issues. */
   file?: string;
-  /** Deepest nesting of arrays and objects accepted (default 64). */
+  /** Deepest nesting of arrays and objects accepted (default 512). */
   maxDepth?: number;
   /** Largest input accepted, in bytes of UTF-8 (default 16 MiB). */
   maxBytes?: number;
 }
 
-const DEFAULT_MAX_DEPTH = 64;
+// Deep enough for any manifest with nested unknown members or isolator values (valid JSON the spec lets through,
+// IMG-019), shallow enough that every later step may recurse: JSON.stringify overflows the stack near 2,000
+// levels; canonical output stops at 512 too. The reference (Go) stops at 10,000.
+const DEFAULT_MAX_DEPTH = 512;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 function fail(message: string, options: ParseJsonOptions, pointer = ''): never {

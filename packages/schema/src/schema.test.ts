@@ -74,8 +74,10 @@ describe('parseJson (IMG-019)', () => {
   it('refuses nesting beyond the bound before JSON.parse, without recursion', () => {
     const deep = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
     expect(code(() => parseJson(deep))).toBe('ERR_SCHEMA_JSON');
-    expect(code(() => parseJson(`${'['.repeat(64)}${']'.repeat(64)}`))).toBe('no error');
-    expect(code(() => parseJson(`${'['.repeat(65)}${']'.repeat(65)}`))).toBe('ERR_SCHEMA_JSON');
+    expect(code(() => parseJson(`${'['.repeat(512)}${']'.repeat(512)}`))).toBe('no error');
+    expect(code(() => parseJson(`${'['.repeat(513)}${']'.repeat(513)}`))).toBe('ERR_SCHEMA_JSON');
+    const objects = `{"acKind":"ImageManifest","x":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`;
+    expect(code(() => parseJson(objects))).toBe('ERR_SCHEMA_JSON');
     expect(code(() => parseJson('[[1]]', { maxDepth: 1 }))).toBe('ERR_SCHEMA_JSON');
   });
   it('refuses duplicate member names, naming the pointer and the file', () => {
