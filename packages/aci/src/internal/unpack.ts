@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lchownSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, lutimesSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { AciError } from '../errors.ts';
 import { parentOf } from './paths.ts';
@@ -208,6 +208,7 @@ export class Unpacker {
           mode,
           mtime: h.mtime,
         });
+        await this.beforeEpoch(abs, h.mtime, utimesSync);
         break;
       }
       case 'symlink': {
@@ -220,6 +221,7 @@ export class Unpacker {
           gid: h.gid,
           mtime: h.mtime,
         });
+        await this.beforeEpoch(abs, h.mtime, lutimesSync);
         this.types.set(rel, 'symlink');
         break;
       }
@@ -293,6 +295,18 @@ export class Unpacker {
           { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-005', file: h.name },
         );
     }
+  }
+
+  /** A time before 1970 set again once the writer thread is done with the path: its times are given in seconds,
+   * and Node takes a negative number of seconds for "now". Rare: waiting for the writer costs nothing else. */
+  private async beforeEpoch(
+    abs: string,
+    mtime: number,
+    set: (path: string, atime: Date, mtime: Date) => void,
+  ): Promise<void> {
+    if (mtime >= 0) return;
+    await this.queue.drain();
+    set(abs, timeOf(mtime) as Date, timeOf(mtime) as Date);
   }
 
   private chownPath(abs: string, h: TarHeader): void {
