@@ -111,6 +111,13 @@ function keyOf(h1: number, h2: number): number {
   return (h1 >>> 0) * 0x200000 + (h2 >>> 11);
 }
 
+/** What the tar types an image may not hold are, for the message that refuses them. */
+const TYPE_HINTS: Record<string, string> = {
+  M: ' (the continuation of a file from the previous volume of a GNU multi-volume archive; an image is one volume)',
+  D: ' (a directory listing of a GNU incremental dump)',
+  N: ' (old GNU long names, given by a script to run)',
+};
+
 /** A name as messages show it: at most 200 characters (hostile names run to 64 KiB). */
 function shown(name: string): string {
   return name.length > 200 ? `${name.slice(0, 200)}…` : name;
@@ -212,7 +219,7 @@ export class EntryRules {
         aciIssue(
           'ERR_ACI_UNSUPPORTED_ENTRY',
           'ACI-015',
-          `entry "${shown(h.name)}" has tar type "${h.typeflag}", which an image may not hold (files, directories, links, devices and fifos only).`,
+          `entry "${shown(h.name)}" has tar type "${h.typeflag}"${TYPE_HINTS[h.typeflag] ?? ''}, which an image may not hold (files, directories, links, devices and fifos only).`,
           file,
         ),
       );

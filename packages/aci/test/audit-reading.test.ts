@@ -314,3 +314,35 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+describe('what a Linux file system cannot hold, refused clearly by extract (ACI-012)', () => {
+  it('ACI-012 a name element longer than 255 bytes is ERR_ACI_LIMIT naming NAME_MAX, not a bare ENAMETOOLONG', async () => {
+    const file = `${fresh('name-max')}.aci`;
+    // 100 three-byte characters: 300 bytes in 100 UTF-16 units
+    writeFileSync(
+      file,
+      writeTar({
+        entries: imageEntries([{ name: `rootfs/${'€'.repeat(100)}`, contents: 'x' }]),
+        format: 'pax',
+      }),
+    );
+    expect((await validateArchive(file)).issues).toEqual([]);
+    const e = await refused(file);
+    expect(hasCode(e, 'ERR_ACI_LIMIT'), String(e)).toBe(true);
+    expect((e as Error).message).toContain('NAME_MAX');
+  });
+
+  it('ACI-015 a GNU multi-volume continuation (M) says what it is', async () => {
+    const file = `${fresh('multi')}.aci`;
+    writeFileSync(
+      file,
+      writeTar({
+        entries: imageEntries([{ name: 'rootfs/big', type: 'M', contents: 'rest' }]),
+        format: 'gnu',
+      }),
+    );
+    const v = await validateArchive(file);
+    expect(v.issues.map((i) => i.code)).toEqual(['ERR_ACI_UNSUPPORTED_ENTRY']);
+    expect(v.issues[0]?.message).toContain('multi-volume');
+  });
+});

@@ -27,6 +27,9 @@ function timeOf(seconds: number): number | Date {
 /** Longest path the kernel takes (PATH_MAX, 4096 bytes with the final NUL). */
 const MAX_PATH_BYTES = 4095;
 
+/** Longest name of one path element the file systems of Linux take (NAME_MAX). */
+const MAX_NAME_BYTES = 255;
+
 /** Largest uid or gid Linux can give a file (uid_t is 32 bits; 4294967295 is the "-1" of chown, no owner). */
 const MAX_ID = 0xfffffffe;
 
@@ -165,6 +168,14 @@ export class Unpacker {
         `"${rel.slice(0, 120)}…" is ${Buffer.byteLength(rel)} bytes long: written under ${this.root}, its path would pass the ${MAX_PATH_BYTES} bytes Linux takes (PATH_MAX); no tool can create it.`,
         { code: 'ERR_ACI_LIMIT', requirement: 'ACI-012', file: h.name.slice(0, 200) },
       );
+    // a name of more than 255 bytes is possible only when some character takes three bytes or more
+    if (rel.length > MAX_NAME_BYTES / 3)
+      for (const name of rel.split('/'))
+        if (name.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(name) > MAX_NAME_BYTES)
+          throw new AciError(
+            `"${rel.slice(0, 120)}${rel.length > 120 ? '…' : ''}" has a name of ${Buffer.byteLength(name)} bytes; Linux file systems take at most ${MAX_NAME_BYTES} (NAME_MAX), so no tool can create it.`,
+            { code: 'ERR_ACI_LIMIT', requirement: 'ACI-012', file: h.name.slice(0, 200) },
+          );
     this.ensureParents(rel);
     const existing = this.types.get(rel);
     // a directory made for the entries below it that came first gets its own entry now (GNU tar --no-recursion
