@@ -113,6 +113,10 @@ export const ISSUE_CODES = {
     'a volume member that does not belong to its kind (ignored, as the spec says)',
     'remove it',
   ],
+  ERR_SCHEMA_PORT_UNDECLARED: [
+    "an exposed port names no port of the pod's apps, has no `podPort`, and every app gives its own `app` object",
+    "add the port to an app's `ports`, fix the name, or give the entry a `podPort`",
+  ],
   ERR_SCHEMA_VOLUME_UNDECLARED: [
     'a pod app mount names a volume that `volumes` does not declare, and has no `appVolume`',
     'declare the volume, fix the name, or give the mount an `appVolume`',

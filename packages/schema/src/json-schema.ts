@@ -13,7 +13,7 @@ import { HTTP_URL_PATTERN } from './url.ts';
  *
  * What it cannot say, so only the TypeScript validators check it: unique names within a list (labels,
  * annotations, environment, ports, apps, volumes, port names across apps), that a mount's volume is declared
- * in `volumes` (POD-004), port + count - 1 <= 65535, the
+ * in `volumes` (POD-004), that an exposed port names an app's port (POD-008), port + count - 1 <= 65535, the
  * exponent and length bounds of quantities and the sign of quantities written as strings with `-0`, the
  * os/arch pairs added at run time with `registerOsArch`, warnings of every kind, and `template` or `strict`
  * options (the schemas judge reified manifests in the default, non-strict mode). */

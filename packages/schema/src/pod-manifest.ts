@@ -425,6 +425,23 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
       if (ctx.errorCount === b) m.ports?.push(out as ExposedPort);
     });
   }
+  // POD-008: an exposed port names an app's port unless it brings its podPort. When every app replaces its
+  // image's app object (POD-003; a reified pod always does), the apps' ports are all known here.
+  if (!ctx.options.template && apps && m.ports && apps.every((a) => isObject(a) && isObject(a.app))) {
+    const appPorts = new Set<string>();
+    for (const app of m.apps ?? []) for (const port of app.app?.ports ?? []) appPorts.add(port.name);
+    const raw = ports ?? [];
+    raw.forEach((item, i) => {
+      if (!isObject(item) || typeof item.name !== 'string') return;
+      if ((item.podPort !== undefined && item.podPort !== null) || appPorts.has(item.name)) return;
+      ctx.error(
+        ptr(ptr('/ports', i), 'name'),
+        'ERR_SCHEMA_PORT_UNDECLARED',
+        'POD-008',
+        `exposed port "${item.name}" names no port of the pod's apps (each app gives its whole app object here); add the port to an app's "ports" or give this entry a "podPort".`,
+      );
+    });
+  }
   for (const key of ['userAnnotations', 'userLabels'] as const) {
     if (v[key] !== undefined && v[key] !== null) m[key] = readStringMap(ctx, v[key], `/${key}`, key);
   }
