@@ -131,6 +131,38 @@ describe('validators never throw', () => {
     expect(validateImageManifest({ ...IMAGE, app: { ...IMAGE.app, environment: env } })).toEqual([]);
     expect(Date.now() - t).toBeLessThan(2000);
   });
+  it('on values nested 100,000 deep where the spec allows any value, and on 10 MB strings, with short messages', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const withDeep = { ...IMAGE, app: { ...IMAGE.app, isolators: [{ name: 'example.com/x', value: deep }] } };
+    expect(validateImageManifest(withDeep).map((i) => i.code)).toEqual(['WARN_SCHEMA_ISOLATOR_UNKNOWN']);
+    expect(validateImageManifest({ ...IMAGE, labels: deep }).map((i) => i.code)).toEqual(['ERR_SCHEMA_TYPE']);
+    const big = 'a'.repeat(10 * 1024 * 1024);
+    for (const doc of [
+      { ...IMAGE, name: `${big}-` },
+      { ...IMAGE, acVersion: `0.8.${'1'.repeat(10 * 1024 * 1024)}` },
+      { ...IMAGE, labels: [{ name: 'os', value: big }] },
+      { ...IMAGE, app: { ...IMAGE.app, isolators: [{ name: 'resource/memory', value: { limit: big } }] } },
+    ]) {
+      const issues = validateImageManifest(doc);
+      expect(issues.length).toBeGreaterThan(0);
+      for (const i of issues) expect(i.message.length).toBeLessThan(1000);
+    }
+  });
+  it('on object members of JavaScript (constructor, __proto__): no lookup finds them', () => {
+    const os = (value: string) => ({
+      ...IMAGE,
+      labels: [
+        { name: 'os', value },
+        { name: 'arch', value: 'x' },
+      ],
+    });
+    for (const v of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      expect(validateImageManifest(os(v)).map((i) => i.code)).toEqual(['ERR_SCHEMA_OS_ARCH']);
+    const iso = { ...IMAGE, app: { ...IMAGE.app, isolators: [{ name: 'constructor', value: {} }] } };
+    expect(validateImageManifest(iso).map((i) => i.code)).toEqual(['WARN_SCHEMA_ISOLATOR_UNKNOWN']);
+    expect(parseIsolatorValue({ name: 'constructor', value: {} }).kind).toBe('unknown');
+  });
   it('on any JSON value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
