@@ -346,3 +346,51 @@ describe('what a Linux file system cannot hold, refused clearly by extract (ACI-
     expect(v.issues[0]?.message).toContain('multi-volume');
   });
 });
+
+describe('global PAX records are bounded (ACI-015)', () => {
+  /** A `g` header block and its padded records. */
+  function globalHeader(records: [string, string][]): Buffer {
+    const data = Buffer.from(
+      records
+        .map(([key, value]) => {
+          const body = ` ${key}=${value}\n`;
+          let len = body.length + 1;
+          while (`${len}${body}`.length !== len) len++;
+          return `${len}${body}`;
+        })
+        .join(''),
+    );
+    const b = Buffer.alloc(512);
+    b.write('pax_global_header', 0);
+    b.write('0000644\0', 100);
+    b.write('0000000\0', 108);
+    b.write('0000000\0', 116);
+    b.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    b.write('00000000000\0', 136);
+    b.write('g', 156);
+    b.write('ustar\u000000', 257);
+    b.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const c of b) sum += c;
+    b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    return Buffer.concat([b, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+  }
+
+  it('ACI-015 a few global records apply; thousands of distinct ones are refused, not carried by every entry', async () => {
+    const image = writeTar({ entries: imageEntries([{ name: 'rootfs/a', contents: 'a' }]) });
+    const ok = `${fresh('global-ok')}.aci`;
+    writeFileSync(ok, Buffer.concat([globalHeader([['comment', 'hello']]), image]));
+    expect((await validateArchive(ok)).issues).toEqual([]);
+    const many = `${fresh('global-many')}.aci`;
+    writeFileSync(
+      many,
+      Buffer.concat([
+        ...Array.from({ length: 1500 }, (_, i) => globalHeader([[`ours.key${i}`, 'v']])),
+        image,
+      ]),
+    );
+    const v = await validateArchive(many);
+    expect(v.issues.map((i) => i.code)).toEqual(['ERR_ACI_LIMIT']);
+    expect(v.issues[0]?.message).toContain('global PAX records');
+  });
+});

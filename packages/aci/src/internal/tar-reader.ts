@@ -49,6 +49,9 @@ export interface TarReaderLimits {
 
 const BLOCK = 512;
 
+/** Global PAX records (of every `g` header so far) that apply to each entry after them. */
+const MAX_GLOBAL_RECORDS = 1000;
+
 /** Parts a sparse file's map may have. */
 const MAX_SPARSE_PARTS = 1_000_000;
 
@@ -314,6 +317,7 @@ export async function* readTar(
   const maxLong = limits.maxLongNameBytes ?? 64 * 1024;
   const src = new ByteSource(source);
   const global = new Map<string, Buffer>();
+  let globalBytes = 0;
   let local = new Map<string, Buffer>();
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -487,8 +491,23 @@ export async function* readTar(
         const records = parsePaxRecords(await readRecord(size, maxPax, offset, 'a PAX extended header'), () =>
           where(offset),
         );
-        if (typeflag === 'g') for (const [k, v] of records) global.set(k, v);
-        else local = records;
+        if (typeflag === 'g') {
+          for (const [k, v] of records) {
+            const before = global.get(k);
+            if (before) globalBytes -= k.length + before.length;
+            if (v.length === 0) global.delete(k);
+            else {
+              global.set(k, v);
+              globalBytes += k.length + v.length;
+            }
+          }
+          // every entry after it carries them: their total is bounded as one PAX header is
+          if (globalBytes > maxPax || global.size > MAX_GLOBAL_RECORDS)
+            throw new AciError(
+              `${where(offset)}: the global PAX records add up to ${global.size} records of ${globalBytes} bytes, more than ${MAX_GLOBAL_RECORDS} records or ${maxPax} bytes; the archive is damaged or hostile.`,
+              { code: 'ERR_ACI_LIMIT', requirement: 'ACI-015' },
+            );
+        } else local = records;
         continue;
       }
       if (typeflag === 'L' || typeflag === 'K') {
