@@ -428,8 +428,13 @@ function readPodManifest(ctx: Ctx, v: unknown): PodManifest | undefined {
   // POD-008: an exposed port names an app's port unless it brings its podPort. When every app replaces its
   // image's app object (POD-003; a reified pod always does), the apps' ports are all known here.
   if (!ctx.options.template && apps && m.ports && apps.every((a) => isObject(a) && isObject(a.app))) {
+    // from the raw apps, so that an app with other problems adds no second, misleading issue here
     const appPorts = new Set<string>();
-    for (const app of m.apps ?? []) for (const port of app.app?.ports ?? []) appPorts.add(port.name);
+    for (const a of apps) {
+      const list = isObject(a) && isObject(a.app) ? a.app.ports : undefined;
+      if (Array.isArray(list))
+        for (const port of list) if (isObject(port) && typeof port.name === 'string') appPorts.add(port.name);
+    }
     const raw = ports ?? [];
     raw.forEach((item, i) => {
       if (!isObject(item) || typeof item.name !== 'string') return;
