@@ -27,6 +27,11 @@ function timeOf(seconds: number): number | Date {
 /** Longest path the kernel takes (PATH_MAX, 4096 bytes with the final NUL). */
 const MAX_PATH_BYTES = 4095;
 
+/** True for a uid or gid a file can have. */
+function validId(id: number): boolean {
+  return Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID;
+}
+
 /** Longest name of one path element the file systems of Linux take (NAME_MAX). */
 const MAX_NAME_BYTES = 255;
 
@@ -296,16 +301,12 @@ export class Unpacker {
   /** Refuses an owner no Linux file can have (a GNU base-256 or PAX uid beyond 32 bits, or a negative one)
    * before any call would fail on it or, worse, take it as "no change". */
   private checkOwner(h: TarHeader): void {
-    for (const [what, id] of [
-      ['uid', h.uid],
-      ['gid', h.gid],
-    ] as const) {
-      if (!Number.isSafeInteger(id) || id < 0 || id > MAX_ID)
-        throw new AciError(
-          `"${h.name}" has ${what} ${id}, which no file can have on Linux (0..${MAX_ID}); rebuild the image with real owners, or extract without keeping ownership.`,
-          { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-005', file: h.name },
-        );
-    }
+    const bad = !validId(h.uid) ? ['uid', h.uid] : !validId(h.gid) ? ['gid', h.gid] : undefined;
+    if (bad)
+      throw new AciError(
+        `"${h.name}" has ${bad[0]} ${bad[1]}, which no file can have on Linux (0..${MAX_ID}); rebuild the image with real owners, or extract without keeping ownership.`,
+        { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-005', file: h.name },
+      );
   }
 
   /** A time before 1970 set again once the writer thread is done with the path: its times are given in seconds,
