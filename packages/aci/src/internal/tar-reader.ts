@@ -589,7 +589,7 @@ export async function* readTar(
         h.type = 'dir';
       // GNU sparse files (tar --sparse): the data of the non-hole parts is stored, the holes are given by a map
       const sparse =
-        typeflag === 'S' || sparseRecords.size > 0
+        typeflag === 'S' || (sparseRecords.size > 0 && h.type === 'file')
           ? await readSparseMap(h, block, typeflag, sparseRecords, offset)
           : undefined;
       const dataSize = HEADER_ONLY.has(h.type) ? 0 : h.size;
