@@ -29,6 +29,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   stop: () => import('./commands/stop.ts'),
   rm: () => import('./commands/rm.ts'),
   gc: () => import('./commands/gc.ts'),
+  export: () => import('./commands/export.ts'),
   version: () => import('./commands/version.ts'),
 };
 

@@ -274,6 +274,45 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('export turns an app that has ended into an image of what it changed, as rkt export did', {
+    tags: ['root'],
+  }, async () => {
+    const ran = await appc([
+      ...g,
+      'run',
+      '--net=none',
+      '--name',
+      'builder',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      // a file written, one removed (a whiteout), a directory replaced whole (an opaque one), one added to
+      'echo made > /made.txt; rm /bin/cat; rm -r /www; mkdir /www; echo new > /www/only; echo x > /etc/extra',
+    ]);
+    expect(ran.code, ran.err).toBe(0);
+    const out = join(work, 'exported.aci');
+    const exported = await appc([...g, 'export', 'builder', out]);
+    expect(exported.code, exported.err).toBe(0);
+    expect(exported.out).toMatch(/^sha512-[0-9a-f]{128}\n$/);
+    const dir = join(work, 'exported');
+    expect((await appc(['extract', out, dir])).code).toBe(0);
+    const rootfs = join(dir, 'rootfs');
+    expect(await readFile(join(rootfs, 'made.txt'), 'utf8')).toBe('made\n');
+    expect(existsSync(join(rootfs, 'bin', 'cat'))).toBe(false);
+    expect(existsSync(join(rootfs, 'bin', 'sh'))).toBe(true);
+    expect(await readdir(join(rootfs, 'www'))).toEqual(['only']);
+    expect(await readFile(join(rootfs, 'etc', 'passwd'), 'utf8')).toContain('web:x:1000');
+    expect(await readFile(join(rootfs, 'etc', 'extra'), 'utf8')).toBe('x\n');
+    // the app as the pod ran it
+    const m = JSON.parse(await readFile(join(dir, 'manifest'), 'utf8'));
+    expect(m.name).toBe('example.com/box');
+    expect(m.app.exec[0]).toBe('/bin/sh');
+    expect((await appc([...g, 'export', 'builder', out])).code).toBe(2); // it exists: --overwrite, as build
+    expect((await appc([...g, 'export', '--overwrite', 'builder', out])).code).toBe(0);
+  });
+
   it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {
     const r = await appc([...g, 'run', '--dry-run', aci, '--set-env', 'A=b']);
     expect(r.code, r.err).toBe(0);

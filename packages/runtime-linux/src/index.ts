@@ -4,6 +4,8 @@ export type { RuntimeErrorCode, RuntimeErrorDetails } from './errors.ts';
 export { RUNTIME_ERROR_CODES, RuntimeError } from './errors.ts';
 export type { AppEnvironmentOptions } from './exec-path.ts';
 export { appEnvironment, CONTAINER_ENV_VALUE, CS_PATH, DEFAULT_PATH, resolveExec } from './exec-path.ts';
+export type { ExportPodAppOptions, ExportPodAppResult } from './export.ts';
+export { exportPodApp } from './export.ts';
 export type { BlockDevice, HostFeatures } from './host-features.ts';
 export { detectHostFeatures } from './host-features.ts';
 export type { RootfsPath } from './internal/rootfs-path.ts';

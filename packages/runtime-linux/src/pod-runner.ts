@@ -3,11 +3,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { ImageManifest } from '@appc/schema';
+import { type ImageManifest, serializePodManifest } from '@appc/schema';
 import { type Store, TreeStore } from '@appc/store';
 import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
@@ -255,6 +255,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     metadataToken: token,
   };
   await writePodRecord(stateDir, record);
+  // the pod's manifest stays beside its record (appc cat-manifest, appc export), as prepare leaves it
+  await writeFile(join(dir, 'pod-manifest.json'), serializePodManifest(pod.manifest, { indent: 2 }));
   await options.onCreated?.(record);
   const mds = new MetadataService({ hmacKey: await loadHmacKey(join(stateDir, 'metadata', 'hmac.key')) });
   const logs = new Map<string, { out: WriteStream; err: WriteStream }>();

@@ -303,11 +303,11 @@ export async function releasePodFiles(stateDir: string, uuid: string): Promise<v
   await rm(join(podDir(stateDir, uuid), 'runtime'), { recursive: true, force: true }).catch(() => undefined);
 }
 
-/** Unmounts a pod's filesystems and removes its apps' root filesystems, once no app runs; the runtime directory
- * (bundles, the sandbox's record) stays for {@link releasePodFiles}. */
+/** Unmounts a pod's filesystems once no app runs. The apps' writable layers (or their copies) stay, as rkt kept an
+ * exited pod's files, until the pod is removed (`appc rm`, `appc gc`): {@link exportPodApp} reads them. The
+ * runtime directory (bundles, the sandbox's record) stays for {@link releasePodFiles}. */
 export async function releasePodRootfs(stateDir: string, uuid: string): Promise<void> {
   await unmountPod(stateDir, uuid);
-  await rm(join(podDir(stateDir, uuid), 'rootfs'), { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Removes a pod's directory once nothing is mounted in it. */
