@@ -406,6 +406,8 @@ async function openIndexedFile(
     }
   } catch (e) {
     await fh.close();
+    // a directory opens, and its read fails without naming it
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') (e as NodeJS.ErrnoException).path ??= path;
     throw e;
   }
   return zlibErrors(

@@ -394,3 +394,13 @@ describe('global PAX records are bounded (ACI-015)', () => {
     expect(v.issues[0]?.message).toContain('global PAX records');
   });
 });
+
+describe('an archive path that is a directory (ACI-006)', () => {
+  it('ACI-006 extract and readManifest name the directory in their error', async () => {
+    const d = fresh('a-directory.aci');
+    mkdirSync(d);
+    const e = await refused(d);
+    expect((e as NodeJS.ErrnoException).code).toBe('EISDIR');
+    expect((e as NodeJS.ErrnoException).path).toBe(d);
+  });
+});
