@@ -32,6 +32,9 @@ function validId(id: number): boolean {
   return Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID;
 }
 
+/** Extended attributes queued for `setfattr` before they are set (see {@link Unpacker.queueXattrs}). */
+const XATTR_BATCH_BYTES = 8 * 1024 * 1024;
+
 /** Longest name of one path element the file systems of Linux take (NAME_MAX). */
 const MAX_NAME_BYTES = 255;
 
@@ -50,6 +53,10 @@ export class Unpacker {
   private readonly types = new Map<string, TarEntryType>([['.', 'dir']]);
   private readonly dirs = new Map<string, DirMeta>();
   private readonly xattrDump: Buffer[] = [];
+  private xattrBytes = 0;
+  /** Entries whose extended attributes could not be restored because `setfattr` is missing. */
+  private xattrsMissed = 0;
+  private xattrFailure: string | undefined;
   readonly warnings: string[] = [];
   readonly privileged: boolean;
   readonly preserveOwnership: boolean;
@@ -295,7 +302,7 @@ export class Unpacker {
           file: h.name,
         });
     }
-    if (this.xattrs && h.xattrs.size > 0 && h.type !== 'hardlink') this.queueXattrs(abs, h.xattrs);
+    if (this.xattrs && h.xattrs.size > 0 && h.type !== 'hardlink') await this.queueXattrs(abs, h.xattrs);
   }
 
   /** Refuses an owner no Linux file can have (a GNU base-256 or PAX uid beyond 32 bits, or a negative one)
@@ -325,10 +332,31 @@ export class Unpacker {
     if (this.needsChown(h)) this.queue.op({ t: 'lchown', abs, uid: h.uid, gid: h.gid });
   }
 
-  private queueXattrs(abs: string, xattrs: Map<string, Buffer>): void {
+  /** Queues the attributes of one path for `setfattr --restore`; past {@link XATTR_BATCH_BYTES} they are set at
+   * once (each entry may carry a PAX header of 1 MiB of them: held until the end, a small archive of many such
+   * entries would hold gigabytes). */
+  private async queueXattrs(abs: string, xattrs: Map<string, Buffer>): Promise<void> {
     const lines = [`# file: ${escapeForSetfattr(abs)}`];
     for (const [k, v] of xattrs) lines.push(`${escapeForSetfattr(k)}=0s${v.toString('base64')}`);
-    this.xattrDump.push(Buffer.from(`${lines.join('\n')}\n\n`, 'utf8'));
+    const text = Buffer.from(`${lines.join('\n')}\n\n`, 'utf8');
+    this.xattrDump.push(text);
+    this.xattrBytes += text.length;
+    if (this.xattrBytes >= XATTR_BATCH_BYTES) {
+      await this.queue.drain();
+      this.restoreXattrs();
+    }
+  }
+
+  /** Sets the queued attributes with one `setfattr --restore` run; every path named exists by now. */
+  private restoreXattrs(): void {
+    if (this.xattrDump.length === 0) return;
+    const count = this.xattrDump.length;
+    const input = Buffer.concat(this.xattrDump);
+    this.xattrDump.length = 0;
+    this.xattrBytes = 0;
+    const r = spawnSync('setfattr', ['-h', '--restore=-'], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+    if (r.error) this.xattrsMissed += count;
+    else if (r.status !== 0) this.xattrFailure ??= r.stderr.toString().trim().slice(0, 500);
   }
 
   /** Waits until every queued write is done, sets extended attributes (one `setfattr --restore` run), then
@@ -339,20 +367,13 @@ export class Unpacker {
     } finally {
       await this.queue.close();
     }
-    if (this.xattrDump.length > 0) {
-      const r = spawnSync('setfattr', ['-h', '--restore=-'], {
-        input: Buffer.concat(this.xattrDump),
-        stdio: ['pipe', 'ignore', 'pipe'],
-      });
-      if (r.error)
-        this.warnings.push(
-          `${this.xattrDump.length} entries carry extended attributes that were not restored: the "setfattr" program is missing (Debian: apt-get install attr).`,
-        );
-      else if (r.status !== 0)
-        this.warnings.push(
-          `some extended attributes were not restored: ${r.stderr.toString().trim().slice(0, 500)}`,
-        );
-    }
+    this.restoreXattrs();
+    if (this.xattrsMissed > 0)
+      this.warnings.push(
+        `${this.xattrsMissed} entries carry extended attributes that were not restored: the "setfattr" program is missing (Debian: apt-get install attr).`,
+      );
+    if (this.xattrFailure !== undefined)
+      this.warnings.push(`some extended attributes were not restored: ${this.xattrFailure}`);
     const list = [...this.dirs].sort((a, b) =>
       a[0] === '.' ? 1 : b[0] === '.' ? -1 : b[0].length - a[0].length,
     );
