@@ -131,7 +131,9 @@ export async function readManifest(
   options: OpenAciOptions = {},
 ): Promise<{ manifest: ImageManifest; raw: Uint8Array }> {
   const name = options.file ?? (typeof file === 'string' ? file : 'the archive');
-  for await (const e of openAci(file, options)) {
+  // the manifest is all that is wanted: no image ID, nothing read past the end blocks (an endless input of zero
+  // blocks, /dev/zero, ends there)
+  for await (const e of openAci(file, { ...options, imageId: false, drain: false })) {
     if (e.path !== 'manifest') continue;
     const raw = await e.bytes(MAX_MANIFEST_BYTES);
     const where = `${name}: manifest`;

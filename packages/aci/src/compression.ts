@@ -398,6 +398,13 @@ async function openIndexedFile(
 ): Promise<AsyncIterable<Uint8Array> | undefined> {
   const fh = await open(path, 'r');
   try {
+    // a device (/dev/zero, a disk) is no image file, and one may never end
+    const st = await fh.stat();
+    if (st.isCharacterDevice() || st.isBlockDevice())
+      throw new AciError(
+        `${path} is a device, not a file; an ACI is a file holding a tar, plain or compressed with gzip, bzip2 or xz (ACI-006).`,
+        { code: 'ERR_ACI_BAD_COMPRESSION', requirement: 'ACI-006', file: path },
+      );
     const head = Buffer.alloc(64);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     if (indexedMemberLength(head.subarray(0, bytesRead)) === undefined) {

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { hasCode } from '@appc/schema';
 import { writeTar } from '@appc/vectors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extract, validateArchive } from '../src/index.ts';
+import { computeImageId, extract, readManifest, validateArchive } from '../src/index.ts';
 import { parseNumeric } from '../src/internal/tar-reader.ts';
 import { MAX_IMPLIED_DIRS } from '../src/validate.ts';
 import { imageEntries, makeTree, manifestText, scratch, snapshot, xattrsSupported } from './fixtures.ts';
@@ -426,5 +426,26 @@ describe('extended attributes are set in batches (ACI-005)', () => {
       const got = execFileSync('getfattr', ['-n', 'user.k', '--only-values', join(target, `rootfs/f${i}`)]);
       expect(got.toString()).toBe(`${i}:${value}`);
     }
+  });
+});
+
+describe('a device is no archive, and reading a manifest stops at the end blocks (ACI-006, ACI-013)', () => {
+  it('ACI-006 /dev/zero and /dev/null are refused as devices by extract, validate and the image ID; at once', async () => {
+    for (const device of ['/dev/zero', '/dev/null']) {
+      const e = await refused(device);
+      expect(hasCode(e, 'ERR_ACI_BAD_COMPRESSION'), String(e)).toBe(true);
+      expect((e as Error).message).toContain(`${device} is a device, not a file`);
+      const v = await validateArchive(device);
+      expect(v.issues.map((i) => i.code)).toEqual(['ERR_ACI_BAD_COMPRESSION']);
+      await expect(computeImageId(device)).rejects.toMatchObject({ code: 'ERR_ACI_BAD_COMPRESSION' });
+    }
+  });
+
+  it('ACI-013 readManifest of an endless stream of zero blocks ends: no manifest', async () => {
+    async function* zeros(): AsyncGenerator<Uint8Array> {
+      const block = new Uint8Array(64 * 1024);
+      for (;;) yield block;
+    }
+    await expect(readManifest(zeros())).rejects.toMatchObject({ code: 'ERR_ACI_MISSING_MANIFEST' });
   });
 });

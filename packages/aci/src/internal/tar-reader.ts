@@ -45,6 +45,9 @@ export interface TarReaderLimits {
   maxPaxBytes?: number;
   /** Largest GNU long name or long link accepted (default 64 KiB). */
   maxLongNameBytes?: number;
+  /** Read the input to its end after the end blocks (default true), so that a hash upstream sees every byte and
+   * damage past them (a bad gzip checksum) is found; false stops at the end blocks, as `tar` does. */
+  drain?: boolean;
 }
 
 const BLOCK = 512;
@@ -673,7 +676,7 @@ export async function* readTar(
     }
     if (longName !== undefined || longLink !== undefined || local.size > 0)
       throw truncated('an entry announced by a long-name or PAX record', src.position);
-    await src.drain();
+    if (limits.drain !== false) await src.drain();
   } finally {
     await src.close();
   }
