@@ -100,7 +100,9 @@ describe('addHostPrograms', () => {
     const root = await rootfs('chroot');
     await addHostPrograms(root, ['sh', 'curl']);
     // no /dev in this rootfs: nothing is redirected
-    const r = spawnSync('chroot', [root, '/bin/sh', '-c', 'curl --version && echo ran'], { encoding: 'utf8' });
+    const r = spawnSync('chroot', [root, '/bin/sh', '-c', 'curl --version && echo ran'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^curl \d[\s\S]*\nran\n$/);
   });
