@@ -1,7 +1,6 @@
 // What the pod commands share: root, the state root, waiting for a pod, printing its status.
 
 import { writeFile } from 'node:fs/promises';
-import { isatty } from 'node:tty';
 import type { PodRecord, ReifiedPod } from '@appc/runtime-linux';
 import type { Store } from '@appc/store';
 import { stateDir } from './context.ts';
@@ -77,12 +76,14 @@ export interface PodSettings {
 }
 
 /** The app `--interactive` attaches: the pod's only one, with a terminal when this process's stdin is one. */
-function interactiveApp(pod: ReifiedPod): { app: string; terminal: boolean } {
+async function interactiveApp(pod: ReifiedPod): Promise<{ app: string; terminal: boolean }> {
   const [only, ...more] = pod.manifest.apps;
   if (!only || more.length > 0)
     throw new UsageError(
       `--interactive attaches one app to the terminal, and this pod has ${pod.manifest.apps.length}`,
     );
+  // node:tty only for --interactive: a plain run does not load it
+  const { isatty } = await import('node:tty');
   return { app: only.name, terminal: isatty(0) };
 }
 
@@ -107,7 +108,7 @@ export async function runPodHere(
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
     ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
-    ...(settings.interactive ? { interactive: interactiveApp(pod) } : {}),
+    ...(settings.interactive ? { interactive: await interactiveApp(pod) } : {}),
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.signal ? { signal: io.signal } : {}),

@@ -255,10 +255,14 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     metadataToken: token,
   };
   await writePodRecord(stateDir, record);
-  // the pod's manifest stays beside its record (appc cat-manifest, appc export), as prepare leaves it
-  await writeFile(join(dir, 'pod-manifest.json'), serializePodManifest(pod.manifest, { indent: 2 }));
-  await options.onCreated?.(record);
-  const mds = new MetadataService({ hmacKey: await loadHmacKey(join(stateDir, 'metadata', 'hmac.key')) });
+  // the pod's manifest stays beside its record (appc cat-manifest, appc export), as prepare leaves it; the
+  // caller's hook and the key are read meanwhile
+  const [hmacKey] = await Promise.all([
+    loadHmacKey(join(stateDir, 'metadata', 'hmac.key')),
+    writeFile(join(dir, 'pod-manifest.json'), serializePodManifest(pod.manifest, { indent: 2 })),
+    options.onCreated?.(record),
+  ]);
+  const mds = new MetadataService({ hmacKey });
   const logs = new Map<string, { out: WriteStream; err: WriteStream }>();
   let forwarder: ChildProcess | undefined;
   let early: Promise<SandboxProcess> | undefined;
