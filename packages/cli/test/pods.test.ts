@@ -313,6 +313,44 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect((await appc([...g, 'export', '--overwrite', 'builder', out])).code).toBe(0);
   });
 
+  it('export reads the copy of an app that ran without overlayfs (a state path overlay options cannot hold)', {
+    tags: ['root'],
+  }, async () => {
+    // a comma in the path cannot go into overlay's mount options: the app gets a copy of its tree
+    const state = join(work, 'with,comma');
+    const c = [
+      '--dir',
+      join(state, 'state'),
+      '--local-config',
+      join(state, 'etc'),
+      '--insecure-options=image',
+    ];
+    const ran = await appc([
+      ...c,
+      'run',
+      '--net=none',
+      '--name',
+      'copied',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'echo copied > /c.txt; rm /bin/cat',
+    ]);
+    expect(ran.code, ran.err).toBe(0);
+    expect(JSON.parse(await readFile(join(state, 'state', 'rootfs-method.json'), 'utf8')).method).toBe(
+      'copy',
+    );
+    const out = join(work, 'copied.aci');
+    expect((await appc([...c, 'export', 'copied', out])).code).toBe(0);
+    const dir = join(work, 'copied');
+    expect((await appc(['extract', out, dir])).code).toBe(0);
+    expect(await readFile(join(dir, 'rootfs', 'c.txt'), 'utf8')).toBe('copied\n');
+    expect(existsSync(join(dir, 'rootfs', 'bin', 'cat'))).toBe(false);
+    expect(existsSync(join(dir, 'rootfs', 'bin', 'sh'))).toBe(true);
+  });
+
   it('--dry-run prints the reified pod manifest', { tags: ['root'] }, async () => {
     const r = await appc([...g, 'run', '--dry-run', aci, '--set-env', 'A=b']);
     expect(r.code, r.err).toBe(0);
