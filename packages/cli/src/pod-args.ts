@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { ExposedPort, ImageManifest, Isolator, Volume } from '@appc/schema';
 import type { Store } from '@appc/store';
 import { pathArg } from './args.ts';
-import { insecureOptions, networkOptions, openTrust } from './context.ts';
+import { insecureOptions, networkOptions, openTrust, progressLine } from './context.ts';
 import { UsageError } from './errors.ts';
 import type { Globals, Io } from './io.ts';
 
@@ -483,12 +483,16 @@ export async function reifyFromArgs(
       const network = await networkOptions(globals, io, args.network);
       const trust = await openTrust(globals, io);
       const { fetchImage } = await import('@appc/store');
+      // a download shows its progress on a terminal, as appc fetch does
+      const progress = progressLine(io);
       fetching = (r) =>
         fetchImage(store, r, {
           trust,
           insecure: { image: insecure.has('image'), http: insecure.has('http'), tls: insecure.has('tls') },
           pullPolicy: args.pullPolicy,
           network,
+          onProgress: (p) =>
+            p.kind === 'image' && progress(`Downloading ${p.url}`, p.receivedBytes, p.totalBytes, p.done),
           ...(io.signal ? { signal: io.signal } : {}),
         });
     }

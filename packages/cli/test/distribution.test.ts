@@ -259,6 +259,48 @@ describe('sign, publish, discover, trust, fetch (VERIFY-009, DISC-001..DISC-009,
     });
   });
 
+  it('a download shows a progress line on a terminal, for fetch and for run alike; none without one', async () => {
+    // the keys trusted above (etc), and stores of their own, so that the image is downloaded again
+    const tty = await appc(
+      [...globals('progress-fetch', 'etc'), 'fetch', ...net, 'example.com/hello:1.0.0'],
+      {
+        tty: true,
+      },
+    );
+    expect(tty.code, tty.err).toBe(0);
+    expect(tty.err).toMatch(/Downloading https:\/\/example\.com:\d+\/\S+\.aci .*100%\n/);
+    // run's pod flags spell the discovery port --discovery-port (its --port forwards a pod's port)
+    const runNet = [
+      '--discovery-port',
+      String(port),
+      '--resolve',
+      'example.com=127.0.0.1',
+      '--ca',
+      file('ca.crt'),
+    ];
+    const run = await appc(
+      [
+        ...globals('progress-run', 'etc'),
+        'run',
+        '--dry-run',
+        ...runNet,
+        'example.com/hello:1.0.0',
+        '--exec',
+        '/bin/hello',
+      ],
+      { tty: true },
+    );
+    expect(run.code, run.err).toBe(0);
+    expect(run.err).toMatch(/Downloading https:\/\/example\.com:\d+\/\S+\.aci .*100%\n/);
+    const quiet = await appc([
+      ...globals('progress-quiet', 'etc'),
+      'fetch',
+      ...net,
+      'example.com/hello:1.0.0',
+    ]);
+    expect(quiet.err).not.toContain('Downloading');
+  });
+
   it('verify checks a signature against the trusted keys', async () => {
     const ok = await appc([...g, 'verify', '--json', file('hello.aci')]);
     expect(ok.code, ok.err).toBe(0);
