@@ -86,8 +86,9 @@ function unescapeGetfattr(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Reads every extended attribute under `root` with one `getfattr -R` run (Node has no xattr API). Returns
- * undefined when the program is missing. */
+/** Reads every extended attribute under `root` (symlinks not followed) with one `getfattr -R` run (Node has no
+ * xattr API): by path as getfattr names it (`root` joined with the relative path; escapes decoded), then by
+ * attribute name. Undefined when the program is missing. */
 export async function readXattrs(root: string): Promise<Map<string, Map<string, Buffer>> | undefined> {
   return new Promise((resolve, reject) => {
     const child = spawn(

@@ -1,7 +1,7 @@
 export type { AciEntry, OpenAciOptions, TarEntryType, TarHeader } from './archive.ts';
 export { AciArchive, computeImageId, MAX_MANIFEST_BYTES, openAci, readManifest } from './archive.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
-export { build, DEFAULT_BUILD_GZIP_LEVEL, imageIdOfLayout } from './build.ts';
+export { build, DEFAULT_BUILD_GZIP_LEVEL, imageIdOfLayout, readXattrs } from './build.ts';
 export type {
   Compression,
   DecompressOptions,

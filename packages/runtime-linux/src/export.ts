@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from '@appc/aci';
+import { build, readXattrs } from '@appc/aci';
 import {
   type ImageManifest,
   parseJson,
@@ -62,24 +62,14 @@ async function walk(dir: string, at = ''): Promise<{ path: string; isDir: boolea
 }
 
 /** Directories of an overlay's upper layer marked opaque (`trusted.overlay.opaque="y"`): the lower layer's
- * contents of that directory are hidden. */
+ * contents of that directory are hidden. Read with the builder's own `getfattr` reader. */
 async function opaqueDirs(upper: string): Promise<string[]> {
-  const { stdout } = await run(
-    'getfattr',
-    ['-R', '--absolute-names', '-d', '-m', '^trusted\\.overlay\\.opaque$', upper],
-    { maxBuffer: 16 * 1024 * 1024 },
-  ).catch((e: { stdout?: string; code?: string }) => {
-    if (e.code === 'ENOENT')
-      throw exportError('getfattr is needed to read the overlay (apt-get install attr)', 'ERR_RUN_ROOTFS', e);
-    return { stdout: e.stdout ?? '' };
-  });
-  const dirs: string[] = [];
-  let file: string | undefined;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('# file: ')) file = line.slice(8);
-    else if (file && /^trusted\.overlay\.opaque="y"$/.test(line)) dirs.push(relative(upper, file));
-  }
-  return dirs;
+  const attrs = await readXattrs(upper);
+  if (!attrs)
+    throw exportError('getfattr is needed to read the overlay (apt-get install attr)', 'ERR_RUN_ROOTFS');
+  return [...attrs]
+    .filter(([, a]) => a.get('trusted.overlay.opaque')?.toString() === 'y')
+    .map(([path]) => relative(upper, path));
 }
 
 /** Writes one app of a pod that no longer runs as an image (`appc export POD OUT.aci`, rkt's export): its
