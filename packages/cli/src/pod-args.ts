@@ -205,6 +205,57 @@ function mountArg(value: string): { volume: string; path?: string } {
   return { volume, ...(target ? { path: target } : {}) };
 }
 
+/** The pod's network settings a flag gives: `--net`, `--hostname`, `--dns`, `--dns-search`, `--dns-opt`,
+ * `--hosts-entry` (what `run-prepared` takes again, as rkt did). False when `flag` is none of them.
+ * @throws {@link UsageError} for a value they do not take. */
+export function applyNetworkFlag(
+  pod: { net?: PodArgs['net']; hostname?: string; dns?: PodArgs['dns']; hosts?: PodArgs['hosts'] },
+  flag: string,
+  value: string,
+): boolean {
+  switch (flag) {
+    case 'net':
+      if (value !== 'host' && value !== 'none' && value !== 'default')
+        throw new UsageError(`--net=${value}: use host, none or default`);
+      pod.net = value;
+      return true;
+    case 'hostname':
+      pod.hostname = value;
+      return true;
+    case 'dns':
+    case 'dns-search':
+    case 'dns-opt': {
+      if (value === 'host' && flag === 'dns') {
+        pod.dns = 'host';
+        return true;
+      }
+      if (pod.dns === 'host')
+        throw new UsageError("--dns=host takes the host's resolv.conf whole: give no other DNS flag");
+      const dns = pod.dns ?? {};
+      const key = flag === 'dns' ? 'servers' : flag === 'dns-search' ? 'search' : 'options';
+      dns[key] = [...(dns[key] ?? []), value];
+      pod.dns = dns;
+      return true;
+    }
+    case 'hosts-entry': {
+      const whole = "--hosts-entry=host takes the host's /etc/hosts whole: give no other entry";
+      if (value === 'host') {
+        if (Array.isArray(pod.hosts)) throw new UsageError(whole);
+        pod.hosts = 'host';
+        return true;
+      }
+      if (pod.hosts === 'host') throw new UsageError(whole);
+      const { name: ip, value: names } = nameValue(flag, value);
+      if (!/^[0-9a-fA-F:.]+$/.test(ip) || names.trim() === '' || /\s/.test(names))
+        throw new UsageError(`--hosts-entry ${value}: write IP=HOSTNAME, e.g. 10.0.0.5=db.example`);
+      pod.hosts = [...(pod.hosts ?? []), { ip, names: [names] }];
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** Splits the command line into pod flags and apps. */
 export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
   const { parseVolumeArg } = await import('@appc/schema');
@@ -251,12 +302,8 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
         if (value === undefined) throw new UsageError(`--${flag} needs a value`);
       }
       if (!app) {
+        if (applyNetworkFlag(pod, flag, value as string)) continue;
         switch (flag) {
-          case 'net':
-            if (value !== 'host' && value !== 'none' && value !== 'default')
-              throw new UsageError(`--net=${value}: use host, none or default`);
-            pod.net = value;
-            break;
           case 'volume':
             pod.volumes.push(parseVolumeArg(value as string));
             break;
@@ -269,43 +316,6 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
           case 'name':
             pod.name = value as string;
             break;
-          case 'hostname':
-            pod.hostname = value as string;
-            break;
-          case 'dns':
-          case 'dns-search':
-          case 'dns-opt': {
-            if (value === 'host' && flag === 'dns') {
-              pod.dns = 'host';
-              break;
-            }
-            if (pod.dns === 'host')
-              throw new UsageError("--dns=host takes the host's resolv.conf whole: give no other DNS flag");
-            const dns = pod.dns ?? {};
-            const key = flag === 'dns' ? 'servers' : flag === 'dns-search' ? 'search' : 'options';
-            dns[key] = [...(dns[key] ?? []), value as string];
-            pod.dns = dns;
-            break;
-          }
-          case 'hosts-entry': {
-            if (value === 'host') {
-              if (Array.isArray(pod.hosts))
-                throw new UsageError(
-                  "--hosts-entry=host takes the host's /etc/hosts whole: give no other entry",
-                );
-              pod.hosts = 'host';
-              break;
-            }
-            if (pod.hosts === 'host')
-              throw new UsageError(
-                "--hosts-entry=host takes the host's /etc/hosts whole: give no other entry",
-              );
-            const { name: ip, value: names } = nameValue(flag, value as string);
-            if (!/^[0-9a-fA-F:.]+$/.test(ip) || names.trim() === '' || /\s/.test(names))
-              throw new UsageError(`--hosts-entry ${value}: write IP=HOSTNAME, e.g. 10.0.0.5=db.example`);
-            pod.hosts = [...(pod.hosts ?? []), { ip, names: [names] }];
-            break;
-          }
           case 'set-env':
             podEnv.push(nameValue(flag, value as string));
             break;

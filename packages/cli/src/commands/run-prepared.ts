@@ -5,7 +5,7 @@ import { expectPositionals, parseCommandArgs } from '../args.ts';
 import { openImageStore, stateDir } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { Globals, Io } from '../io.ts';
-import { parsePodArgs } from '../pod-args.ts';
+import { applyNetworkFlag } from '../pod-args.ts';
 import { requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = 'Run a pod made by appc prepare';
@@ -28,14 +28,13 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     'hosts-entry': { type: 'string', multiple: true },
     hostname: { type: 'string' },
   });
-  // the pod flags given again are read as appc run reads them
-  const given = (['net', 'dns', 'dns-search', 'dns-opt', 'hosts-entry', 'hostname'] as const).flatMap(
-    (flag) => {
-      const v = values[flag];
-      return (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((x) => [`--${flag}`, x]);
-    },
-  );
-  const over = given.length > 0 ? await parsePodArgs([...given, '--pod-manifest', '-'], io) : undefined;
+  // the pod's network flags given again are read as appc run reads them
+  const over: Parameters<typeof applyNetworkFlag>[0] = {};
+  for (const flag of ['net', 'dns', 'dns-search', 'dns-opt', 'hosts-entry', 'hostname'] as const) {
+    const v = values[flag];
+    for (const value of v === undefined ? [] : Array.isArray(v) ? v : [v])
+      applyNetworkFlag(over, flag, value);
+  }
   expectPositionals(positionals, 1, 1, 'one POD');
   requireRoot('run-prepared');
   const state = stateDir(globals, io);
@@ -56,10 +55,10 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
     return await runPodHere(io, globals, store, pod, {
       ...record,
-      ...(values.net !== undefined && over ? { net: over.net } : {}),
-      ...(values.hostname !== undefined ? { hostname: values.hostname } : {}),
-      ...(over?.dns !== undefined ? { dns: over.dns } : {}),
-      ...(over?.hosts !== undefined ? { hosts: over.hosts } : {}),
+      ...(over.net !== undefined ? { net: over.net } : {}),
+      ...(over.hostname !== undefined ? { hostname: over.hostname } : {}),
+      ...(over.dns !== undefined ? { dns: over.dns } : {}),
+      ...(over.hosts !== undefined ? { hosts: over.hosts } : {}),
       strict: values.strict,
       interactive: values.interactive,
     });
