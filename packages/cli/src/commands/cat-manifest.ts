@@ -26,28 +26,37 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   expectPositionals(refs, 1, 1, 'one ACI or POD');
   const ref = refs[0] as string;
   const path = pathArg(io, ref);
-  if (values['uuid-file'] === undefined && existsSync(path)) {
-    const { manifest, raw } = await readManifest(path);
-    if (values['pretty-print']) io.stdout.write(`${serializeImageManifest(manifest, { indent: 2 })}\n`);
-    else io.stdout.write(raw);
+  // what is no file is a pod, when one answers to the name; otherwise the missing file is the error reported
+  const byUuidFile = values['uuid-file'] !== undefined;
+  const podFile =
+    byUuidFile || !existsSync(path) ? await podManifestFile(io, globals, ref, byUuidFile) : undefined;
+  if (podFile) {
+    const raw = await readFile(podFile);
+    if (values['pretty-print']) {
+      const manifest = parsePodManifest(parseJson(raw, { file: podFile }), { file: podFile });
+      io.stdout.write(`${serializePodManifest(manifest, { indent: 2 })}\n`);
+    } else io.stdout.write(raw);
     return ExitCode.Ok;
   }
-  // no such file: a pod, when one answers to the name (otherwise the missing file is the error to report)
+  const { manifest, raw } = await readManifest(path);
+  if (values['pretty-print']) io.stdout.write(`${serializeImageManifest(manifest, { indent: 2 })}\n`);
+  else io.stdout.write(raw);
+  return ExitCode.Ok;
+}
+
+/** The pod manifest file of the pod `ref` names; undefined when none does, unless `required`.
+ * @throws `ERR_RUN_POD_NOT_FOUND` when `required` and no pod answers. */
+async function podManifestFile(
+  io: Io,
+  globals: Globals,
+  ref: string,
+  required: boolean,
+): Promise<string | undefined> {
   const { findPod, podDir } = await import('@appc/runtime-linux');
   const state = stateDir(globals, io);
   const pod = await findPod(state, ref).catch((e: unknown) => {
-    if (values['uuid-file'] !== undefined) throw e;
+    if (required) throw e;
     return undefined;
   });
-  if (!pod) {
-    await readManifest(path); // throws ENOENT, worded for a file
-    return ExitCode.Usage;
-  }
-  const file = join(podDir(state, pod.uuid), 'pod-manifest.json');
-  const raw = await readFile(file);
-  if (values['pretty-print']) {
-    const manifest = parsePodManifest(parseJson(raw, { file }), { file });
-    io.stdout.write(`${serializePodManifest(manifest, { indent: 2 })}\n`);
-  } else io.stdout.write(raw);
-  return ExitCode.Ok;
+  return pod && join(podDir(state, pod.uuid), 'pod-manifest.json');
 }
