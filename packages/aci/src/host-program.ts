@@ -91,29 +91,22 @@ async function interpreterOf(
     if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46) return undefined;
     const is64 = b[4] === 2;
     const le = b[5] === 1;
-    const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const u64 = (o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
-    const phoff = is64 ? u64(32) : u32(28);
-    const phentsize = u16(is64 ? 54 : 42);
-    const phnum = u16(is64 ? 56 : 44);
+    // fields of the header and of the program header table, in the file's byte order
+    const u16 = (buf: Buffer, o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    const u32 = (buf: Buffer, o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+    const word = (buf: Buffer, o64: number, o32: number) =>
+      is64 ? Number(le ? buf.readBigUInt64LE(o64) : buf.readBigUInt64BE(o64)) : u32(buf, o32);
+    const phoff = word(b, 32, 28);
+    const phentsize = u16(b, is64 ? 54 : 42);
+    const phnum = u16(b, is64 ? 56 : 44);
     if (phnum > 512 || phentsize < (is64 ? 56 : 32)) return undefined;
     const table = Buffer.alloc(phentsize * phnum);
     await fh.read(table, 0, table.length, phoff);
     for (let i = 0; i < phnum; i++) {
       const o = i * phentsize;
-      const type = le ? table.readUInt32LE(o) : table.readUInt32BE(o);
-      if (type !== 3) continue; // PT_INTERP
-      const offset = is64
-        ? Number(le ? table.readBigUInt64LE(o + 8) : table.readBigUInt64BE(o + 8))
-        : le
-          ? table.readUInt32LE(o + 4)
-          : table.readUInt32BE(o + 4);
-      const size = is64
-        ? Number(le ? table.readBigUInt64LE(o + 32) : table.readBigUInt64BE(o + 32))
-        : le
-          ? table.readUInt32LE(o + 16)
-          : table.readUInt32BE(o + 16);
+      if (u32(table, o) !== 3) continue; // PT_INTERP
+      const offset = word(table, o + 8, o + 4);
+      const size = word(table, o + 32, o + 16);
       if (size <= 1 || size > 4096) return undefined;
       const name = Buffer.alloc(size);
       await fh.read(name, 0, size, offset);
@@ -179,6 +172,20 @@ export async function addHostPrograms(
   const searchPath = options.path ?? process.env.PATH ?? '/usr/bin:/bin';
   const placed = new Set<string>();
   const inspected = new Set<string>();
+  const added = (p: string) => {
+    result.added.push(p);
+    options.onFile?.(p);
+  };
+  /** Recreates host symlink `p` at `dest` unless the rootfs has something there (noted as kept when
+   * `noteKept`); returns the host path the link leads to. */
+  const mirrorLink = async (p: string, dest: string, there: boolean, noteKept: boolean) => {
+    const target = await readlink(p);
+    if (!there) {
+      await symlink(target, dest);
+      added(p);
+    } else if (noteKept) result.kept.push(p);
+    return posix.resolve(dirname(p), target);
+  };
 
   /** Makes host directory `d` exist in the rootfs, mirroring the host's symlinks on its way. */
   const ensureDir = async (d: string, depth = 0): Promise<void> => {
@@ -189,14 +196,8 @@ export async function addHostPrograms(
     const dest = await inside(root, d);
     const there = await lstat(dest).catch(() => undefined);
     if (host.isSymbolicLink()) {
-      const target = await readlink(d);
-      if (!there) {
-        await symlink(target, dest);
-        result.added.push(d);
-        options.onFile?.(d);
-      }
       placed.add(d);
-      await ensureDir(posix.resolve(dirname(d), target), depth + 1);
+      await ensureDir(await mirrorLink(d, dest, there !== undefined, false), depth + 1);
       return;
     }
     // recursive: a symlink of the rootfs may lead to a directory it does not have yet (inside() followed every
@@ -218,14 +219,7 @@ export async function addHostPrograms(
     const dest = await inside(root, p);
     const there = await lstat(dest).catch(() => undefined);
     if (host.isSymbolicLink()) {
-      const target = await readlink(p);
-      if (there) result.kept.push(p);
-      else {
-        await symlink(target, dest);
-        result.added.push(p);
-        options.onFile?.(p);
-      }
-      await place(posix.resolve(dirname(p), target), depth + 1);
+      await place(await mirrorLink(p, dest, there !== undefined, true), depth + 1);
       return;
     }
     if (!host.isFile()) throw programError(`${p} is not a regular file; only files are copied.`, p);
@@ -236,8 +230,7 @@ export async function addHostPrograms(
     // never through a symlink the rootfs has at the last component: the lstat above saw nothing there
     await copyFile(p, dest, constants.COPYFILE_EXCL);
     await chmod(dest, host.mode & 0o7777);
-    result.added.push(p);
-    options.onFile?.(p);
+    added(p);
   };
 
   /** A program and everything it needs to start. */
