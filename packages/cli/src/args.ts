@@ -10,6 +10,12 @@ type Parsed<O extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
 >;
 
+/** A flag spelt `--name[=value]`: actool's Go flags took `-name` for `--name` (one-letter flags such as `-h`
+ * stay as they are). */
+export function longSpelling(arg: string): string {
+  return /^-[a-z][a-z0-9-]+(=.*)?$/.test(arg) ? `-${arg}` : arg;
+}
+
 /** actool's Go-style spellings of a flag this command knows, as `util.parseArgs` takes them: `-name` for `--name`,
  * and `--name=true` or `--name=false` for a boolean (`false` drops it). Nothing changes after `--`. */
 export function goStyleFlags(argv: readonly string[], options: Options): string[] {
@@ -20,7 +26,7 @@ export function goStyleFlags(argv: readonly string[], options: Options): string[
       out.push(...argv.slice(i));
       break;
     }
-    const m = /^--?([a-z][a-z0-9-]+)(=(.*))?$/.exec(arg);
+    const m = /^--([a-z][a-z0-9-]+)(=(.*))?$/.exec(longSpelling(arg));
     const option = m ? options[m[1] as string] : undefined;
     if (!m || !option) {
       out.push(arg);

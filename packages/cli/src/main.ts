@@ -1,3 +1,4 @@
+import { longSpelling } from './args.ts';
 import { describeError, UsageError } from './errors.ts';
 import { type Command, ExitCode, type Globals, type Io, paint, useColor } from './io.ts';
 import { VERSION } from './version.ts';
@@ -85,7 +86,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     // actool's Go flags took -debug for --debug: a global flag's long name after one dash is taken too
-    const long = /^-[a-z][a-z-]+(=.*)?$/.test(arg) ? `-${arg}` : arg;
+    const long = longSpelling(arg);
     const eq = long.indexOf('=');
     const flag = long.startsWith('--') && eq > 0 ? long.slice(0, eq) : long;
     const global = afterDoubleDash ? undefined : VALUE_FLAGS[flag];
