@@ -472,6 +472,8 @@ export async function reifyFromArgs(
   io: Io,
   globals: Globals,
   store: Store,
+  /** The pod's UUID when it is already chosen (a sandbox started early for it). */
+  uuid?: string,
 ): Promise<import('@appc/runtime-linux').ReifiedPod> {
   const { reifyPod, reifyPodManifest } = await import('@appc/runtime-linux');
   const manifests = new Map<string, ImageManifest>();
@@ -483,7 +485,7 @@ export async function reifyFromArgs(
     const file = pathArg(io, args.podManifest);
     const { parseJson, parsePodManifest } = await import('@appc/schema');
     const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
-    return reifyPodManifest(manifest, lookup);
+    return reifyPodManifest(manifest, lookup, uuid === undefined ? {} : { uuid });
   }
   // an image ID needs neither the network nor the keys: only load them for names, URLs and files
   let fetching: ((ref: string) => Promise<{ image: { id: string } }>) | undefined;
@@ -538,6 +540,7 @@ export async function reifyFromArgs(
     });
   }
   return reifyPod(requests, {
+    ...(uuid !== undefined ? { uuid } : {}),
     ...(args.volumes.length > 0 ? { volumes: args.volumes } : {}),
     ...(args.ports.length > 0 ? { ports: args.ports } : {}),
   });

@@ -73,6 +73,8 @@ export interface PodSettings {
    * one). */
   interactive?: boolean | undefined;
   uuidFileSave?: string | undefined;
+  /** The pod's sandbox, started while its images were looked up (`startPodEarly`). */
+  early?: import('@appc/runtime-linux').EarlyPod | undefined;
 }
 
 /** The app `--interactive` attaches: the pod's only one, with a terminal when this process's stdin is one. */
@@ -109,6 +111,7 @@ export async function runPodHere(
     ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
     ...(settings.interactive ? { interactive: await interactiveApp(pod) } : {}),
+    ...(settings.early ? { early: settings.early } : {}),
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.signal ? { signal: io.signal } : {}),

@@ -1,7 +1,7 @@
 // appc's pod commands on this machine's runc, catatonit and CNI plugins (root only): run with the forms scripts
 // rely on, status/list/logs/enter, the exit status of the first failing app, and kill -9 of `appc run` then gc.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,6 +99,12 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     const r = await appc(['--dir', join(work, 'state'), '--local-config', join(work, 'etc'), 'run', aci]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('ERR_STORE_UNSIGNED');
+    // an image that is not there: the sandbox started meanwhile ends, and the pod's directory goes
+    const missing = await appc([...g, 'run', '--net=none', `sha512-${'0'.repeat(128)}`]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('ERR_STORE_NOT_FOUND');
+    const pods = join(work, 'state', 'pods');
+    expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
   });
 
   it('runs two apps sharing a host volume; output, status, list, logs', { tags: ['root'] }, async () => {

@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { build, readXattrs } from '@appc/aci';
 import {
   type ImageManifest,
   parseJson,
@@ -64,6 +63,7 @@ async function walk(dir: string, at = ''): Promise<{ path: string; isDir: boolea
 /** Directories of an overlay's upper layer marked opaque (`trusted.overlay.opaque="y"`): the lower layer's
  * contents of that directory are hidden. Read with the builder's own `getfattr` reader. */
 async function opaqueDirs(upper: string): Promise<string[]> {
+  const { readXattrs } = await import('@appc/aci');
   const attrs = await readXattrs(upper);
   if (!attrs)
     throw exportError('getfattr is needed to read the overlay (apt-get install attr)', 'ERR_RUN_ROOTFS');
@@ -150,6 +150,8 @@ export async function exportPodApp(
         await rm(join(rootfs, e.path), { recursive: true, force: true });
     }
     await writeFile(join(work, 'manifest'), serializeImageManifest(manifest));
+    // the builder only here: a pod's run, which loads this package, does not load @appc/aci
+    const { build } = await import('@appc/aci');
     const built = await build(work, output, { ...(options.overwrite ? { overwrite: true } : {}) });
     return { imageId: built.imageId, manifest: built.manifest, app: app.name };
   } catch (e) {

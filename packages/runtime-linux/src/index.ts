@@ -51,7 +51,7 @@ export {
   sandboxContainerId,
   startPodSandboxEarly,
 } from './pod.ts';
-export type { PodGcReport, RunStoredPodOptions, StoredPodResult } from './pod-runner.ts';
+export type { EarlyPod, PodGcReport, RunStoredPodOptions, StoredPodResult } from './pod-runner.ts';
 export {
   cleanupPod,
   gcPods,
@@ -60,6 +60,7 @@ export {
   portMappings,
   removePod,
   runStoredPod,
+  startPodEarly,
 } from './pod-runner.ts';
 export type { PodAppRecord, PodRecord, PodState } from './pods.ts';
 export {

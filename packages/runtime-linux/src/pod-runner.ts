@@ -1,9 +1,9 @@
 // `appc run` as a library: a reified pod, its images' trees from the store, each app's rootfs an overlay, a
 // record on disk, the metadata service, the network, runc; and everything undone when the pod ends.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -16,6 +16,7 @@ import { loadHmacKey, MetadataService } from './metadata-service.ts';
 import { supportsSystemdNotify } from './notify.ts';
 import {
   type AppResult,
+  DEFAULT_CATATONIT,
   destroyPod,
   type PodResult,
   type PreparePodOptions,
@@ -39,7 +40,7 @@ import {
   writePodRecord,
 } from './pods.ts';
 import type { ReifiedPod } from './reify.ts';
-import type { SandboxProcess } from './sandbox.ts';
+import { killSandboxProcess, type SandboxProcess, startSandboxProcess } from './sandbox.ts';
 
 /** The port of the metadata service inside every pod with its own network namespace (rkt's port). */
 export const METADATA_PORT = 18112;
@@ -148,7 +149,113 @@ export interface RunStoredPodOptions {
   onCreated?: (record: PodRecord) => void | Promise<void>;
   /** The runc binary; default `runc`. */
   runcBinary?: string;
+  /** The pod's sandbox, started by {@link startPodEarly} with this pod's UUID while its images were looked up;
+   * this run takes it over (and ends it when it cannot use it: a pod that needs runc's sandbox, other settings). */
+  early?: EarlyPod;
 }
+
+/** A pod started before it is reified ({@link startPodEarly}): its UUID, a provisional record and its sandbox. */
+export interface EarlyPod {
+  readonly uuid: string;
+  readonly stateDir: string;
+  readonly net: 'host' | 'none' | 'default';
+  readonly hostname: string | undefined;
+  /** The sandbox process, or undefined when it did not start (the run then starts one the usual way and reports
+   * why it could not). */
+  readonly sandbox: Promise<SandboxProcess | undefined>;
+  /** Ends the sandbox and removes the pod's directory, for a run given up before {@link runStoredPod} took the pod
+   * over (an image not found, bad flags); nothing once it did. */
+  cancel(): Promise<void>;
+}
+
+/** Starts a pod's sandbox (`catatonit -P` in the pod's namespaces, with its metadata forwarder) before the pod is
+ * reified, so that its start overlaps the image lookup and the pod's preparation: give the UUID to the reification
+ * ({@link reifyPod}'s `uuid`) and the result to {@link runStoredPod} as `early`. Resolves as soon as the sandbox's
+ * process is spawned (before it runs). A provisional record (state `prepared`, owned by this process, no apps yet)
+ * is written first, so that `appc gc` finds the sandbox if this process is killed before the run records the pod.
+ * A pod with pod isolators, or whose apps may ptrace, needs runc's sandbox instead: the run then ends this one.
+ * @example
+ * const early = await startPodEarly({ stateDir: '/var/lib/appc', net: 'none' });
+ * try {
+ *   const pod = await reifyPod([{ image: { id, manifest } }], { uuid: early.uuid });
+ *   await runStoredPod({ stateDir: '/var/lib/appc', store, pod, net: 'none', early });
+ * } finally {
+ *   await early.cancel(); // nothing once runStoredPod took it over
+ * } */
+export async function startPodEarly(options: {
+  stateDir: string;
+  net?: 'host' | 'none' | 'default';
+  hostname?: string | undefined;
+  catatonit?: string;
+}): Promise<EarlyPod> {
+  const uuid = randomUUID();
+  const net = options.net ?? 'default';
+  const dir = podDir(options.stateDir, uuid);
+  const runtime = join(dir, 'runtime');
+  const root = join(runtime, 'sandbox', 'rootfs');
+  let sandbox: Promise<SandboxProcess | undefined>;
+  const createdAt = new Date().toISOString();
+  let owner: PodRecord['owner'];
+  try {
+    // the record first (gc goes by it), the sandbox's root meanwhile
+    await Promise.all([
+      currentOwner().then(async (o) => {
+        await writePodRecord(options.stateDir, {
+          uuid,
+          state: 'prepared',
+          createdAt,
+          net,
+          owner: o,
+          apps: [],
+        });
+        owner = o;
+      }),
+      mkdir(root, { recursive: true }).then(() =>
+        copyFile(options.catatonit ?? DEFAULT_CATATONIT, join(root, 'catatonit'), constants.COPYFILE_FICLONE),
+      ),
+    ]);
+    const forward =
+      net !== 'host' && onPath('socat') ? { socket: join(dir, 'mds.sock'), port: METADATA_PORT } : undefined;
+    sandbox = startSandboxProcess({
+      dir: runtime,
+      root,
+      hostname: options.hostname ?? `appc-${uuid}`,
+      hostNetwork: net === 'host',
+      forward,
+    }).catch(() => undefined);
+  } catch {
+    // the run starts it the usual way, and reports why it cannot
+    sandbox = Promise.resolve(undefined);
+  }
+  let claimed = false;
+  const claim = () => {
+    const first = !claimed;
+    claimed = true;
+    return first;
+  };
+  const early: EarlyPod = {
+    uuid,
+    stateDir: options.stateDir,
+    net,
+    hostname: options.hostname,
+    sandbox,
+    async cancel() {
+      if (!claim()) return;
+      const s = await sandbox;
+      if (s) await killSandboxProcess(s);
+      await removePodDir(options.stateDir, uuid);
+    },
+  };
+  earlyStates.set(early, { claim, createdAt, owner });
+  return early;
+}
+
+/** What only {@link runStoredPod} reads of an early pod: whether a run took it over already, and its provisional
+ * record's creation time and owner. */
+const earlyStates = new WeakMap<
+  EarlyPod,
+  { claim(): boolean; createdAt: string; owner: PodRecord['owner'] | undefined }
+>();
 
 /** What {@link runStoredPod} returns: each app's exit status and the isolator report. */
 export interface StoredPodResult extends PodResult {
@@ -229,6 +336,15 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const { stateDir, pod } = options;
   const uuid = pod.uuid;
   const net = options.net ?? 'default';
+  // a sandbox started for this very pod, with the settings it runs with, is taken over; any other is ended
+  let taken: Promise<SandboxProcess | undefined> | undefined;
+  if (options.early) {
+    const e = options.early;
+    const fits =
+      e.uuid === uuid && e.stateDir === stateDir && e.net === net && e.hostname === options.hostname;
+    if (!fits) await e.cancel();
+    else if (earlyStates.get(e)?.claim()) taken = e.sandbox;
+  }
   const mapped = options.ports ?? portMappings(pod);
   if (mapped.length > 0 && net !== 'default')
     throw new RuntimeError(`ports are forwarded only on the default network, not with --net=${net}.`, {
@@ -247,20 +363,27 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const host = detectHostFeatures();
   host.catch(() => undefined);
   const token = randomBytes(32).toString('hex');
+  // an early start wrote a provisional record (its creation time and owner are this run's) and made the directory
+  const state = taken && options.early ? earlyStates.get(options.early) : undefined;
+  const provisional = state?.owner ? state : undefined;
+  const [previous, owner] = provisional
+    ? [provisional, provisional.owner]
+    : await Promise.all([readPodRecord(stateDir, pod.uuid), currentOwner()]);
   const record: PodRecord = {
     ...podRecordOf(pod, { ...options, net }),
-    createdAt: (await readPodRecord(stateDir, pod.uuid))?.createdAt ?? new Date().toISOString(),
+    createdAt: previous?.createdAt ?? new Date().toISOString(),
     ...(mapped.length > 0 ? { ports: [...mapped] } : {}),
-    owner: await currentOwner(),
+    owner,
     metadataToken: token,
   };
-  await writePodRecord(stateDir, record);
+  const recorded = writePodRecord(stateDir, record);
+  if (!provisional) await recorded;
   // the pod's manifest stays beside its record (appc cat-manifest, appc export), as prepare leaves it; the
   // caller's hook and the key are read meanwhile
   const [hmacKey] = await Promise.all([
     loadHmacKey(join(stateDir, 'metadata', 'hmac.key')),
     writeFile(join(dir, 'pod-manifest.json'), serializePodManifest(pod.manifest, { indent: 2 })),
-    options.onCreated?.(record),
+    recorded.then(() => options.onCreated?.(record)),
   ]);
   const mds = new MetadataService({ hmacKey });
   const logs = new Map<string, { out: WriteStream; err: WriteStream }>();
@@ -281,24 +404,26 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     // connection an app makes.
     const socket = join(dir, 'mds.sock');
     const forward = net !== 'host' && onPath('socat') ? { socket, port: METADATA_PORT } : undefined;
-    early = startPodSandboxEarly({
-      pod: { uuid, manifest: pod.manifest },
-      dir: join(dir, 'runtime'),
-      net: net === 'host' ? 'host' : 'none',
-      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
-      ...(forward ? { metadataForward: forward } : {}),
-    });
+    const startEarly = () =>
+      startPodSandboxEarly({
+        pod: { uuid, manifest: pod.manifest },
+        dir: join(dir, 'runtime'),
+        net: net === 'host' ? 'host' : 'none',
+        ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+        ...(forward ? { metadataForward: forward } : {}),
+      });
+    // one started before the pod was reified is used as it is (runPreparedPod ends it when the pod needs runc's
+    // sandbox); when it could not start, it is tried again here, and fails with its reason
+    early = taken ? taken.then((s) => s ?? (startEarly() as Promise<SandboxProcess>)) : startEarly();
     early?.catch(() => undefined);
 
-    // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network
-    let metadataUrl: string;
-    if (net === 'host') {
-      const { port } = await mds.listen(0, '127.0.0.1');
-      metadataUrl = `http://127.0.0.1:${port}/${token}`;
-    } else {
-      await mds.listenUnix(socket);
-      metadataUrl = `http://127.0.0.1:${METADATA_PORT}/${token}`;
-    }
+    // the metadata service: its unix socket for the forwarder, or loopback for a pod on the host's network; it
+    // starts listening while the rootfs are made
+    const listening =
+      net === 'host'
+        ? mds.listen(0, '127.0.0.1').then(({ port }) => `http://127.0.0.1:${port}/${token}`)
+        : mds.listenUnix(socket).then(() => `http://127.0.0.1:${METADATA_PORT}/${token}`);
+    listening.catch(() => undefined); // awaited below
     mds.register(
       {
         uuid,
@@ -321,6 +446,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
         return { app: app.name, ...(await appRootfs(stateDir, uuid, app.name, tree.rootfs)) };
       }),
     );
+    const metadataUrl = await listening;
     const rootfs = new Map(made.map((m) => [m.app, m.rootfs]));
     const overlays = new Map(made.flatMap((m) => (m.overlay ? [[m.app, m.overlay] as const] : [])));
     const prepared = await preparePod({

@@ -11,7 +11,7 @@ import { build } from '@appc/aci';
 import { hostOsArch } from '@appc/schema';
 import { openStore, type Store } from '@appc/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcPods, runStoredPod } from '../src/pod-runner.ts';
+import { gcPods, runStoredPod, startPodEarly } from '../src/pod-runner.ts';
 import { findPod, listPods, mountsBelow } from '../src/pods.ts';
 import { reifyPod } from '../src/reify.ts';
 import { copyHostProgram, makeBusyboxRootfs, tempDir } from './support.ts';
@@ -341,6 +341,107 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     expect(text).toBe(`${ptrace.uuid}\n${image.id}\npid1=/catatonit -P \n2\n`);
     expect(runcIds(stateDir)).toEqual([]);
     expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
+  });
+
+  it('ACE-003 a sandbox started early: the run it was started for takes it over; a run given up, a pod that needs runc, a killed runner and gc end it', {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state-early');
+    await mkdir(stateDir, { recursive: true });
+    const look = `${probe}; echo; echo "pid1=$(tr "\\0" " " </proc/1/cmdline)"`;
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => {
+      text += d;
+    });
+    // taken over: the app runs in it, with the UUID the early start chose
+    const early = await startPodEarly({ stateDir, net: 'none', hostname: 'early' });
+    const taken = await early.sandbox;
+    expect(taken?.pid).toBeGreaterThan(0);
+    const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', `${look}; echo "host=$(hostname)"`] }], {
+      uuid: early.uuid,
+    });
+    const result = await runStoredPod({
+      stateDir,
+      store,
+      pod,
+      net: 'none',
+      hostname: 'early',
+      stdout: out,
+      early,
+    });
+    expect(result.apps[0]?.exitCode).toBe(0);
+    expect(text).toBe(`${pod.uuid}\n${image.id}\npid1=/catatonit -P \nhost=early\n`);
+    expect(existsSync(`/proc/${taken?.pid}`)).toBe(false);
+    await early.cancel(); // nothing once the run took it over
+    expect((await findPod(stateDir, pod.uuid)).state).toBe('exited');
+
+    // given up before the run: the sandbox ends and the pod's directory goes
+    const given = await startPodEarly({ stateDir, net: 'default' });
+    const idle = await given.sandbox;
+    expect(existsSync(`/proc/${idle?.pid}`)).toBe(true);
+    expect((await listPods(stateDir)).map((p) => [p.uuid, p.state])).toContainEqual([given.uuid, 'prepared']);
+    await given.cancel();
+    expect(existsSync(`/proc/${idle?.pid}`)).toBe(false);
+    expect(existsSync(join(stateDir, 'pods', given.uuid))).toBe(false);
+
+    // an app that may ptrace needs runc's sandbox: the early one ends, the pod runs all the same
+    const forRunc = await startPodEarly({ stateDir, net: 'none' });
+    const replaced = await forRunc.sandbox;
+    const ptrace = reifyPod(
+      [
+        {
+          image,
+          exec: ['/bin/sh', '-c', look],
+          isolators: [
+            {
+              name: 'os/linux/capabilities-retain-set',
+              value: { set: ['CAP_SYS_PTRACE', 'CAP_SETUID', 'CAP_SETGID'] },
+            },
+          ],
+        },
+      ],
+      { uuid: forRunc.uuid },
+    );
+    text = '';
+    await runStoredPod({ stateDir, store, pod: ptrace, net: 'none', stdout: out, early: forRunc });
+    expect(text).toBe(`${ptrace.uuid}\n${image.id}\npid1=/catatonit -P \n`);
+    expect(existsSync(`/proc/${replaced?.pid}`)).toBe(false);
+
+    // settings other than the early start's: it is ended, and the run starts its own sandbox
+    const other = await startPodEarly({ stateDir, net: 'host' });
+    const unused = await other.sandbox;
+    const plain = reifyPod([{ image, exec: ['/bin/sh', '-c', 'exit 0'] }], { uuid: other.uuid });
+    await runStoredPod({ stateDir, store, pod: plain, net: 'none', early: other });
+    expect(existsSync(`/proc/${unused?.pid}`)).toBe(false);
+    expect((await findPod(stateDir, plain.uuid)).state).toBe('exited');
+    expect(runcIds(stateDir)).toEqual([]);
+    expect(await mountsBelow(join(stateDir, 'pods'))).toEqual([]);
+
+    // the runner killed before the run: gc finds the provisional record and ends the sandbox
+    if (!existsSync(new URL('../dist/index.js', import.meta.url))) return; // the built package is needed
+    const script = join(dir, 'early-runner.mjs');
+    await writeFile(
+      script,
+      `import { startPodEarly } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+const early = await startPodEarly({ stateDir: ${JSON.stringify(stateDir)}, net: 'none' });
+const s = await early.sandbox;
+process.stdout.write(\`\${early.uuid} \${s.pid}\\n\`);
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [uuid, pid] = await new Promise<string[]>((resolve, reject) => {
+      child.stdout.on('data', (d) => resolve(String(d).trim().split(' ')));
+      child.once('exit', (code) => reject(new Error(`runner exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    const report = await gcPods(stateDir, { gracePeriodMs: 0 });
+    expect(report.cleaned).toContain(uuid);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(join(stateDir, 'pods', uuid as string))).toBe(false);
   });
 
   it("ACE-015 socket activation: the listening sockets from fd 3, LISTEN_FDS, LISTEN_FDNAMES and the app's own LISTEN_PID", {

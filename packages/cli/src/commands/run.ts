@@ -19,20 +19,34 @@ ${POD_FLAGS_HELP}`;
 export async function run(argv: string[], io: Io, globals: Globals): Promise<number> {
   const args = await parsePodArgs(argv, io);
   if (!args.dryRun) requireRoot('run');
-  const store = await openImageStore(globals, io);
+  // The sandbox (catatonit in the pod's namespaces, the metadata forwarder) starts now, beside the image lookup and
+  // the pod's preparation, instead of after them; the run takes it over, and a run given up before ends it.
+  const early =
+    args.dryRun || args.podManifest !== undefined
+      ? undefined
+      : await (await import('@appc/runtime-linux')).startPodEarly({
+          stateDir: stateDir(globals, io),
+          net: args.net,
+          hostname: args.hostname,
+        });
   try {
-    const pod = await reifyFromArgs(args, io, globals, store);
-    if (args.dryRun) {
-      io.stdout.write(`${serializePodManifest(pod.manifest, { indent: 2 })}\n`);
-      return 0;
+    const store = await openImageStore(globals, io);
+    try {
+      const pod = await reifyFromArgs(args, io, globals, store, early?.uuid);
+      if (args.dryRun) {
+        io.stdout.write(`${serializePodManifest(pod.manifest, { indent: 2 })}\n`);
+        return 0;
+      }
+      const { checkPodName } = await import('@appc/runtime-linux');
+      if (args.name !== undefined) await checkPodName(stateDir(globals, io), args.name);
+      const color = useColor(io);
+      for (const w of pod.warnings)
+        io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
+      return await runPodHere(io, globals, store, pod, { ...args, early });
+    } finally {
+      store.close();
     }
-    const { checkPodName } = await import('@appc/runtime-linux');
-    if (args.name !== undefined) await checkPodName(stateDir(globals, io), args.name);
-    const color = useColor(io);
-    for (const w of pod.warnings)
-      io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
-    return await runPodHere(io, globals, store, pod, args);
   } finally {
-    store.close();
+    await early?.cancel();
   }
 }
