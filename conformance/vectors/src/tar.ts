@@ -61,6 +61,17 @@ function modeOf(e: TarEntrySpec, type: string): number {
   return type === '5' ? 0o755 : type === '2' ? 0o777 : 0o644;
 }
 
+/** The bytes of a name: UTF-8, but each lone surrogate U+DC80..U+DCFF stands for one byte that is not UTF-8 (the
+ * byte plus 0xDC00), as @appc/aci reads such names; a vector's JSON writes it as `\udce9`. */
+function nameBytes(name: string): Buffer {
+  const parts = name.split(/((?<![\uD800-\uDBFF])[\uDC80-\uDCFF])/);
+  return Buffer.concat(
+    parts.map((part, i) =>
+      i % 2 === 1 ? Buffer.of(part.charCodeAt(0) - 0xdc00) : Buffer.from(part, 'utf8'),
+    ),
+  );
+}
+
 function header(fields: {
   name: string;
   prefix?: string;
@@ -79,14 +90,14 @@ function header(fields: {
   badChecksum?: boolean;
 }): Buffer {
   const b = Buffer.alloc(512);
-  b.write(fields.name, 0, 100, 'utf8');
+  nameBytes(fields.name).copy(b, 0, 0, 100);
   b.write(octal(fields.mode, 8), 100, 'ascii');
   b.write(octal(fields.uid, 8), 108, 'ascii');
   b.write(octal(fields.gid, 8), 116, 'ascii');
   b.write(octal(fields.size, 12), 124, 'ascii');
   b.write(octal(fields.mtime, 12), 136, 'ascii');
   b.write(fields.typeflag, 156, 1, 'ascii');
-  b.write(fields.linkname, 157, 100, 'utf8');
+  nameBytes(fields.linkname).copy(b, 157, 0, 100);
   if (fields.magic !== 'v7') {
     if (fields.magic === 'ustar') b.write('ustar\u000000', 257, 'ascii');
     else b.write('ustar  \0', 257, 'ascii');

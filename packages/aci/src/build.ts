@@ -1,19 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageManifest, serializeImageManifest } from '@appc/schema';
 import { type Compression, compress } from './compression.ts';
 import { AciError } from './errors.ts';
+import { decodeName, encodeName, fsPath, readDirNames, readLinkName } from './internal/names.ts';
 import { checkOutput, type OutputOptions, writeAtomically } from './internal/output.ts';
 import { END_BLOCKS, encodeHeader, padding, type TarWriteHeader } from './internal/tar-writer.ts';
 import { HashThread, hashTarPieces, type TarPiece } from './internal/tree-hash.ts';
@@ -71,11 +63,10 @@ function readNames(file: string): Map<number, string> {
   return out;
 }
 
-/** Decodes getfattr's escaped file names (`\ooo` octal escapes). */
-function unescapeGetfattr(s: string): string {
-  if (!s.includes('\\')) return s;
+/** A name as getfattr prints it: its bytes, some of them as `\ooo` octal escapes ({@link decodeName}'s form). */
+function unescapeGetfattr(raw: Buffer): string {
+  if (!raw.includes(0x5c)) return decodeName(raw);
   const bytes: number[] = [];
-  const raw = Buffer.from(s, 'utf8');
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i] as number;
     if (c === 0x5c && i + 3 < raw.length && /^[0-7]{3}$/.test(raw.toString('latin1', i + 1, i + 4))) {
@@ -83,7 +74,7 @@ function unescapeGetfattr(s: string): string {
       i += 3;
     } else bytes.push(c);
   }
-  return Buffer.from(bytes).toString('utf8');
+  return decodeName(Buffer.from(bytes));
 }
 
 /** Reads every extended attribute under `root` (symlinks not followed) with one `getfattr -R` run (Node has no
@@ -104,22 +95,31 @@ export async function readXattrs(root: string): Promise<Map<string, Map<string, 
     child.on('close', () => {
       const out = new Map<string, Map<string, Buffer>>();
       let current: Map<string, Buffer> | undefined;
-      for (const line of Buffer.concat(parts).toString('utf8').split('\n')) {
-        if (line.startsWith('# file: ')) {
+      // bytes, line by line: a file name may not be UTF-8
+      const all = Buffer.concat(parts);
+      for (let start = 0; start < all.length; ) {
+        let end = all.indexOf(0x0a, start);
+        if (end < 0) end = all.length;
+        const raw = all.subarray(start, end);
+        start = end + 1;
+        if (raw.subarray(0, 8).toString('latin1') === '# file: ') {
           current = new Map();
-          out.set(unescapeGetfattr(line.slice(8)), current);
-        } else if (current && line.includes('=')) {
-          const eq = line.indexOf('=');
-          const name = line.slice(0, eq);
-          const value = line.slice(eq + 1);
-          let bytes: Buffer;
-          if (value.startsWith('0s')) bytes = Buffer.from(value.slice(2), 'base64');
-          else if (value.startsWith('0x')) bytes = Buffer.from(value.slice(2), 'hex');
-          else bytes = Buffer.from(value.replace(/^"|"$/g, ''), 'utf8');
-          current.set(name, bytes);
-        } else if (current && line !== '' && !line.includes('=')) {
-          current.set(line, Buffer.alloc(0));
+          out.set(unescapeGetfattr(raw.subarray(8)), current);
+          continue;
         }
+        if (!current || raw.length === 0) continue;
+        // an attribute: its name (a `=` in it is escaped), `=`, its value in base64 (or hex, or quoted text)
+        const eq = raw.indexOf(0x3d);
+        if (eq < 0) {
+          current.set(unescapeGetfattr(raw), Buffer.alloc(0));
+          continue;
+        }
+        const value = raw.toString('utf8', eq + 1);
+        let bytes: Buffer;
+        if (value.startsWith('0s')) bytes = Buffer.from(value.slice(2), 'base64');
+        else if (value.startsWith('0x')) bytes = Buffer.from(value.slice(2), 'hex');
+        else bytes = Buffer.from(value.replace(/^"|"$/g, ''), 'utf8');
+        current.set(unescapeGetfattr(raw.subarray(0, eq)), bytes);
       }
       resolve(out);
     });
@@ -146,11 +146,11 @@ interface WalkItem {
  * calls on purpose: the thread pool is busy compressing, and a queued lstat per file would stall the walk. */
 function* walk(layout: string): Generator<WalkItem> {
   const rootPath = join(layout, 'rootfs');
-  yield { name: 'rootfs', path: rootPath, st: lstatSync(rootPath) };
+  yield { name: 'rootfs', path: rootPath, st: lstatSync(fsPath(rootPath)) };
   // the directories being listed, deepest last, each with its sorted names and the next one to take (one
   // generator and no path normalising per entry: this loop runs once per file of the tree)
   const open: { name: string; path: string; children: string[]; next: number }[] = [
-    { name: 'rootfs', path: rootPath, children: sortByBytes(readdirSync(rootPath)), next: 0 },
+    { name: 'rootfs', path: rootPath, children: sortByBytes(readDirNames(rootPath)), next: 0 },
   ];
   while (open.length > 0) {
     const dir = open[open.length - 1] as (typeof open)[number];
@@ -162,19 +162,19 @@ function* walk(layout: string): Generator<WalkItem> {
     // dir.path is normalised and child is a single name
     const path = `${dir.path}/${child}`;
     const name = `${dir.name}/${child}`;
-    const st = lstatSync(path);
+    const st = lstatSync(fsPath(path));
     yield { name, path, st };
-    if (st.isDirectory()) open.push({ name, path, children: sortByBytes(readdirSync(path)), next: 0 });
+    if (st.isDirectory()) open.push({ name, path, children: sortByBytes(readDirNames(path)), next: 0 });
   }
 }
 
 function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  return Buffer.compare(encodeName(a), encodeName(b));
 }
 
-/** Sorts names in the order of their UTF-8 bytes. Below U+D800, UTF-16 code units (what the default sort
- * compares) are in the same order as UTF-8 bytes, so only names with surrogates or characters from U+E000 up
- * need their bytes compared. */
+/** Sorts names in the order of their bytes. Below U+D800, UTF-16 code units (what the default sort compares)
+ * are in the same order as UTF-8 bytes, so only names with surrogates (bytes that were not UTF-8 among them,
+ * internal/names.ts) or characters from U+E000 up need their bytes compared. */
 function sortByBytes(names: string[]): string[] {
   return names.some((n) => /[\uD800-\uFFFF]/.test(n)) ? names.sort(byteOrder) : names.sort();
 }
@@ -193,7 +193,7 @@ function shrank(name: string, path: string): AciError {
 /** Reads a regular file's bytes in pieces, checking that it still has the size its header declared. */
 function* fileData(path: string, size: number, name: string): Generator<Uint8Array> {
   if (size === 0) return;
-  const fd = openSync(path, 'r');
+  const fd = openSync(fsPath(path), 'r');
   try {
     let left = size;
     const chunk = Math.min(size, 1024 * 1024);
@@ -267,7 +267,7 @@ function* tarPieces(
       }
       links.set(key, item.name);
     }
-    if (type === 'symlink') h.linkname = readlinkSync(item.path);
+    if (type === 'symlink') h.linkname = readLinkName(item.path);
     if (type === 'char' || type === 'block') Object.assign(h, devNumbers(st.rdev));
     if (type !== 'file') {
       yield { header: h, pad: 0 };

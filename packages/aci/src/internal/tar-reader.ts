@@ -1,4 +1,5 @@
 import { AciError } from '../errors.ts';
+import { decodeName } from './names.ts';
 
 /* A small streaming tar reader. tar-stream (the design's first choice) was set aside for reading because it
  * rejects v7 headers unless told to accept unknown formats (and then loses the checksum-based check), buffers
@@ -159,7 +160,7 @@ function cstring(b: Uint8Array, start: number, len: number): string {
   let end = start;
   const max = start + len;
   while (end < max && b[end] !== 0) end++;
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+  return decodeName(b, start, end);
 }
 
 function isZeroBlock(b: Uint8Array): boolean {
@@ -516,7 +517,7 @@ export async function* readTar(
       if (typeflag === 'L' || typeflag === 'K') {
         const data = await readRecord(size, maxLong, offset, 'a GNU long name');
         const end = data.indexOf(0);
-        const text = data.toString('utf8', 0, end < 0 ? data.length : end);
+        const text = decodeName(data, 0, end < 0 ? data.length : end);
         if (typeflag === 'L') longName = text;
         else longLink = text;
         continue;
@@ -572,13 +573,14 @@ export async function* readTar(
             throw bad(offset, `PAX record ${field}=${JSON.stringify(t.slice(0, 40))} is not a number.`);
           return n;
         };
-        if (key === 'path') h.name = text();
-        else if (key === 'linkpath') h.linkname = text();
+        // names are bytes (hdrcharset=BINARY, or a writer that did not recode them): kept as they are
+        if (key === 'path') h.name = decodeName(value);
+        else if (key === 'linkpath') h.linkname = decodeName(value);
         else if (key === 'size') h.size = num(key);
         else if (key === 'uid') h.uid = num(key);
         else if (key === 'gid') h.gid = num(key);
-        else if (key === 'uname') h.uname = text();
-        else if (key === 'gname') h.gname = text();
+        else if (key === 'uname') h.uname = decodeName(value);
+        else if (key === 'gname') h.gname = decodeName(value);
         else if (key === 'mtime') h.mtime = num(key);
         else if (key.startsWith('SCHILY.xattr.')) h.xattrs.set(key.slice(13), value);
         else if (key.startsWith('LIBARCHIVE.xattr.')) {

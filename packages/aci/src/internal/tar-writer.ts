@@ -1,3 +1,5 @@
+import { decodeName, encodeName, hasRawBytes, nameByteLength } from './names.ts';
+
 /** Metadata of one entry to write. */
 export interface TarWriteHeader {
   name: string;
@@ -42,13 +44,13 @@ function paxRecord(key: string, value: Uint8Array): Buffer {
 }
 
 function splitName(name: string): { name: string; prefix: string } | undefined {
-  const total = Buffer.byteLength(name);
+  const total = nameByteLength(name);
   if (total <= 100) return { name, prefix: '' };
   if (total > 256) return undefined;
   for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0)
+    if (nameByteLength(prefix) <= 155 && nameByteLength(rest) <= 100 && rest.length > 0)
       return { name: rest, prefix };
   }
   return undefined;
@@ -70,20 +72,21 @@ function block(fields: {
   devminor: number;
 }): Buffer {
   const b = Buffer.alloc(512);
-  b.write(fields.name, 0, 100, 'utf8');
+  // names are bytes (internal/names.ts); the caller made each fit its field
+  encodeName(fields.name).copy(b, 0, 0, 100);
   writeOctal(b, fields.mode, 100, 8);
   writeOctal(b, fields.uid, 108, 8);
   writeOctal(b, fields.gid, 116, 8);
   writeOctal(b, fields.size, 124, 12);
   writeOctal(b, fields.mtime, 136, 12);
   b.write(fields.typeflag, 156, 1, 'ascii');
-  b.write(fields.linkname, 157, 100, 'utf8');
+  encodeName(fields.linkname).copy(b, 157, 0, 100);
   b.write('ustar\u000000', 257, 8, 'ascii');
-  b.write(fields.uname, 265, 32, 'utf8');
-  b.write(fields.gname, 297, 32, 'utf8');
+  encodeName(fields.uname).copy(b, 265, 0, 32);
+  encodeName(fields.gname).copy(b, 297, 0, 32);
   writeOctal(b, fields.devmajor, 329, 8);
   writeOctal(b, fields.devminor, 337, 8);
-  if (fields.prefix) b.write(fields.prefix, 345, 155, 'utf8');
+  if (fields.prefix) encodeName(fields.prefix).copy(b, 345, 0, 155);
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += b[i] as number;
@@ -101,14 +104,17 @@ export function encodeHeader(h: TarWriteHeader): Buffer {
   const linkname = h.linkname ?? '';
   let split = splitName(h.name);
   if (!split) {
-    pax.push(paxRecord('path', Buffer.from(h.name, 'utf8')));
+    pax.push(paxRecord('path', encodeName(h.name)));
     split = { name: truncateBytes(h.name, 100), prefix: '' };
   }
   let linkField = linkname;
-  if (Buffer.byteLength(linkname) > 100) {
-    pax.push(paxRecord('linkpath', Buffer.from(linkname, 'utf8')));
+  if (nameByteLength(linkname) > 100) {
+    pax.push(paxRecord('linkpath', encodeName(linkname)));
     linkField = truncateBytes(linkname, 100);
   }
+  // a path or link target that is not UTF-8 is stored as its bytes, which POSIX says to mark as such
+  if (pax.length > 0 && (hasRawBytes(h.name) || hasRawBytes(linkname)))
+    pax.unshift(paxRecord('hdrcharset', Buffer.from('BINARY', 'ascii')));
   const num = (key: string, v: number, max: number) => {
     if (Number.isInteger(v) && v >= 0 && v <= max) return v;
     pax.push(paxRecord(key, Buffer.from(String(v), 'ascii')));
@@ -119,13 +125,13 @@ export function encodeHeader(h: TarWriteHeader): Buffer {
   const gid = num('gid', h.gid, MAX_OCTAL_8);
   const mtime = num('mtime', h.mtime, MAX_OCTAL_12);
   let unameField = uname;
-  if (Buffer.byteLength(uname) > 32) {
-    pax.push(paxRecord('uname', Buffer.from(uname, 'utf8')));
+  if (nameByteLength(uname) > 32) {
+    pax.push(paxRecord('uname', encodeName(uname)));
     unameField = '';
   }
   let gnameField = gname;
-  if (Buffer.byteLength(gname) > 32) {
-    pax.push(paxRecord('gname', Buffer.from(gname, 'utf8')));
+  if (nameByteLength(gname) > 32) {
+    pax.push(paxRecord('gname', encodeName(gname)));
     gnameField = '';
   }
   if (h.xattrs) {
@@ -215,6 +221,9 @@ export function encodeUstarInto(h: TarWriteHeader, target: Buffer, at: number): 
     !fitsOctal(h.devminor ?? 0, MAX_OCTAL_8) ||
     Buffer.byteLength(h.name) > 100 ||
     (linkname !== '' && Buffer.byteLength(linkname) > 100) ||
+    // bytes that are not UTF-8 (internal/names.ts): encodeHeader writes them
+    hasRawBytes(h.name) ||
+    (linkname !== '' && hasRawBytes(linkname)) ||
     (uname !== '' && Buffer.byteLength(uname) > 32) ||
     (gname !== '' && Buffer.byteLength(gname) > 32)
   )
@@ -260,10 +269,10 @@ function lastPart(name: string): string {
 }
 
 function truncateBytes(s: string, max: number): string {
-  const b = Buffer.from(s, 'utf8');
+  const b = encodeName(s);
   if (b.length <= max) return s;
   // cut on a character boundary
   let end = max;
   while (end > 0 && ((b[end] as number) & 0xc0) === 0x80) end--;
-  return b.toString('utf8', 0, end);
+  return decodeName(b, 0, end);
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { FS_PATH_SOURCE, fsPath } from './names.ts';
 import { encodeHeader, encodeUstarInto, type TarWriteHeader } from './tar-writer.ts';
 
 /* The SHA-512 of a tar stream made of headers and files on disk, on two threads: this one walks the tree and
@@ -40,6 +41,8 @@ const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { port } = workerData;
+// names that are not UTF-8 become their bytes again (internal/names.ts)
+const P = ${FS_PATH_SOURCE};
 const control = new Int32Array(workerData.control);
 const lengths = new Int32Array(workerData.lengths);
 const planned = new Int32Array(workerData.planned);
@@ -76,7 +79,7 @@ for (let item = Atomics.load(control, ${DONE}); ; item++) {
         if (lost) throw lost;
         for (r of reads) {
           if (Atomics.load(control, ${STOP}) !== 0) break;
-          const fd = fs.openSync(r.path, 'r');
+          const fd = fs.openSync(P(r.path), 'r');
           try {
             let got = 0;
             while (got < r.len) {
@@ -352,7 +355,7 @@ export async function hashTarPieces(
           file.size < mainReadBytes ||
           (file.size < blockBytes && item - Atomics.load(control, DONE) >= busyBlocks)
         ) {
-          const fd = openSync(file.path, 'r');
+          const fd = openSync(fsPath(file.path), 'r');
           try {
             let left = file.size;
             while (left > 0) {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, lchownSync, lutimesSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { AciError } from '../errors.ts';
+import { encodeName, fsPath, hasRawBytes, nameByteLength } from './names.ts';
 import { parentOf } from './paths.ts';
 import type { TarEntryType, TarHeader } from './tar-reader.ts';
 import { WriteQueue } from './write-worker.ts';
@@ -175,17 +176,17 @@ export class Unpacker {
       return;
     }
     const abs = this.abs(rel);
-    if (abs.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(abs) > MAX_PATH_BYTES)
+    if (abs.length > MAX_PATH_BYTES / 3 && nameByteLength(abs) > MAX_PATH_BYTES)
       throw new AciError(
-        `"${rel.slice(0, 120)}…" is ${Buffer.byteLength(rel)} bytes long: written under ${this.root}, its path would pass the ${MAX_PATH_BYTES} bytes Linux takes (PATH_MAX); no tool can create it.`,
+        `"${rel.slice(0, 120)}…" is ${nameByteLength(rel)} bytes long: written under ${this.root}, its path would pass the ${MAX_PATH_BYTES} bytes Linux takes (PATH_MAX); no tool can create it.`,
         { code: 'ERR_ACI_LIMIT', requirement: 'ACI-012', file: h.name.slice(0, 200) },
       );
     // a name of more than 255 bytes is possible only when some character takes three bytes or more
     if (rel.length > MAX_NAME_BYTES / 3)
       for (const name of rel.split('/'))
-        if (name.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(name) > MAX_NAME_BYTES)
+        if (name.length > MAX_NAME_BYTES / 3 && nameByteLength(name) > MAX_NAME_BYTES)
           throw new AciError(
-            `"${rel.slice(0, 120)}${rel.length > 120 ? '…' : ''}" has a name of ${Buffer.byteLength(name)} bytes; Linux file systems take at most ${MAX_NAME_BYTES} (NAME_MAX), so no tool can create it.`,
+            `"${rel.slice(0, 120)}${rel.length > 120 ? '…' : ''}" has a name of ${nameByteLength(name)} bytes; Linux file systems take at most ${MAX_NAME_BYTES} (NAME_MAX), so no tool can create it.`,
             { code: 'ERR_ACI_LIMIT', requirement: 'ACI-012', file: h.name.slice(0, 200) },
           );
     this.ensureParents(rel);
@@ -268,6 +269,12 @@ export class Unpacker {
             `"${h.name}" is a ${h.type === 'char' ? 'character' : 'block'} device (${h.devmajor}:${h.devminor}); only root may create device nodes. Extract as root, or leave devices out of the image (the executor provides /dev).`,
             { code: 'ERR_ACI_DEVICE_UNPRIVILEGED', requirement: 'ACI-012', file: h.name },
           );
+        // mknod and mkfifo take their path as an argument, which is text
+        if (hasRawBytes(abs))
+          throw new AciError(
+            `"${h.name}" is a ${h.type} whose name is not UTF-8; this tool creates devices and fifos with mknod, whose arguments must be text. Rename it in the image.`,
+            { code: 'ERR_ACI_UNSUPPORTED_ENTRY', requirement: 'ACI-005', file: h.name },
+          );
         // rare: run on this thread once everything before it was done
         await this.queue.drain();
         const mode = this.mode(h).toString(8);
@@ -321,11 +328,11 @@ export class Unpacker {
   private async beforeEpoch(
     abs: string,
     mtime: number,
-    set: (path: string, atime: Date, mtime: Date) => void,
+    set: (path: string | Buffer, atime: Date, mtime: Date) => void,
   ): Promise<void> {
     if (mtime >= 0) return;
     await this.queue.drain();
-    set(abs, timeOf(mtime) as Date, timeOf(mtime) as Date);
+    set(fsPath(abs), timeOf(mtime) as Date, timeOf(mtime) as Date);
   }
 
   private chownPath(abs: string, h: TarHeader): void {
@@ -378,7 +385,7 @@ export class Unpacker {
       a[0] === '.' ? 1 : b[0] === '.' ? -1 : b[0].length - a[0].length,
     );
     for (const [rel, d] of list) {
-      const abs = this.abs(rel);
+      const abs = fsPath(this.abs(rel));
       chmodSync(abs, d.mode);
       if (!d.implied) utimesSync(abs, timeOf(d.mtime), timeOf(d.mtime));
     }
@@ -404,7 +411,7 @@ function currentUmask(): number | undefined {
 /** Escapes a name the way getfattr prints and setfattr --restore reads it (octal escapes). */
 function escapeForSetfattr(s: string): string {
   let out = '';
-  for (const byte of Buffer.from(s, 'utf8')) {
+  for (const byte of encodeName(s)) {
     if (byte <= 0x20 || byte === 0x5c || byte === 0x3d || byte >= 0x7f)
       out += `\\${byte.toString(8).padStart(3, '0')}`;
     else out += String.fromCharCode(byte);

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { FS_PATH_SOURCE } from './names.ts';
 
 /* File-system writes of an extraction, run in order on one worker thread. The main thread parses the tar,
  * hashes it and makes every safety decision (which paths exist, what they are, what may be written where);
@@ -30,12 +31,14 @@ const { parentPort, workerData } = require('node:worker_threads');
 const stop = new Int32Array(workerData.stop);
 const fs = require('node:fs');
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+// names that are not UTF-8 become their bytes again (internal/names.ts)
+const P = ${FS_PATH_SOURCE};
 let fd = -1;
 let failed = false;
 function run(op, data) {
   switch (op.t) {
-    case 'mkdir': fs.mkdirSync(op.abs, 0o700); break;
-    case 'open': fd = fs.openSync(op.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, op.mode); break;
+    case 'mkdir': fs.mkdirSync(P(op.abs), 0o700); break;
+    case 'open': fd = fs.openSync(P(op.abs), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, op.mode); break;
     case 'write': {
       let off = op.off;
       const end = op.off + op.len;
@@ -55,14 +58,14 @@ function run(op, data) {
       break;
     }
     case 'symlink':
-      fs.symlinkSync(op.target, op.abs);
-      if (op.chown) fs.lchownSync(op.abs, op.uid, op.gid);
-      fs.lutimesSync(op.abs, op.mtime, op.mtime);
+      fs.symlinkSync(P(op.target), P(op.abs));
+      if (op.chown) fs.lchownSync(P(op.abs), op.uid, op.gid);
+      fs.lutimesSync(P(op.abs), op.mtime, op.mtime);
       break;
-    case 'link': fs.linkSync(op.target, op.abs); break;
-    case 'lchown': fs.lchownSync(op.abs, op.uid, op.gid); break;
-    case 'rm': fs.rmSync(op.abs, { recursive: true, force: true }); break;
-    case 'unlink': fs.unlinkSync(op.abs); break;
+    case 'link': fs.linkSync(P(op.target), P(op.abs)); break;
+    case 'lchown': fs.lchownSync(P(op.abs), op.uid, op.gid); break;
+    case 'rm': fs.rmSync(P(op.abs), { recursive: true, force: true }); break;
+    case 'unlink': fs.unlinkSync(P(op.abs)); break;
     default: throw new Error('unknown operation ' + op.t);
   }
 }
@@ -87,7 +90,7 @@ parentPort.on('message', (m) => {
     } catch (e) {
       failed = true;
       closeOpenFile();
-      const error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path };
+      const error = { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path && String(e.path) };
       parentPort.postMessage({ buffer: m.buffer, error }, [m.buffer]);
       return;
     }
