@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RuntimeError } from './errors.ts';
+import type { NetworkShaping } from './network-bandwidth.ts';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,10 @@ export interface PodNetworkOptions {
   /** Masquerade the pod's traffic to the outside (default true), as rkt's `default` network does. */
   ipMasq?: boolean | undefined;
   ports?: readonly PortMapping[] | undefined;
+  /** Shape the pod's interface both ways (the `bandwidth` plugin, chained last: a tbf qdisc on the host side of the
+   * veth for the traffic to the pod, an ifb device with its own for the traffic from it; ISO-018). Give the same
+   * to {@link removePodNetwork}, which removes the ifb device. Loopback is never shaped. */
+  bandwidth?: NetworkShaping | undefined;
 }
 
 /** The pod's address and the host side of its link (where the metadata service listens, META-001). */
@@ -73,6 +78,34 @@ function portmapConfig(o: PodNetworkOptions, prevResult: unknown): Record<string
     runtimeConfig: { portMappings: o.ports ?? [] },
     ...(prevResult === undefined ? {} : { prevResult }),
   };
+}
+
+/** The plugin takes bits per second and a bucket in bits, and refuses a bucket of 4 GiB or more. */
+function bandwidthConfig(o: PodNetworkOptions, prevResult: unknown): Record<string, unknown> {
+  const s = o.bandwidth as NetworkShaping;
+  const rate = s.rateBytesPerSecond * 8;
+  const burst = s.burstBytes * 8;
+  return {
+    cniVersion: CNI_VERSION,
+    name: NETWORK_NAME,
+    type: 'bandwidth',
+    capabilities: { bandwidth: true },
+    runtimeConfig: {
+      bandwidth: { ingressRate: rate, ingressBurst: burst, egressRate: rate, egressBurst: burst },
+    },
+    ...(prevResult === undefined ? {} : { prevResult }),
+  };
+}
+
+function checkShaping(s: NetworkShaping | undefined): void {
+  if (s === undefined) return;
+  const whole = (n: number) => Number.isSafeInteger(n) && Number.isSafeInteger(n * 8) && n > 0;
+  if (!whole(s.rateBytesPerSecond) || !whole(s.burstBytes) || s.burstBytes >= 2 ** 32)
+    throw new RuntimeError(
+      `bandwidth: rate ${s.rateBytesPerSecond} bytes/s and burst ${s.burstBytes} bytes must be positive whole numbers, ` +
+        'the burst below 4 GiB; plan them with planNetworkBandwidth.',
+      { code: 'ERR_RUN_NETWORK', requirement: 'ISO-018' },
+    );
 }
 
 /** Runs one CNI plugin as the CNI spec says: the command in the environment, the config on stdin, the result
@@ -130,10 +163,12 @@ async function invoke(
 }
 
 /** Gives a pod's network namespace the `default` network (ACE-008): a point-to-point veth link to the host with
- * an address from host-local, a default route through the host, masquerading out, and the pod's ports forwarded
- * from the host (portmap). Undo with {@link removePodNetwork}, with the same options.
- * @throws {@link RuntimeError} `ERR_RUN_NETWORK` naming the plugin and its message. */
+ * an address from host-local, a default route through the host, masquerading out, the pod's ports forwarded
+ * from the host (portmap) and its interface shaped (bandwidth, ISO-018). Undo with {@link removePodNetwork}, with
+ * the same options; a failure undoes what was made.
+ * @throws {@link RuntimeError} `ERR_RUN_NETWORK` naming the plugin and its message, or for a bad `bandwidth`. */
 export async function addPodNetwork(options: PodNetworkOptions): Promise<PodNetworkResult> {
+  checkShaping(options.bandwidth);
   const result = (await invoke('ADD', mainConfig(options), options)) as {
     ips?: { address: string; gateway?: string }[];
   };
@@ -145,21 +180,25 @@ export async function addPodNetwork(options: PodNetworkOptions): Promise<PodNetw
       requirement: 'ACE-008',
     });
   }
-  if (options.ports && options.ports.length > 0) {
-    try {
-      await invoke('ADD', portmapConfig(options, result), options);
-    } catch (e) {
-      await invoke('DEL', mainConfig(options), options).catch(() => {});
-      throw e;
-    }
+  const mapped = options.ports !== undefined && options.ports.length > 0;
+  try {
+    // each chained plugin gets the result of the one before (portmap and bandwidth pass it on)
+    const prev = mapped ? await invoke('ADD', portmapConfig(options, result), options) : result;
+    if (options.bandwidth) await invoke('ADD', bandwidthConfig(options, prev ?? result), options);
+  } catch (e) {
+    await removePodNetwork(options).catch(() => {});
+    throw e;
   }
   return { address: ip.address.split('/')[0] as string, gateway: ip.gateway, result };
 }
 
-/** Removes what {@link addPodNetwork} made: port forwards, the veth pair, the masquerading rule and the lease.
- * Safe to call again, or when the namespace is already gone (the plugins then clean up the host side). */
+/** Removes what {@link addPodNetwork} made, the chain in reverse: the shaping's ifb device (the qdiscs go with the
+ * devices), port forwards, the veth pair, the masquerading rule and the lease. Safe to call again, or when the
+ * namespace is already gone (the plugins then clean up the host side). */
 export async function removePodNetwork(options: PodNetworkOptions): Promise<void> {
   const errors: unknown[] = [];
+  if (options.bandwidth)
+    await invoke('DEL', bandwidthConfig(options, undefined), options).catch((e) => errors.push(e));
   if (options.ports && options.ports.length > 0)
     await invoke('DEL', portmapConfig(options, undefined), options).catch((e) => errors.push(e));
   await invoke('DEL', mainConfig(options), options).catch((e) => errors.push(e));

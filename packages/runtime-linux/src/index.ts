@@ -10,7 +10,12 @@ export type { BlockDevice, HostFeatures } from './host-features.ts';
 export { detectHostFeatures } from './host-features.ts';
 export type { RootfsPath } from './internal/rootfs-path.ts';
 export { resolveInRootfs } from './internal/rootfs-path.ts';
-export type { AppIsolatorPlan, IsolatorReportEntry, PodIsolatorPlan } from './isolators.ts';
+export type {
+  AppIsolatorPlan,
+  IsolatorPlanOptions,
+  IsolatorReportEntry,
+  PodIsolatorPlan,
+} from './isolators.ts';
 export { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
 export type {
   MetadataApp,
@@ -19,6 +24,19 @@ export type {
   MetadataServiceOptions,
 } from './metadata-service.ts';
 export { loadHmacKey, MetadataService, mergeAnnotations } from './metadata-service.ts';
+export type {
+  NetworkBandwidthOutcome,
+  NetworkBandwidthPlan,
+  NetworkShaping,
+  PodNetworkMode,
+} from './network-bandwidth.ts';
+export {
+  MAX_SHAPED_RATE_BYTES_PER_SECOND,
+  MIN_SHAPED_RATE_BYTES_PER_SECOND,
+  MIN_SHAPING_BURST_BYTES,
+  planNetworkBandwidth,
+  shapingBurstBytes,
+} from './network-bandwidth.ts';
 export { SYSTEMD_NOTIFY_ANNOTATION, supportsSystemdNotify } from './notify.ts';
 export type {
   OciDevice,

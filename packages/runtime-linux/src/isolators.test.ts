@@ -2,6 +2,7 @@ import { DEFAULT_CAPABILITIES, hasCode, type Isolator } from '@appc/schema';
 import { describe, expect, it } from 'vitest';
 import type { HostFeatures } from './host-features.ts';
 import { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
+import { planNetworkBandwidth } from './network-bandwidth.ts';
 
 const host: HostFeatures = {
   arch: 'x86_64',
@@ -128,15 +129,48 @@ describe('planAppIsolators', () => {
     expect(none.report[0]?.status).toBe('ignored');
   });
 
-  it('ISO-018 ISO-003 network bandwidth and unknown isolators are ignored, and said so', () => {
-    const p = plan([
-      { name: 'resource/network-bandwidth', value: { default: true, limit: '1M' } },
-      { name: 'example.com/frobnicate', value: 1 },
+  it('ISO-018 ISO-003 network bandwidth is reported as the pod plan says; without a plan, and unknown isolators, ignored', () => {
+    const bandwidth = { name: 'resource/network-bandwidth', value: { default: true, limit: '1M' } };
+    const p = plan([bandwidth, { name: 'example.com/frobnicate', value: 1 }]);
+    expect(p.report.map((r) => [r.name, r.status, r.requirement])).toEqual([
+      ['resource/network-bandwidth', 'ignored', 'ISO-018'],
+      ['example.com/frobnicate', 'ignored', 'ISO-003'],
     ]);
-    expect(p.report.map((r) => [r.name, r.status])).toEqual([
-      ['resource/network-bandwidth', 'ignored'],
-      ['example.com/frobnicate', 'ignored'],
+    expect(p.report[0]?.detail).toMatch(/not planned/);
+    // with the pod's plan (the default network): its outcome for this app, nothing in the OCI resources
+    const pod = {
+      apps: [
+        {
+          name: 'web',
+          image: { name: 'example.com/web' },
+          app: { exec: ['/x'], user: '0', group: '0', isolators: [bandwidth] },
+        },
+      ],
+    };
+    const planned = planAppIsolators('web', [bandwidth], [], host, {
+      ownNetwork: true,
+      networkBandwidth: planNetworkBandwidth(pod, 'default'),
+    });
+    expect(planned.report).toEqual([
+      expect.objectContaining({
+        app: 'web',
+        name: 'resource/network-bandwidth',
+        status: 'enforced',
+        requirement: 'ISO-018',
+      }),
     ]);
+    expect(planned.report[0]?.detail).toMatch(/shaped to 1000000 bytes\/s/);
+    expect(planned.resources).toEqual({});
+    // the pod's own isolator takes the plan's pod outcome; --net=host is ignored with or without a plan
+    const podPlan = planPodIsolators([bandwidth], host, {
+      ownNetwork: true,
+      networkBandwidth: planNetworkBandwidth({ isolators: [bandwidth], apps: [] }, 'default'),
+    });
+    expect(podPlan.report[0]).toMatchObject({ status: 'enforced' });
+    expect(podPlan.report[0]?.detail).not.toMatch(/for the whole pod$/);
+    const onHost = planAppIsolators('web', [bandwidth], [], host, { ownNetwork: false });
+    expect(onHost.report[0]).toMatchObject({ status: 'ignored' });
+    expect(onHost.report[0]?.detail).toMatch(/host network namespace/);
   });
 
   it('ISO-004 seccomp: the filter and report; a remove set of @appc.io/all and two sets are refused', () => {

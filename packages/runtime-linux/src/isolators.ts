@@ -9,6 +9,7 @@ import {
 } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import type { HostFeatures } from './host-features.ts';
+import type { NetworkBandwidthOutcome, NetworkBandwidthPlan } from './network-bandwidth.ts';
 import type { OciProcess, OciResources, OciSeccomp } from './oci.ts';
 import { buildSeccompFilter, SECCOMP_ALL } from './seccomp.ts';
 
@@ -61,6 +62,37 @@ export function isNamespacedSysctl(key: string, ownNetwork: boolean): boolean {
     'kernel.shmmni',
     'kernel.shm_rmid_forced',
   ].includes(key);
+}
+
+/** Options of {@link planAppIsolators} and {@link planPodIsolators}. */
+export interface IsolatorPlanOptions {
+  /** The pod has a network namespace of its own (not `--net=host`). */
+  ownNetwork: boolean;
+  /** The pod's network-bandwidth isolators planned on its network ({@link planNetworkBandwidth}), whose outcomes
+   * are reported (ISO-018); without it they are reported `ignored` (nothing shapes the interface). */
+  networkBandwidth?: NetworkBandwidthPlan | undefined;
+}
+
+/** The typed value of an isolator, for this package's planners.
+ * @throws {@link RuntimeError} `ERR_RUN_ISOLATOR` for an invalid value. */
+export function isolatorValue(isolator: Isolator, app: string | undefined): IsolatorValue {
+  return typed(isolator, app);
+}
+
+/** What is reported of a network-bandwidth isolator: the plan's outcome, or why nothing was shaped. */
+function networkBandwidthOutcome(
+  options: IsolatorPlanOptions,
+  app: string | undefined,
+): NetworkBandwidthOutcome {
+  const plan = options.networkBandwidth;
+  const planned = plan === undefined ? undefined : app === undefined ? plan.pod : plan.apps.get(app);
+  if (planned) return planned;
+  return {
+    status: 'ignored',
+    detail: options.ownNetwork
+      ? "not planned for the pod's network (planNetworkBandwidth): nothing shapes its interface"
+      : 'network bandwidth cannot be shaped in the host network namespace',
+  };
 }
 
 function typed(isolator: Isolator, app: string | undefined): IsolatorValue {
@@ -186,12 +218,8 @@ function applyResource(
       };
     }
     default:
-      return {
-        status: 'ignored',
-        detail: ownNetwork
-          ? 'network bandwidth shaping is not implemented by this executor'
-          : 'network bandwidth cannot be shaped in the host network namespace',
-      };
+      // resource/network-bandwidth is planned for the whole pod (planNetworkBandwidth): the callers report that
+      return networkBandwidthOutcome({ ownNetwork }, undefined);
   }
 }
 
@@ -210,7 +238,7 @@ export function planAppIsolators(
   isolators: readonly Isolator[],
   podIsolators: readonly Isolator[],
   host: HostFeatures,
-  options: { ownNetwork: boolean },
+  options: IsolatorPlanOptions,
 ): AppIsolatorPlan {
   const report: IsolatorReportEntry[] = [];
   const values = isolators.map((i) => typed(i, appName));
@@ -302,7 +330,7 @@ export function planAppIsolators(
     seccomp = buildSeccompFilter(undefined, host.arch).seccomp;
   }
 
-  // Resources (ISO-013..ISO-018), bounded by the pod's (ISO-001).
+  // Resources (ISO-013..ISO-018), bounded by the pod's (ISO-001); network bandwidth as the pod's plan says.
   const resources: OciResources = {};
   const podRes = lastResources(podValues);
   const appRes = lastResources(values);
@@ -312,7 +340,10 @@ export function planAppIsolators(
       add(v.name, 'ignored', 'a later isolator of the same name replaces this one (ISO-002)');
       continue;
     }
-    const out = applyResource(resources, v, podRes.get(v.name), host, options.ownNetwork);
+    const out =
+      v.name === 'resource/network-bandwidth'
+        ? networkBandwidthOutcome(options, appName)
+        : applyResource(resources, v, podRes.get(v.name), host, options.ownNetwork);
     add(v.name, out.status, out.detail);
   }
 
@@ -378,7 +409,7 @@ export function planAppIsolators(
 export function planPodIsolators(
   isolators: readonly Isolator[],
   host: HostFeatures,
-  options: { ownNetwork: boolean },
+  options: IsolatorPlanOptions,
 ): PodIsolatorPlan {
   const report: IsolatorReportEntry[] = [];
   const add = (name: string, status: IsolatorReportEntry['status'], detail: string) =>
@@ -393,6 +424,11 @@ export function planPodIsolators(
       case 'resource': {
         if (last.get(v.name) !== v) {
           add(v.name, 'ignored', 'a later isolator of the same name replaces this one (ISO-002)');
+          break;
+        }
+        if (v.name === 'resource/network-bandwidth') {
+          const out = networkBandwidthOutcome(options, undefined);
+          add(v.name, out.status, out.detail);
           break;
         }
         const out = applyResource(resources, v, undefined, host, options.ownNetwork);

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type ImageManifest, serializePodManifest } from '@appc/schema';
 import { type Store, TreeStore } from '@appc/store';
-import { addPodNetwork, type PortMapping, removePodNetwork } from './cni.ts';
+import { addPodNetwork, type PodNetworkOptions, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures } from './host-features.ts';
 import { loadHmacKey, MetadataService } from './metadata-service.ts';
+import { planNetworkBandwidth } from './network-bandwidth.ts';
 import { supportsSystemdNotify } from './notify.ts';
 import {
   type AppResult,
@@ -392,7 +393,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   let networkUp = false;
   let readyWrites: Promise<unknown> = Promise.resolve();
   const runcRoot = join(stateDir, 'runc');
-  const cni = {
+  const cni: PodNetworkOptions = {
     containerId: uuid,
     netns: '',
     ipamDataDir: join(stateDir, 'cni'),
@@ -447,6 +448,12 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       }),
     );
     const metadataUrl = await listening;
+    // the interface's shaping (ISO-018) goes into the record before the network exists, so that gc can undo it
+    const networkBandwidth = planNetworkBandwidth(pod.manifest, net);
+    if (networkBandwidth.shaping) {
+      cni.bandwidth = networkBandwidth.shaping;
+      record.bandwidth = { ...networkBandwidth.shaping };
+    }
     const rootfs = new Map(made.map((m) => [m.app, m.rootfs]));
     const overlays = new Map(made.flatMap((m) => (m.overlay ? [[m.app, m.overlay] as const] : [])));
     const prepared = await preparePod({
@@ -457,6 +464,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       dir: join(dir, 'runtime'),
       runc: { root: runcRoot, ...(options.runcBinary ? { binary: options.runcBinary } : {}) },
       net: net === 'host' ? 'host' : 'none',
+      networkBandwidth,
       metadataUrl,
       ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
       ...(options.dns !== undefined ? { dns: options.dns } : {}),
@@ -595,6 +603,7 @@ export async function cleanupPod(
       netns: '',
       ipamDataDir: join(stateDir, 'cni'),
       ...(pod.ports ? { ports: pod.ports } : {}),
+      ...(pod.bandwidth ? { bandwidth: pod.bandwidth } : {}),
     }).catch(() => undefined);
   await releasePodFiles(stateDir, pod.uuid);
 }

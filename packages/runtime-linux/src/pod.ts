@@ -5,6 +5,7 @@ import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures, type HostFeatures } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
+import { type NetworkBandwidthPlan, planNetworkBandwidth } from './network-bandwidth.ts';
 import { listenForReadiness, type NotifyReceiver, withNotifySocket } from './notify.ts';
 import type { OciRuntimeSpec } from './oci.ts';
 import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
@@ -29,7 +30,8 @@ import { prepareMountTargets, prepareVolumes } from './volumes.ts';
 export const DEFAULT_CATATONIT = '/usr/bin/catatonit';
 
 /** Network of a pod: `host` shares the caller's namespace; `none` gives the pod its own with loopback only
- * (ACE-008). The CNI-backed `default` network is not part of this package yet. */
+ * (ACE-008). The CNI `default` network is given by {@link runStoredPod} to a pod prepared with `none`
+ * ({@link addPodNetwork}). */
 export type PodNetwork = 'host' | 'none';
 
 /** Options of {@link preparePod} and {@link runPod}. */
@@ -60,6 +62,11 @@ export interface PreparePodOptions {
   hosts?: HostsEntry[] | 'host';
   /** Refuse the pod when any isolator is ignored or changed (ISO-003). */
   strict?: boolean;
+  /** The pod's network-bandwidth isolators planned on the network it gets ({@link planNetworkBandwidth}), when the
+   * caller gives its namespace an interface once the sandbox runs and shapes it as the plan says (`runStoredPod`
+   * does on the `default` network); default: planned for `net` (`host`: ignored; `none`: loopback only, nothing to
+   * shape). Reported with the other isolators, and refused in strict mode unless enforced (ISO-018, ISO-003). */
+  networkBandwidth?: NetworkBandwidthPlan;
   /** Host features; read from the machine when absent. */
   host?: HostFeatures;
 }
@@ -257,9 +264,12 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
 
     const sandboxBundle = join(options.dir, 'sandbox');
     await mkdir(join(sandboxBundle, 'rootfs'), { recursive: true });
+    const networkBandwidth =
+      options.networkBandwidth ?? planNetworkBandwidth(manifest, hostNetwork ? 'host' : 'none');
     const sandbox = createSandboxRuntimeConfig({
       uuid,
       isolators: manifest.isolators ?? [],
+      networkBandwidth,
       host,
       rootfs: join(sandboxBundle, 'rootfs'),
       catatonit,
@@ -298,6 +308,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         // The real PID is written in once the sandbox runs (runPreparedPod).
         sandboxPid: 0,
         hostNetwork,
+        networkBandwidth,
         hostsFile,
         ...(options.hosts !== undefined ? { hostsOverImage: true } : {}),
         ...(resolvConf !== undefined ? { resolvConf } : {}),

@@ -48,6 +48,8 @@ export interface PodRecord {
   metadataToken?: string | undefined;
   /** Host ports forwarded to the pod (the default network), so gc can remove the forwards. */
   ports?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp'; hostIP?: string | undefined }[];
+  /** How the pod's interface is shaped on the default network (ISO-018), so gc removes the shaping with it. */
+  bandwidth?: { rateBytesPerSecond: number; burstBytes: number } | undefined;
   /** The pod's hostname and DNS settings, when given (kept for `run-prepared`). */
   hostname?: string | undefined;
   dns?: { servers?: string[]; search?: string[]; options?: string[] } | 'host' | undefined;

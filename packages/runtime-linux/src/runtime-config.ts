@@ -6,6 +6,7 @@ import { appEnvironment, resolveExec } from './exec-path.ts';
 import type { HostFeatures } from './host-features.ts';
 import { resolveInRootfs } from './internal/rootfs-path.ts';
 import { type IsolatorReportEntry, planAppIsolators, planPodIsolators } from './isolators.ts';
+import type { NetworkBandwidthPlan } from './network-bandwidth.ts';
 import type { OciDevice, OciDeviceRule, OciMount, OciRuntimeSpec } from './oci.ts';
 import { type AppIdentity, resolveAppIdentity } from './user-group.ts';
 
@@ -166,6 +167,9 @@ export interface AppRuntimeConfigInput {
   sandboxPid?: number;
   /** Share the host's network namespace (`--net=host`). */
   hostNetwork?: boolean;
+  /** The pod's network-bandwidth isolators planned on its network ({@link planNetworkBandwidth}), for the report
+   * (ISO-018); without it they are reported `ignored`. */
+  networkBandwidth?: NetworkBandwidthPlan | undefined;
   /** A hosts file bound onto `/etc/hosts` when neither the image nor a volume has one (OS-005). */
   hostsFile?: string;
   /** Bind {@link AppRuntimeConfigInput.hostsFile} over the image's own `/etc/hosts` too (the pod was given hosts
@@ -338,6 +342,7 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   const ownNetwork = input.hostNetwork !== true;
   const plan = planAppIsolators(name, app.isolators ?? [], input.manifest.isolators ?? [], input.host, {
     ownNetwork,
+    networkBandwidth: input.networkBandwidth,
   });
 
   const namespaces: OciRuntimeSpec['linux']['namespaces'] = [];
@@ -404,6 +409,9 @@ export interface SandboxRuntimeConfigInput {
   /** Host path of the catatonit binary, bound read-only at `/catatonit` (a static build is needed). */
   catatonit: string;
   hostNetwork?: boolean;
+  /** The pod's network-bandwidth isolators planned on its network ({@link planNetworkBandwidth}), for the report
+   * (ISO-018); without it they are reported `ignored`. */
+  networkBandwidth?: NetworkBandwidthPlan | undefined;
   /** Default `appc-<uuid>` (ACE-018, as rkt names its pods `rkt-<uuid>`). */
   hostname?: string;
   /** cgroup of the sandbox; every app's cgroup is made under it. */
@@ -418,7 +426,10 @@ export function createSandboxRuntimeConfig(input: SandboxRuntimeConfigInput): {
   isolators: IsolatorReportEntry[];
 } {
   const ownNetwork = input.hostNetwork !== true;
-  const plan = planPodIsolators(input.isolators ?? [], input.host, { ownNetwork });
+  const plan = planPodIsolators(input.isolators ?? [], input.host, {
+    ownNetwork,
+    networkBandwidth: input.networkBandwidth,
+  });
   const namespaces: OciRuntimeSpec['linux']['namespaces'] = [
     { type: 'pid' },
     { type: 'ipc' },

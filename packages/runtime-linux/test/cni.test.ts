@@ -1,4 +1,4 @@
-// The default pod network from the real CNI plugins (ptp, host-local, portmap) on a real network namespace.
+// The default pod network from the real CNI plugins (ptp, host-local, portmap, bandwidth) on a real network namespace.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPodNetwork, removePodNetwork } from '../src/cni.ts';
+import { ifbOf, ifbs, qdiscs } from './support.ts';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -74,6 +75,75 @@ describe('CNI default network (ACE-008)', () => {
     const leases = await readdir(join(dir, 'ipam', 'appc-default')).catch(() => []);
     expect(leases.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))).toEqual([]);
     await removePodNetwork(options); // again: nothing left to do, no error
+  });
+
+  it('ISO-018 bandwidth: a tbf at the rate on the host side of the veth and on an ifb device; removal leaves neither, with or without the namespace', {
+    tags: ['root'],
+  }, async () => {
+    const vethsBefore = veths().length;
+    for (const namespaceFirst of [false, true]) {
+      const ns = `${NS}-bw`;
+      execFileSync('ip', ['netns', 'add', ns]);
+      const options = {
+        containerId: `6f1c2a7e-4b3d-4c5e-9f10-11223344556${namespaceFirst ? 8 : 7}`,
+        netns: `/var/run/netns/${ns}`,
+        ipamDataDir: join(dir, 'ipam-bw'),
+        subnet: '172.31.254.16/28',
+        bandwidth: { rateBytesPerSecond: 250_000, burstBytes: 25_000 },
+      };
+      try {
+        const net = await addPodNetwork(options);
+        const hostVeth = (net.result as { interfaces: { name: string; sandbox?: string }[] }).interfaces.find(
+          (i) => i.sandbox === undefined,
+        )?.name as string;
+        // traffic to the pod leaves the host side of its veth through a tbf at the rate
+        expect(qdiscs(hostVeth)).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({
+              kind: 'tbf',
+              options: expect.objectContaining({ rate: 250_000, burst: 25_000 }),
+            }),
+            expect.objectContaining({ kind: 'ingress' }),
+          ]),
+        );
+        // traffic from the pod is redirected to an ifb device of its own, through a tbf at the same rate
+        expect(ifbs()).toContain(ifbOf(options.containerId));
+        expect(qdiscs(ifbOf(options.containerId))).toEqual([
+          expect.objectContaining({
+            kind: 'tbf',
+            options: expect.objectContaining({ rate: 250_000, burst: 25_000 }),
+          }),
+        ]);
+        // nothing is shaped inside the pod: neither its loopback nor its side of the veth
+        const inside = JSON.parse(
+          execFileSync('ip', ['netns', 'exec', ns, 'tc', '-j', 'qdisc', 'show']).toString(),
+        );
+        expect(inside.filter((q: { kind: string }) => q.kind === 'tbf' || q.kind === 'ingress')).toEqual([]);
+      } finally {
+        // as gc finds a pod whose sandbox is gone: the namespace first, then the network
+        if (namespaceFirst) {
+          execFileSync('ip', ['netns', 'delete', ns]);
+          // the veth pair went with the namespace; the ifb device is the host's, and stays until removed
+          expect(ifbs()).toContain(ifbOf(options.containerId));
+        }
+        await removePodNetwork(options);
+        if (!namespaceFirst) execFileSync('ip', ['netns', 'delete', ns]);
+      }
+      expect(ifbs()).not.toContain(ifbOf(options.containerId));
+      expect(veths().length).toBe(vethsBefore);
+      await removePodNetwork(options); // again: nothing left, no error
+    }
+  });
+
+  it('ISO-018 a bandwidth the plugin cannot take is refused before anything is made', async () => {
+    await expect(
+      addPodNetwork({
+        containerId: 'x',
+        netns: '/nonexistent',
+        ipamDataDir: join(dir, 'i3'),
+        bandwidth: { rateBytesPerSecond: 0.5, burstBytes: 4096 },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_RUN_NETWORK', requirement: 'ISO-018' });
   });
 
   it('names the plugin when it cannot run', async () => {

@@ -3,18 +3,19 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { build } from '@appc/aci';
-import { hostOsArch } from '@appc/schema';
+import { hostOsArch, type Isolator } from '@appc/schema';
 import { openStore, type Store } from '@appc/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcPods, runStoredPod, startPodEarly } from '../src/pod-runner.ts';
 import { findPod, listPods, mountsBelow } from '../src/pods.ts';
 import { reifyPod } from '../src/reify.ts';
-import { copyHostProgram, makeBusyboxRootfs, tempDir } from './support.ts';
+import { copyHostProgram, ifbOf, ifbs, makeBusyboxRootfs, qdiscs, tempDir } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 let dir: string;
@@ -96,6 +97,17 @@ afterAll(async () => {
   store.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A resource/network-bandwidth isolator (ISO-018). */
+const bandwidth = (limit: string): Isolator => ({
+  name: 'resource/network-bandwidth',
+  value: { default: true, limit },
+});
+
+/** The host side of a pod's veth: the device of the host's route to the pod's address. */
+function hostVethOf(address: string): string {
+  return JSON.parse(execFileSync('ip', ['-j', 'route', 'get', address]).toString())[0].dev;
+}
 
 const probe = `wget -q -O - "$AC_METADATA_URL/acMetadata/v1/pod/uuid"; echo; wget -q -O - "$AC_METADATA_URL/acMetadata/v1/apps/$AC_APP_NAME/image/id"`;
 
@@ -510,6 +522,124 @@ setInterval(() => {}, 1000);
     }
   });
 
+  it("ISO-018 ISO-001 ISO-003 the smallest network-bandwidth limit shapes the pod's veth and its ifb both ways; the metadata service still answers; nothing is left", {
+    tags: ['root'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    const pod = reifyPod(
+      [
+        {
+          image,
+          exec: ['/bin/sh', '-c', `${probe}; echo; echo ready; exec sleep 60`],
+          isolators: [bandwidth('300k')],
+        },
+      ],
+      { isolators: [bandwidth('1M')] },
+    );
+    const stop = new AbortController();
+    const stdout = new PassThrough();
+    let out = '';
+    let inspection:
+      | Promise<{
+          bandwidth: unknown;
+          veth: string;
+          onVeth: ReturnType<typeof qdiscs>;
+          onIfb: ReturnType<typeof qdiscs>;
+        }>
+      | undefined;
+    stdout.on('data', (d) => {
+      out += d;
+      if (!out.includes('ready\n') || inspection) return;
+      // the app is up (its network too): look at the host's side, then end the pod
+      inspection = findPod(stateDir, pod.uuid)
+        .then((record) => {
+          const veth = hostVethOf(record.address as string);
+          return { bandwidth: record.bandwidth, veth, onVeth: qdiscs(veth), onIfb: qdiscs(ifbOf(pod.uuid)) };
+        })
+        .finally(() => stop.abort());
+    });
+    const result = await runStoredPod({ stateDir, store, pod, net: 'default', stdout, signal: stop.signal });
+    const err = await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stderr'), 'utf8');
+    expect(inspection, `${out}${err}`).toBeDefined();
+    const seen = await inspection;
+    // the app reached the metadata service (over the pod's loopback, which nothing shapes)
+    expect(out).toBe(`${pod.uuid}\n${image.id}\nready\n`);
+    // 300k, the app's, is below the pod's 1M: the interface carries 300000 bytes/s each way, 30000 at once
+    const shaping = { rateBytesPerSecond: 300_000, burstBytes: 30_000 };
+    expect(seen?.bandwidth).toEqual(shaping);
+    const tbf = expect.objectContaining({
+      kind: 'tbf',
+      options: expect.objectContaining({ rate: 300_000, burst: 30_000 }),
+    });
+    expect(seen?.onVeth).toEqual(expect.arrayContaining([tbf, expect.objectContaining({ kind: 'ingress' })]));
+    expect(seen?.onIfb).toEqual([tbf]);
+    expect(result.isolators.map((i) => [i.app, i.name, i.status])).toEqual([
+      [undefined, 'resource/network-bandwidth', 'changed'],
+      ['probe', 'resource/network-bandwidth', 'enforced'],
+    ]);
+    expect(result.isolators[0]?.detail).toMatch(
+      /lowered from 1000000 to 300000 bytes\/s by app "probe"'s limit/,
+    );
+    expect(result.isolators[1]?.detail).toMatch(/loopback.*not shaped/);
+    // the pod ended: its veth, its ifb (and so their qdiscs), its NAT rules are gone
+    expect(existsSync(`/sys/class/net/${seen?.veth}`)).toBe(false);
+    expect(ifbs()).not.toContain(ifbOf(pod.uuid));
+    expect(natRules(pod.uuid)).toEqual([]);
+    expect(runcIds(stateDir)).toEqual([]);
+  });
+
+  it('ISO-018 measured: 600 kB each way through a 1 MB/s limit takes about half a second, not milliseconds', {
+    tags: ['root', 'slow'],
+  }, async () => {
+    const stateDir = join(dir, 'state');
+    const size = 600_000;
+    const took: Record<string, number> = {};
+    // on every host address: the pod reaches it at its gateway, the host side of its veth (172.16.28.1)
+    let downStart = 0;
+    const server = createHttpServer((req, res) => {
+      const start = performance.now();
+      if (req.url === '/down') {
+        downStart = start;
+        res.end(Buffer.alloc(size));
+      } else {
+        // the download ended when the app asks for the upload (what the server wrote sat in its socket buffer)
+        took.down = start - downStart;
+        req.resume();
+        req.once('end', () => {
+          took.up = performance.now() - start;
+          res.end('ok');
+        });
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const url = `http://172.16.28.1:${port}`;
+      const pod = reifyPod([
+        {
+          image,
+          exec: [
+            '/bin/sh',
+            '-c',
+            // (busybox wget posts a file as a string: no NUL bytes in it)
+            `head -c ${size} /dev/zero | tr '\\0' a > /tmp/up && wget -q -O /dev/null ${url}/down && wget -q -O /dev/null --post-file /tmp/up ${url}/up`,
+          ],
+          isolators: [bandwidth('1M')],
+        },
+      ]);
+      const result = await runStoredPod({ stateDir, store, pod, net: 'default' });
+      const err = await readFile(join(stateDir, 'pods', pod.uuid, 'logs', 'probe.stderr'), 'utf8');
+      expect(result.apps[0]?.exitCode, err).toBe(0);
+      // the first 100 kB (the bucket) pass at once, the other 500 kB at 1 MB/s: about 0.5 s each way
+      for (const way of ['down', 'up'] as const) {
+        expect(took[way], way).toBeGreaterThan(400);
+        expect(took[way], way).toBeLessThan(2_500);
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('a failing app: its exit status is recorded and returned', { tags: ['root'] }, async () => {
     const stateDir = join(dir, 'state');
     const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'exit 3'] }]);
@@ -518,40 +648,51 @@ setInterval(() => {}, 1000);
     expect((await findPod(stateDir, pod.uuid.slice(0, 8))).apps[0]?.exitCode).toBe(3);
   });
 
-  it('kill -9 of the runner, then gc: the host is as clean as before', { tags: ['root'] }, async () => {
-    const stateDir = join(dir, 'state-kill');
-    await mkdir(stateDir, { recursive: true });
-    const before = veths();
-    const script = join(dir, 'runner.mjs');
-    // a separate process runs a long pod through the built package, as `appc run` would
-    await writeFile(
-      script,
-      `import { openStore } from ${JSON.stringify(new URL('../../store/dist/index.js', import.meta.url).href)};
+  for (const limit of [undefined, '500k']) {
+    it(`kill -9 of the runner, then gc: the host is as clean as before${limit ? ' (ISO-018: a shaped pod leaves no ifb device)' : ''}`, {
+      tags: ['root'],
+    }, async () => {
+      const stateDir = join(dir, limit ? 'state-kill-shaped' : 'state-kill');
+      await mkdir(stateDir, { recursive: true });
+      const before = veths();
+      const script = join(dir, limit ? 'runner-shaped.mjs' : 'runner.mjs');
+      const isolators = limit ? [bandwidth(limit)] : [];
+      // a separate process runs a long pod through the built package, as `appc run` would
+      await writeFile(
+        script,
+        `import { openStore } from ${JSON.stringify(new URL('../../store/dist/index.js', import.meta.url).href)};
 import { runStoredPod, reifyPod } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
 const store = await openStore(${JSON.stringify(join(dir, 'state', 'images'))});
 const image = { id: ${JSON.stringify(image.id)}, manifest: store.manifest(${JSON.stringify(image.id)}) };
-const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'echo started; sleep 600'] }]);
+const pod = reifyPod([{ image, exec: ['/bin/sh', '-c', 'echo started; sleep 600'], isolators: ${JSON.stringify(isolators)} }]);
 await runStoredPod({ stateDir: ${JSON.stringify(stateDir)}, store, pod, net: 'default', stdout: process.stdout });
 `,
-    );
-    if (!existsSync(new URL('../dist/index.js', import.meta.url))) return; // the built package is needed
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => String(d).includes('started') && resolve());
-      child.once('exit', (code) => reject(new Error(`runner exited early (${code})`)));
+      );
+      if (!existsSync(new URL('../dist/index.js', import.meta.url))) return; // the built package is needed
+      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('started') && resolve());
+        child.once('exit', (code) => reject(new Error(`runner exited early (${code})`)));
+      });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const [pod] = await listPods(stateDir);
+      expect(pod?.state).toBe('aborted');
+      if (limit) {
+        // the record keeps the shaping, so gc removes it with the network; the ifb device is still there
+        expect(pod?.bandwidth).toEqual({ rateBytesPerSecond: 500_000, burstBytes: 50_000 });
+        expect(ifbs()).toContain(ifbOf(pod?.uuid as string));
+      }
+      expect(runcIds(stateDir).length).toBeGreaterThan(0);
+      const report = await gcPods(stateDir, { gracePeriodMs: 0 });
+      expect(report.cleaned).toEqual([pod?.uuid]);
+      expect(report.removed).toEqual([pod?.uuid]);
+      expect(runcIds(stateDir)).toEqual([]);
+      expect(await mountsBelow(stateDir)).toEqual([]);
+      expect(veths()).toBe(before);
+      expect(natRules(pod?.uuid as string)).toEqual([]);
+      expect(ifbs()).not.toContain(ifbOf(pod?.uuid as string));
+      expect(await listPods(stateDir)).toEqual([]);
     });
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    const [pod] = await listPods(stateDir);
-    expect(pod?.state).toBe('aborted');
-    expect(runcIds(stateDir).length).toBeGreaterThan(0);
-    const report = await gcPods(stateDir, { gracePeriodMs: 0 });
-    expect(report.cleaned).toEqual([pod?.uuid]);
-    expect(report.removed).toEqual([pod?.uuid]);
-    expect(runcIds(stateDir)).toEqual([]);
-    expect(await mountsBelow(stateDir)).toEqual([]);
-    expect(veths()).toBe(before);
-    expect(natRules(pod?.uuid as string)).toEqual([]);
-    expect(await listPods(stateDir)).toEqual([]);
-  });
+  }
 });

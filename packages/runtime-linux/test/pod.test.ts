@@ -421,25 +421,40 @@ describe.skipIf(!existsSync('/usr/bin/catatonit') || !existsSync('/usr/bin/busyb
       });
       const pod = reifyPod([{ image: { id: imageIdOf('strict'), manifest: image } }]);
       const podDir = join(base, 'pod');
+      // with the host's network, network bandwidth cannot be shaped (ISO-018)
       const err = await preparePod({
         pod,
         rootfs: { strict: rootfs },
         dir: podDir,
         runc: { root: join(base, 'runc') },
+        net: 'host',
         strict: true,
       }).catch((e) => e);
       expect(hasCode(err, 'ERR_RUN_STRICT')).toBe(true);
       expect(err.message).toMatch(/app "strict" resource\/network-bandwidth ignored/);
       expect(existsSync(podDir)).toBe(false);
       // Without strict mode the same pod is prepared, the isolator reported as ignored (ACE-017).
+      const onHost = await preparePod({
+        pod,
+        rootfs: { strict: rootfs },
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+        net: 'host',
+      });
+      expect(onHost.isolators).toEqual([
+        expect.objectContaining({ app: 'strict', name: 'resource/network-bandwidth', status: 'ignored' }),
+      ]);
+      await destroyPod(onHost);
+      // With loopback only (`none`) nothing leaves the pod: the limit holds, and strict mode runs it.
       const prepared = await preparePod({
         pod,
         rootfs: { strict: rootfs },
         dir: podDir,
         runc: { root: join(base, 'runc') },
+        strict: true,
       });
       expect(prepared.isolators).toEqual([
-        expect.objectContaining({ app: 'strict', name: 'resource/network-bandwidth', status: 'ignored' }),
+        expect.objectContaining({ app: 'strict', name: 'resource/network-bandwidth', status: 'enforced' }),
       ]);
       expect(existsSync(join(podDir, 'sandbox', 'config.json'))).toBe(true);
       expect(existsSync(join(podDir, 'pod-manifest.json'))).toBe(true);

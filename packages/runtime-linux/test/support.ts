@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -94,4 +95,28 @@ export function imageManifest(
     app: { exec: ['/bin/sh', '-c', 'true'], user: '0', group: '0', ...app },
     ...extra,
   };
+}
+
+/** The ifb devices of the host (the bandwidth plugin's, and any the host had before). */
+export function ifbs(): string[] {
+  return (
+    JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'type', 'ifb']).toString()) as { ifname: string }[]
+  )
+    .map((l) => l.ifname)
+    .sort();
+}
+
+/** The name the bandwidth plugin gives a pod's ifb device on the default network: `bwp` and the start of the
+ * SHA-512 of the network's name and the container ID (the pod's UUID), 15 characters in all. */
+export function ifbOf(containerId: string): string {
+  return `bwp${createHash('sha512').update(`appc-default${containerId}`).digest('hex')}`.slice(0, 15);
+}
+
+/** The qdiscs of a host device as tc reports them (rate and burst in bytes); none when the device is gone. */
+export function qdiscs(dev: string): { kind: string; options?: Record<string, unknown> }[] {
+  try {
+    return JSON.parse(execFileSync('tc', ['-j', 'qdisc', 'show', 'dev', dev], { stdio: 'pipe' }).toString());
+  } catch {
+    return [];
+  }
 }
