@@ -3,7 +3,15 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyPod, preparePod, Runc, reifyPod, runPod, runPreparedPod } from '../src/index.ts';
+import {
+  destroyPod,
+  planNetworkBandwidth,
+  preparePod,
+  Runc,
+  reifyPod,
+  runPod,
+  runPreparedPod,
+} from '../src/index.ts';
 import { isRunning } from '../src/runc.ts';
 import { readSandboxProcess } from '../src/sandbox.ts';
 import { imageIdOf, imageManifest, makeBusyboxRootfs, tempDir } from './support.ts';
@@ -461,6 +469,19 @@ describe.skipIf(!existsSync('/usr/bin/catatonit') || !existsSync('/usr/bin/busyb
       expect(prepared.apps[0]?.config.linux.cgroupsPath).toBe(`/appc-${pod.uuid}/strict`);
       await destroyPod(prepared);
       expect(existsSync(podDir)).toBe(false);
+      // For the default network (runStoredPod gives it once the sandbox runs) the caller's plan is reported: the
+      // pod's only app gets its limit on the pod's interface, enforced as written.
+      const shaped = await preparePod({
+        pod,
+        rootfs: { strict: rootfs },
+        dir: podDir,
+        runc: { root: join(base, 'runc') },
+        networkBandwidth: planNetworkBandwidth(pod.manifest, 'default'),
+        strict: true,
+      });
+      expect(shaped.isolators).toEqual([expect.objectContaining({ status: 'enforced' })]);
+      expect(shaped.isolators[0]?.detail).toMatch(/interface shaped to 1000000 bytes\/s each way/);
+      await destroyPod(shaped);
     } finally {
       await rm(base, { recursive: true, force: true });
     }
