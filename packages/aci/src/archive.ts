@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppcError, type ImageManifest, parseImageManifest, parseJson } from '@appc/schema';
-import { type Compression, hashThrough, openDecompressed } from './compression.ts';
+import { type AciSource, type Compression, hashThrough, openDecompressed } from './compression.ts';
 import { AciError } from './errors.ts';
 import { cleanPath } from './internal/paths.ts';
 import { readTar, type TarEntry, type TarHeader, type TarReaderLimits } from './internal/tar-reader.ts';
@@ -56,11 +56,11 @@ export class AciArchive implements AsyncIterable<AciEntry> {
   imageId: string | undefined;
   /** Uncompressed bytes read so far. */
   tarBytes = 0;
-  private readonly source: string | AsyncIterable<Uint8Array>;
+  private readonly source: AciSource;
   private readonly options: OpenAciOptions;
   private used = false;
 
-  constructor(source: string | AsyncIterable<Uint8Array>, options: OpenAciOptions = {}) {
+  constructor(source: AciSource, options: OpenAciOptions = {}) {
     this.source = source;
     this.options = options;
   }
@@ -115,10 +115,7 @@ function toEntry(e: TarEntry): AciEntry {
  * console.log(archive.imageId);
  * @throws {@link AciError} while iterating: `ERR_ACI_BAD_COMPRESSION`, `ERR_ACI_ENCRYPTED`, `ERR_ACI_TRUNCATED`,
  * `ERR_ACI_BAD_TAR_HEADER`, `ERR_ACI_LIMIT`, `ERR_ACI_TOOL_MISSING`. */
-export function openAci(
-  source: string | AsyncIterable<Uint8Array>,
-  options: OpenAciOptions = {},
-): AciArchive {
+export function openAci(source: AciSource, options: OpenAciOptions = {}): AciArchive {
   return new AciArchive(source, options);
 }
 
@@ -127,7 +124,7 @@ export function openAci(
  * @throws {@link AciError} `ERR_ACI_MISSING_MANIFEST` when there is none, and the errors of {@link openAci}.
  * @throws SchemaError `ERR_SCHEMA_JSON` / `ERR_SCHEMA_INVALID` when the manifest is not a valid image manifest. */
 export async function readManifest(
-  file: string | AsyncIterable<Uint8Array>,
+  file: AciSource,
   options: OpenAciOptions = {},
 ): Promise<{ manifest: ImageManifest; raw: Uint8Array }> {
   const name = options.file ?? (typeof file === 'string' ? file : 'the archive');
@@ -151,7 +148,7 @@ export async function readManifest(
  * hashed straight off the decompressor; the tar is not parsed.
  * @throws {@link AciError} `ERR_ACI_BAD_COMPRESSION`, `ERR_ACI_ENCRYPTED`, `ERR_ACI_TRUNCATED`. */
 export async function computeImageId(
-  file: string | AsyncIterable<Uint8Array>,
+  file: AciSource,
   options: { signal?: AbortSignal } = {},
 ): Promise<string> {
   const name = typeof file === 'string' ? file : undefined;

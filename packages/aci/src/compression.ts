@@ -351,11 +351,19 @@ export function compress(
   }
 }
 
+/** What an archive is read from: a file's path, its bytes in memory, or a stream of them. */
+export type AciSource = string | Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Bytes in memory as a stream of one chunk; other sources as they are. */
+async function* bytesSource(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
 /** Opens a file or byte source, recognises its compression by content and returns the decompressed bytes.
  * @throws {@link AciError} `ERR_ACI_ENCRYPTED` for OpenPGP data (ACI-007), `ERR_ACI_BAD_COMPRESSION` for
  * anything that is neither gzip, bzip2, xz nor tar. */
 export async function openDecompressed(
-  source: string | AsyncIterable<Uint8Array>,
+  source: AciSource,
   options: { signal?: AbortSignal; file?: string } & DecompressOptions = {},
 ): Promise<{ compression: Compression; stream: AsyncIterable<Uint8Array> }> {
   const file = options.file ?? (typeof source === 'string' ? source : undefined);
@@ -363,7 +371,12 @@ export async function openDecompressed(
     const indexed = await openIndexedFile(source, options.signal, options.reuseChunks ?? false);
     if (indexed) return { compression: 'gzip', stream: indexed };
   }
-  const raw = typeof source === 'string' ? fileSource(source, options.signal) : source;
+  const raw =
+    typeof source === 'string'
+      ? fileSource(source, options.signal)
+      : source instanceof Uint8Array
+        ? bytesSource(source)
+        : source;
   const { head, source: all } = await peek(raw, 512);
   const kind = detectCompression(head);
   if (kind === 'openpgp' || kind === 'unknown') {

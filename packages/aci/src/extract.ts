@@ -2,6 +2,7 @@ import { chmod, lstat, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path';
 import { AppcError, type ImageManifest, type Issue } from '@appc/schema';
 import { MAX_MANIFEST_BYTES, openAci, withFile } from './archive.ts';
+import type { AciSource } from './compression.ts';
 import { AciError, type AciErrorCode } from './errors.ts';
 import { placeEntryName } from './internal/paths.ts';
 import { Unpacker } from './internal/unpack.ts';
@@ -143,7 +144,7 @@ function withArchiveName(e: unknown, name: string | undefined): unknown {
 /** Reads a whole archive with the archive rules, hands each acceptable entry to `unpacker` (optionally only
  * what `keep` admits), checks manifest, rootfs and (when given) the expected image ID. */
 export async function unpackArchive(
-  source: string | AsyncIterable<Uint8Array>,
+  source: AciSource,
   unpacker: Unpacker,
   options: {
     rootfsOnly: boolean;

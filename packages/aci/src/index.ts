@@ -3,6 +3,7 @@ export { AciArchive, computeImageId, MAX_MANIFEST_BYTES, openAci, readManifest }
 export type { BuildOptions, BuildResult } from './build.ts';
 export { build, DEFAULT_BUILD_GZIP_LEVEL, imageIdOfLayout, readXattrs } from './build.ts';
 export type {
+  AciSource,
   Compression,
   DecompressOptions,
   DetectedCompression,

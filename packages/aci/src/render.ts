@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { AppcError, type Dependency, type ImageManifest, type Issue, type Label } from '@appc/schema';
 import { MAX_MANIFEST_BYTES, openAci } from './archive.ts';
+import type { AciSource } from './compression.ts';
 import { AciError } from './errors.ts';
 import { checkTarget, errorFromIssue, moveIntoPlace, unpackArchive } from './extract.ts';
 import { cleanPath } from './internal/paths.ts';
@@ -16,7 +17,7 @@ export interface ResolvedImage {
   /** Size of the archive file in bytes, when known (checked against a dependency's `size`, ACI-023). */
   sizeBytes?: number;
   /** Opens the archive: a file path or a byte stream (compressed or not). */
-  open(): Promise<string | AsyncIterable<Uint8Array>>;
+  open(): Promise<AciSource>;
 }
 
 /** Finds the image a dependency names (ACI-023): by `imageName` and `labels` (every label given must match),
@@ -144,9 +145,7 @@ async function planLayers(
 }
 
 /** Reads manifest and image ID of an archive in one pass. */
-async function describeArchive(
-  source: string | AsyncIterable<Uint8Array>,
-): Promise<{ manifest: ImageManifest; imageId: string }> {
+async function describeArchive(source: AciSource): Promise<{ manifest: ImageManifest; imageId: string }> {
   // every chunk is parsed or skipped before the next is asked for (bytes() copies)
   const archive = openAci(source, { reuseChunks: true });
   let manifest: ImageManifest | undefined;

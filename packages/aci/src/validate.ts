@@ -12,7 +12,7 @@ import {
   validateImageManifest,
 } from '@appc/schema';
 import { type AciEntry, MAX_MANIFEST_BYTES, openAci } from './archive.ts';
-import type { Compression } from './compression.ts';
+import type { AciSource, Compression } from './compression.ts';
 import { aciIssue, issueFromError } from './errors.ts';
 import { describeRefusal, placeEntryName } from './internal/paths.ts';
 import type { TarEntryType } from './internal/tar-reader.ts';
@@ -386,7 +386,7 @@ export class EntryRules {
  * const { issues, imageId } = await validateArchive('app.aci');
  * if (issues.some((i) => i.severity !== 'warning')) console.error(issues); */
 export async function validateArchive(
-  file: string | AsyncIterable<Uint8Array>,
+  file: AciSource,
   options: ValidateArchiveOptions = {},
 ): Promise<ArchiveValidation> {
   const name = options.file ?? (typeof file === 'string' ? file : undefined);

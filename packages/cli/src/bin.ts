@@ -2,15 +2,30 @@
 // The only module that touches `process`: everything else gets streams, the environment and a signal.
 import { main } from './main.ts';
 
+let settled = false;
+
 // The first Ctrl-C (or SIGTERM) aborts the running operation, which removes what it half wrote; a second
 // one ends the process at once.
 const interrupt = new AbortController();
 const onSignal = (signal: NodeJS.Signals) => {
-  if (interrupt.signal.aborted) process.exit(130);
+  if (interrupt.signal.aborted) {
+    settled = true;
+    process.exit(130);
+  }
   interrupt.abort(new Error(`interrupted by ${signal}`));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+
+// A command that never settles (a bug: some promise nobody will resolve) must not end as a success when the event
+// loop runs dry: until main's result is known, the exit status says so.
+process.exitCode = 2;
+process.on('exit', () => {
+  if (!settled)
+    process.stderr.write(
+      'appc: internal error: the command stopped before it finished; nothing it reported can be trusted. Please report this.\n',
+    );
+});
 
 // No top-level await: the bundle (dist/appc.cjs) is CommonJS, which starts sooner than an ES module entry.
 void main(process.argv.slice(2), {
@@ -24,6 +39,7 @@ void main(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: interrupt.signal,
 }).then((code) => {
+  settled = true;
   process.exitCode = code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

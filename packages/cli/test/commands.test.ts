@@ -499,6 +499,38 @@ describe('the built bin, dist/appc.cjs (the bundle of scripts/bundle.mjs)', () =
     expect(missing.status).toBe(2);
   });
 
+  it.skipIf(!existsSync(bin))(
+    'ACI-015 an archive that breaks while file bytes are still being written fails every time (exit 1), never exits 0',
+    async () => {
+      // a 4 MB file fills the extraction's writer thread, then the next header is damaged: the writer still held
+      // batches when extraction gave up, and its last reply had once been left unread as the process ended, with
+      // exit status 0 and nothing extracted
+      const dir = await layout(join(tmp, 'broken-layout'), manifest('example.com/broken'), {
+        big: 'x'.repeat(4_000_000),
+        zz: 'last\n',
+      });
+      const tar = join(tmp, 'broken.tar');
+      execFileSync(
+        'tar',
+        ['--format=ustar', '--no-recursion', '-cf', tar, 'manifest', 'rootfs', 'rootfs/big', 'rootfs/zz'],
+        {
+          cwd: dir,
+        },
+      );
+      const bytes = await readFile(tar);
+      const at = bytes.indexOf('rootfs/zz');
+      bytes.write('9999999\0', at + 148, 'latin1'); // its header checksum
+      await writeFile(tar, bytes);
+      for (let i = 0; i < 12; i++) {
+        const target = join(tmp, `broken-out-${i}`);
+        const r = spawnSync(process.execPath, [bin, 'extract', tar, target], { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toContain('ERR_ACI_BAD_TAR_HEADER');
+        expect(existsSync(target)).toBe(false);
+      }
+    },
+  );
+
   it.skipIf(!existsSync(bin))('loads every command from its chunks and knows its own version', async () => {
     const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../package.json'), 'utf8'));
     const v = spawnSync(process.execPath, [bin, 'version', '--json'], { encoding: 'utf8' });

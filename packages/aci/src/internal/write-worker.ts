@@ -149,7 +149,9 @@ export class WriteQueue {
       return;
     }
     this.inFlight--;
-    if (this.inFlight === 0) this.worker.unref();
+    // while closing, the reply to the abort is still to come: the worker must keep the process alive until then
+    // (unref'd here, the process could end with that reply unread and close() never settled)
+    if (this.inFlight === 0 && !this.closed) this.worker.unref();
     if (r.error) {
       const e = r.error;
       this.onFailure(
