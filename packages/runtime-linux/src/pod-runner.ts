@@ -337,15 +337,17 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   const { stateDir, pod } = options;
   const uuid = pod.uuid;
   const net = options.net ?? 'default';
-  // a sandbox started for this very pod, with the settings it runs with, is taken over; any other is ended
-  let taken: Promise<SandboxProcess | undefined> | undefined;
-  if (options.early) {
-    const e = options.early;
-    const fits =
-      e.uuid === uuid && e.stateDir === stateDir && e.net === net && e.hostname === options.hostname;
-    if (!fits) await e.cancel();
-    else if (earlyStates.get(e)?.claim()) taken = e.sandbox;
-  }
+  // a sandbox started for this very pod, with the settings it runs with, is taken over once the run is set up
+  // (until then a failure here leaves it to the caller's cancel()); any other is ended
+  const e = options.early;
+  const fits =
+    e !== undefined &&
+    e.uuid === uuid &&
+    e.stateDir === stateDir &&
+    e.net === net &&
+    e.hostname === options.hostname;
+  if (e && !fits) await e.cancel();
+  const state = fits && e ? earlyStates.get(e) : undefined;
   const mapped = options.ports ?? portMappings(pod);
   if (mapped.length > 0 && net !== 'default')
     throw new RuntimeError(`ports are forwarded only on the default network, not with --net=${net}.`, {
@@ -365,7 +367,6 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
   host.catch(() => undefined);
   const token = randomBytes(32).toString('hex');
   // an early start wrote a provisional record (its creation time and owner are this run's) and made the directory
-  const state = taken && options.early ? earlyStates.get(options.early) : undefined;
   const provisional = state?.owner ? state : undefined;
   const [previous, owner] = provisional
     ? [provisional, provisional.owner]
@@ -415,6 +416,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       });
     // one started before the pod was reified is used as it is (runPreparedPod ends it when the pod needs runc's
     // sandbox); when it could not start, it is tried again here, and fails with its reason
+    const taken = e && state?.claim() ? e.sandbox : undefined;
     early = taken ? taken.then((s) => s ?? (startEarly() as Promise<SandboxProcess>)) : startEarly();
     early?.catch(() => undefined);
 

@@ -397,6 +397,26 @@ describe('runStoredPod (ACE-002, ACE-008, META-001)', () => {
     expect(existsSync(`/proc/${idle?.pid}`)).toBe(false);
     expect(existsSync(join(stateDir, 'pods', given.uuid))).toBe(false);
 
+    // a run refused before it is set up (a forwarded port without the default network) leaves it to cancel()
+    const refused = await startPodEarly({ stateDir, net: 'none' });
+    const waiting = await refused.sandbox;
+    const badPorts = reifyPod(
+      [
+        {
+          image: imageWithApp({ ports: [{ name: 'http', protocol: 'tcp', port: 80 }] }),
+          exec: ['/bin/true'],
+        },
+      ],
+      { uuid: refused.uuid, ports: [{ name: 'http', hostPort: 18080 }] },
+    );
+    await expect(
+      runStoredPod({ stateDir, store, pod: badPorts, net: 'none', early: refused }),
+    ).rejects.toMatchObject({ code: 'ERR_RUN_UNKNOWN_PORT' });
+    expect(existsSync(`/proc/${waiting?.pid}`)).toBe(true);
+    await refused.cancel();
+    expect(existsSync(`/proc/${waiting?.pid}`)).toBe(false);
+    expect(existsSync(join(stateDir, 'pods', refused.uuid))).toBe(false);
+
     // an app that may ptrace needs runc's sandbox: the early one ends, the pod runs all the same
     const forRunc = await startPodEarly({ stateDir, net: 'none' });
     const replaced = await forRunc.sandbox;
