@@ -473,17 +473,20 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
       ...(options.strict ? { strict: true } : {}),
     });
-    await mkdir(join(dir, 'logs'), { recursive: true });
-    for (const app of pod.manifest.apps) {
-      logs.set(app.name, {
-        out: createWriteStream(join(dir, 'logs', `${app.name}.stdout`)),
-        err: createWriteStream(join(dir, 'logs', `${app.name}.stderr`)),
-      });
-    }
     record.state = 'running';
     record.startedAt = new Date().toISOString();
-    await writePodRecord(stateDir, record);
-    await podEvent(stateDir, uuid, `running, net ${net}`);
+    await Promise.all([
+      mkdir(join(dir, 'logs'), { recursive: true }).then(() => {
+        for (const app of pod.manifest.apps) {
+          logs.set(app.name, {
+            out: createWriteStream(join(dir, 'logs', `${app.name}.stdout`)),
+            err: createWriteStream(join(dir, 'logs', `${app.name}.stderr`)),
+          });
+        }
+      }),
+      writePodRecord(stateDir, record),
+      podEvent(stateDir, uuid, `running, net ${net}`),
+    ]);
     let result: PodResult | undefined;
     try {
       result = await runPreparedPod(prepared, {

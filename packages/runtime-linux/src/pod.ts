@@ -253,17 +253,18 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
       );
     }
     const locator = { emptyVolumesDir: join(options.dir, 'volumes') };
-    await prepareVolumes(manifest, locator);
     const hostsFile = join(options.dir, 'hosts');
-    await writeFile(hostsFile, await hostsFileText(hostname, options.hosts), { mode: 0o644 });
-    let resolvConf: string | undefined;
-    if (options.dns !== undefined) {
-      resolvConf = join(options.dir, 'resolv.conf');
-      await writeFile(resolvConf, await resolvConfText(options.dns), { mode: 0o644 });
-    }
-
+    const resolvConf = options.dns === undefined ? undefined : join(options.dir, 'resolv.conf');
     const sandboxBundle = join(options.dir, 'sandbox');
-    await mkdir(join(sandboxBundle, 'rootfs'), { recursive: true });
+    // none of these depends on another
+    await Promise.all([
+      prepareVolumes(manifest, locator),
+      hostsFileText(hostname, options.hosts).then((text) => writeFile(hostsFile, text, { mode: 0o644 })),
+      resolvConf !== undefined && options.dns !== undefined
+        ? resolvConfText(options.dns).then((text) => writeFile(resolvConf, text, { mode: 0o644 }))
+        : undefined,
+      mkdir(join(sandboxBundle, 'rootfs'), { recursive: true }),
+    ]);
     const networkBandwidth =
       options.networkBandwidth ?? planNetworkBandwidth(manifest, hostNetwork ? 'host' : 'none');
     const sandbox = createSandboxRuntimeConfig({
@@ -346,8 +347,10 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
     // (an early sandbox may already run it: a running binary cannot be written)
     if (processSandbox && !existsSync(join(sandboxBundle, 'rootfs', 'catatonit')))
       await copyFile(catatonit, join(sandboxBundle, 'rootfs', 'catatonit'), constants.COPYFILE_FICLONE);
-    await writeFile(join(sandboxBundle, 'config.json'), JSON.stringify(sandbox.config, null, 2));
-    await writeFile(join(options.dir, 'pod-manifest.json'), JSON.stringify(manifest, null, 2));
+    await Promise.all([
+      writeFile(join(sandboxBundle, 'config.json'), JSON.stringify(sandbox.config, null, 2)),
+      writeFile(join(options.dir, 'pod-manifest.json'), JSON.stringify(manifest, null, 2)),
+    ]);
     return {
       uuid,
       dir: options.dir,
