@@ -267,14 +267,20 @@ describe('fetchImage by name (DISC-001..DISC-009, VERIFY-001, VERIFY-002, DISC-0
     );
   });
 
-  it('refuses a missing signature unless insecure.image, which warns', async () => {
+  it('ACI-008 DISC-012 refuses a missing signature unless insecure.image, which warns and asks for no .asc', async () => {
     await trustPublisher();
     const { path } = await publish({});
     site.delete(`${path}.asc`);
     await refused(fetchImage(store, `${NAME}:1.0.0`, { trust, network: network() }), 'ERR_STORE_UNSIGNED');
+    // the signature is looked for at IMAGE.aci.asc (ACI-008)
+    expect(served).toContain(`https ${path}.asc`);
+    served.length = 0;
     const r = await fetchImage(store, `${NAME}:1.0.0`, { network: network(), insecure: { image: true } });
     expect(r.warnings.map((w) => w.code)).toContain('WARN_STORE_UNVERIFIED');
     expect(r.image.signatureFingerprint).toBeUndefined();
+    // verification off: the signature is not even downloaded (DISC-012)
+    expect(served).toContain(`https ${path}`);
+    expect(served.some((s) => s.endsWith('.asc'))).toBe(false);
   });
 
   it('refuses plain http without the option, and a redirect from https to http (DISC-002, DISC-011)', async () => {
