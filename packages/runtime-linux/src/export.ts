@@ -14,7 +14,7 @@ import {
   serializeImageManifest,
   validateImageManifest,
 } from '@appc/schema';
-import { type Store, TreeStore } from '@appc/store';
+import type { Store } from '@appc/store';
 import { RuntimeError } from './errors.ts';
 import { appRootfsDir, findPod, podDir } from './pods.ts';
 
@@ -130,6 +130,7 @@ export async function exportPodApp(
     if (mergedEntries && mergedEntries.length > 0) {
       await run('cp', ['-a', `${merged}/.`, `${rootfs}/`]);
     } else {
+      const { TreeStore } = await import('@appc/store');
       const tree = await new TreeStore(store).render(app.imageId);
       await run('cp', ['-a', `${tree.rootfs}/.`, `${rootfs}/`]);
       const entries = await walk(upper);

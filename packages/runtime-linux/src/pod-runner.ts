@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type ImageManifest, serializePodManifest } from '@appc/schema';
-import { type Store, TreeStore } from '@appc/store';
+import type { Store } from '@appc/store';
 import { addPodNetwork, type PodNetworkOptions, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures } from './host-features.ts';
@@ -442,6 +442,8 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
     );
 
     // each app's root filesystem over the image's cached tree (rendering marks the image used), all at once
+    // @appc/store's code is loaded here, not with this module: `appc run` starts the sandbox before it
+    const { TreeStore } = await import('@appc/store');
     const trees = new TreeStore(options.store);
     const made = await Promise.all(
       pod.manifest.apps.map(async (app) => {
