@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,11 @@ describe('build (ACI-014) and extract (ACI-012)', () => {
     expect(list[list.length - 1]).toBe('manifest');
     // sockets are skipped, every path of the layout is there
     expect(list).toContain('rootfs/etc/hardlinked');
+    // the same answers from the archive's bytes in memory (AciSource)
+    const bytes = readFileSync(out);
+    expect(await computeImageId(bytes)).toBe(r.imageId);
+    expect((await validateArchive(bytes)).imageId).toBe(r.imageId);
+    expect((await readManifest(bytes)).manifest.name).toBe('example.com/roundtrip');
   });
 
   it('ACI-005 our extraction and GNU tar extraction of our archive give identical trees', async () => {
