@@ -24,13 +24,16 @@ export interface HostFeatures {
 }
 
 async function blockDevices(): Promise<BlockDevice[]> {
-  const names = await readdir('/sys/block').catch(() => [] as string[]);
+  const names = (await readdir('/sys/block').catch(() => [] as string[])).sort();
+  // side by side: a host has a dozen of them (loop devices), and one read after another took tens of ms
+  const devs = await Promise.all(
+    names.map((name) => readFile(`/sys/block/${name}/dev`, 'utf8').catch(() => '')),
+  );
   const out: BlockDevice[] = [];
-  for (const name of names.sort()) {
-    const dev = await readFile(`/sys/block/${name}/dev`, 'utf8').catch(() => '');
-    const m = /^(\d+):(\d+)/.exec(dev.trim());
+  names.forEach((name, i) => {
+    const m = /^(\d+):(\d+)/.exec((devs[i] as string).trim());
     if (m) out.push({ name, major: Number(m[1]), minor: Number(m[2]) });
-  }
+  });
   return out;
 }
 
@@ -48,13 +51,29 @@ async function apparmorProfiles(): Promise<Set<string> | undefined> {
   );
 }
 
-/** Reads the host's features: architecture, block devices, SELinux, AppArmor and the cgroup layout. */
-export async function detectHostFeatures(): Promise<HostFeatures> {
+/** Reads the host's features: architecture, block devices, SELinux, AppArmor and the cgroup layout. With
+ * `blockDevices: false` the block devices are not read (`blockDevices` is then empty): for a pod without
+ * block-bandwidth or block-iops isolators, which alone use them. */
+export async function detectHostFeatures(options: { blockDevices?: boolean } = {}): Promise<HostFeatures> {
+  const [devices, profiles] = await Promise.all([
+    options.blockDevices === false ? ([] as BlockDevice[]) : blockDevices(),
+    apparmorProfiles(),
+  ]);
   return {
     arch: hostSeccompArch(),
-    blockDevices: await blockDevices(),
+    blockDevices: devices,
     selinux: existsSync('/sys/fs/selinux/enforce'),
-    apparmorProfiles: await apparmorProfiles(),
+    apparmorProfiles: profiles,
     cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'),
   };
+}
+
+/** Whether a pod has an isolator that needs the host's block devices (ISO-016, ISO-017). */
+export function usesBlockDevices(manifest: {
+  isolators?: readonly { name: string }[] | undefined;
+  apps: readonly { app?: { isolators?: readonly { name: string }[] | undefined } | undefined }[];
+}): boolean {
+  const block = (list: readonly { name: string }[] | undefined) =>
+    (list ?? []).some((i) => i.name === 'resource/block-bandwidth' || i.name === 'resource/block-iops');
+  return block(manifest.isolators) || manifest.apps.some((a) => block(a.app?.isolators));
 }

@@ -11,7 +11,7 @@ import { type ImageManifest, serializePodManifest } from '@appc/schema';
 import type { Store } from '@appc/store';
 import { addPodNetwork, type PodNetworkOptions, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
-import { detectHostFeatures } from './host-features.ts';
+import { detectHostFeatures, usesBlockDevices } from './host-features.ts';
 import { loadHmacKey, MetadataService } from './metadata-service.ts';
 import { planNetworkBandwidth } from './network-bandwidth.ts';
 import { supportsSystemdNotify } from './notify.ts';
@@ -362,8 +362,13 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       releasePodFiles(stateDir, uuid),
       rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined),
     ]).then(() => undefined));
-  // what the host supports (cgroups, AppArmor, SELinux, block devices) is read while the pod is set up
-  const host = detectHostFeatures();
+  // what the host supports (cgroups, AppArmor, SELinux, and the block devices when an isolator throttles them) is
+  // read while the pod is set up
+  const host = detectHostFeatures({
+    blockDevices:
+      usesBlockDevices(pod.manifest) ||
+      [...pod.images.values()].some((m) => usesBlockDevices({ apps: [{ app: m.app }] })),
+  });
   host.catch(() => undefined);
   const token = randomBytes(32).toString('hex');
   // an early start wrote a provisional record (its creation time and owner are this run's) and made the directory
