@@ -245,6 +245,14 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     const bad = await appc([...g, 'run', '--net=none', '--pod-manifest', file]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/acKind/);
+    // the sandbox started while the manifest was read is gone with its provisional record
+    const listed = await appc([...g, 'list', '--json']);
+    const pods = listed.out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { apps: unknown[] });
+    expect(pods.filter((p) => p.apps.length === 0)).toEqual([]);
   });
 
   it("run-prepared takes rkt's pod flags again: they replace what the pod was prepared with", {

@@ -20,15 +20,15 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   const args = await parsePodArgs(argv, io);
   if (!args.dryRun) requireRoot('run');
   // The sandbox (catatonit in the pod's namespaces, the metadata forwarder) starts now, beside the image lookup and
-  // the pod's preparation, instead of after them; the run takes it over, and a run given up before ends it.
-  const early =
-    args.dryRun || args.podManifest !== undefined
-      ? undefined
-      : await (await import('@appc/runtime-linux')).startPodEarly({
-          stateDir: stateDir(globals, io),
-          net: args.net,
-          hostname: args.hostname,
-        });
+  // the pod's preparation, instead of after them; the run takes it over, and a run given up before ends it (as does
+  // a run whose pod manifest has pod isolators, which need runc's sandbox).
+  const early = args.dryRun
+    ? undefined
+    : await (await import('@appc/runtime-linux')).startPodEarly({
+        stateDir: stateDir(globals, io),
+        net: args.net,
+        hostname: args.hostname,
+      });
   try {
     const store = await openImageStore(globals, io);
     try {
