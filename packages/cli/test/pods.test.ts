@@ -271,6 +271,16 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     ]);
     expect(prepared.code, prepared.err).toBe(0);
     const uuid = prepared.out.trim();
+    // a run given up after its sandbox started (here: a damaged manifest) leaves the pod prepared, as it was
+    const podManifest = join(work, 'state', 'pods', uuid, 'pod-manifest.json');
+    const good = await readFile(podManifest);
+    await writeFile(podManifest, '{"acKind": "PodManifest"');
+    const broken = await appc([...g, 'run-prepared', '--net=none', uuid]);
+    expect(broken.code, broken.err).not.toBe(0);
+    const after = JSON.parse((await appc([...g, 'status', '--json', uuid])).out);
+    expect(after).toMatchObject({ uuid, state: 'prepared', net: 'default' });
+    expect(existsSync(join(work, 'state', 'pods', uuid, 'runtime'))).toBe(false);
+    await writeFile(podManifest, good);
     const ran = await appc([
       ...g,
       'run-prepared',

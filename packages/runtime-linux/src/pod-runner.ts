@@ -188,27 +188,30 @@ export async function startPodEarly(options: {
   net?: 'host' | 'none' | 'default';
   hostname?: string | undefined;
   catatonit?: string;
+  /** The record of a pod `appc prepare` made (state `prepared`, no owner): its sandbox starts under its UUID and
+   * the record is owned by this process meanwhile; `cancel()` then gives the record back as it was and keeps the
+   * pod. */
+  prepared?: PodRecord;
 }): Promise<EarlyPod> {
-  const uuid = randomUUID();
+  const prepared = options.prepared;
+  const uuid = prepared?.uuid ?? randomUUID();
   const net = options.net ?? 'default';
   const dir = podDir(options.stateDir, uuid);
   const runtime = join(dir, 'runtime');
   const root = join(runtime, 'sandbox', 'rootfs');
   let sandbox: Promise<SandboxProcess | undefined>;
-  const createdAt = new Date().toISOString();
+  const createdAt = prepared?.createdAt ?? new Date().toISOString();
   let owner: PodRecord['owner'];
   try {
     // the record first (gc goes by it), the sandbox's root meanwhile
     await Promise.all([
       currentOwner().then(async (o) => {
-        await writePodRecord(options.stateDir, {
-          uuid,
-          state: 'prepared',
-          createdAt,
-          net,
-          owner: o,
-          apps: [],
-        });
+        await writePodRecord(
+          options.stateDir,
+          prepared
+            ? { ...prepared, owner: o }
+            : { uuid, state: 'prepared', createdAt, net, owner: o, apps: [] },
+        );
         owner = o;
       }),
       mkdir(root, { recursive: true }).then(() =>
@@ -244,7 +247,12 @@ export async function startPodEarly(options: {
       if (!claim()) return;
       const s = await sandbox;
       if (s) await killSandboxProcess(s);
-      await removePodDir(options.stateDir, uuid);
+      if (!prepared) await removePodDir(options.stateDir, uuid);
+      else {
+        // the prepared pod stays, as it was
+        await rm(runtime, { recursive: true, force: true });
+        await writePodRecord(options.stateDir, prepared);
+      }
     },
   };
   earlyStates.set(early, { claim, createdAt, owner });

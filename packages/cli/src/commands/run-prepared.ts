@@ -38,31 +38,41 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   expectPositionals(positionals, 1, 1, 'one POD');
   requireRoot('run-prepared');
   const state = stateDir(globals, io);
-  const { findPod, podDir, reifyPodManifest } = await import('@appc/runtime-linux');
+  const { findPod, podDir, reifyPodManifest, startPodEarly } = await import('@appc/runtime-linux');
   const record = await findPod(state, positionals[0] as string);
   if (record.state !== 'prepared' || record.owner !== undefined)
     throw new UsageError(
       `pod ${record.uuid} is ${record.state}, not prepared; only a prepared pod can be run`,
     );
-  const { parseJson, parsePodManifest } = await import('@appc/schema');
-  const file = join(podDir(state, record.uuid), 'pod-manifest.json');
-  const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
-  const store = await openImageStore(globals, io);
+  const net = over.net ?? record.net;
+  const hostname = over.hostname ?? record.hostname;
+  // the sandbox starts while the manifest is read and the pod reified, as for appc run; a run given up before it
+  // starts ends it and leaves the pod prepared
+  const early = await startPodEarly({ stateDir: state, net, hostname, prepared: record });
   try {
-    const images = new Map<string, ImageManifest>();
-    for (const a of manifest.apps)
-      if (a.image.id && store.has(a.image.id)) images.set(a.image.id, store.manifest(a.image.id));
-    const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
-    return await runPodHere(io, globals, store, pod, {
-      ...record,
-      ...(over.net !== undefined ? { net: over.net } : {}),
-      ...(over.hostname !== undefined ? { hostname: over.hostname } : {}),
-      ...(over.dns !== undefined ? { dns: over.dns } : {}),
-      ...(over.hosts !== undefined ? { hosts: over.hosts } : {}),
-      strict: values.strict,
-      interactive: values.interactive,
-    });
+    const { parseJson, parsePodManifest } = await import('@appc/schema');
+    const file = join(podDir(state, record.uuid), 'pod-manifest.json');
+    const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
+    const store = await openImageStore(globals, io);
+    try {
+      const images = new Map<string, ImageManifest>();
+      for (const a of manifest.apps)
+        if (a.image.id && store.has(a.image.id)) images.set(a.image.id, store.manifest(a.image.id));
+      const pod = { ...reifyPodManifest(manifest, images), uuid: record.uuid };
+      return await runPodHere(io, globals, store, pod, {
+        ...record,
+        net,
+        hostname,
+        ...(over.dns !== undefined ? { dns: over.dns } : {}),
+        ...(over.hosts !== undefined ? { hosts: over.hosts } : {}),
+        strict: values.strict,
+        interactive: values.interactive,
+        early,
+      });
+    } finally {
+      store.close();
+    }
   } finally {
-    store.close();
+    await early.cancel();
   }
 }
