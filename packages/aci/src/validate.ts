@@ -14,6 +14,7 @@ import {
 import { type AciEntry, MAX_MANIFEST_BYTES, openAci } from './archive.ts';
 import type { AciSource, Compression } from './compression.ts';
 import { aciIssue, issueFromError } from './errors.ts';
+import { displayName } from './internal/names.ts';
 import { describeRefusal, placeEntryName } from './internal/paths.ts';
 import type { TarEntryType } from './internal/tar-reader.ts';
 
@@ -120,7 +121,8 @@ const TYPE_HINTS: Record<string, string> = {
 
 /** A name as messages show it: at most 200 characters (hostile names run to 64 KiB). */
 function shown(name: string): string {
-  return name.length > 200 ? `${name.slice(0, 200)}…` : name;
+  const text = displayName(name);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /** Directories implied by deeper names without an entry of their own that {@link EntryRules} keeps track of;

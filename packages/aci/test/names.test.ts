@@ -3,9 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTar } from '@appc/vectors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, extract, imageIdOfLayout, validateArchive } from '../src/index.ts';
-import { decodeName, encodeName } from '../src/internal/names.ts';
+import { decodeName, displayName, encodeName } from '../src/internal/names.ts';
 import { manifestText, scratch, xattrsSupported } from './fixtures.ts';
 
 let dir: string;
@@ -65,6 +66,25 @@ describe('names that are not UTF-8 (ACI-003, ACI-015)', () => {
     for (const [i, c] of cases.entries()) expect(encodeName(names[i] as string).equals(c)).toBe(true);
     expect(decodeName(Buffer.from([0xf0, 0x90, 0x82, 0x80]))).toBe('\u{10080}');
     expect(decodeName(Buffer.from([0x63, 0xe9]))).toBe('c\udce9');
+  });
+
+  it('ACI-003 the same name twice is still a duplicate, and the message shows the byte as \\xE9', async () => {
+    expect(displayName('caf\udce9/\u{10080}')).toBe('caf\\xE9/\u{10080}');
+    const tar = writeTar({
+      entries: [
+        { name: 'manifest', contents: manifestText('example.com/twice') },
+        { name: 'rootfs', type: 'dir' },
+        { name: 'rootfs/caf\udce9', contents: 'one' },
+        { name: 'rootfs/caf\udce9', contents: 'two' },
+      ],
+    });
+    const { issues } = await validateArchive(tar);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: 'ERR_ACI_DUPLICATE_ENTRY',
+        message: expect.stringContaining('"rootfs/caf\\xE9"'),
+      }),
+    ]);
   });
 
   for (const format of ['gnu', 'pax', 'ustar'] as const) {

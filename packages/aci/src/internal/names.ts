@@ -66,6 +66,16 @@ export function hasRawBytes(name: string): boolean {
   return ESCAPED.test(name);
 }
 
+/** A name for a message: each byte that is not UTF-8 shown as `\xHH` (a terminal would show U+FFFD for it). */
+export function displayName(name: string): string {
+  return hasRawBytes(name)
+    ? name.replace(
+        /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g,
+        (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`,
+      )
+    : name;
+}
+
 /** A path for node:fs: the string itself, or the bytes it stands for ({@link decodeName} undone) when it holds
  * bytes that were not UTF-8. Self-contained: the worker threads run its source. */
 export function fsPath(path: string): string | Buffer {
