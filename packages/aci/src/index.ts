@@ -24,7 +24,7 @@ export type { ExtractOptions, ExtractResult } from './extract.ts';
 export { extract } from './extract.ts';
 export type { AddHostProgramsOptions, AddHostProgramsResult } from './host-program.ts';
 export { addHostPrograms } from './host-program.ts';
-export { decodeName, encodeName } from './internal/names.ts';
+export { decodeName, encodeName, fsPath } from './internal/names.ts';
 export type { OutputOptions } from './internal/output.ts';
 export type { ManifestPatch } from './patch.ts';
 export {

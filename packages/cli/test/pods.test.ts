@@ -40,6 +40,8 @@ beforeAll(async () => {
     await symlink('busybox', join(rootfs, 'bin', a));
   await mkdir(join(rootfs, 'www'), { recursive: true });
   await writeFile(join(rootfs, 'www', 'index.html'), 'served from the pod\n');
+  // a file whose name is not UTF-8 (Latin-1 "cafè"), which export's test removes in the pod
+  await writeFile(Buffer.concat([Buffer.from(`${rootfs}/`), Buffer.from('caf\xe8', 'latin1')]), 'grave\n');
   await writeFile(
     join(rootfs, 'etc', 'passwd'),
     'root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/:/bin/sh\n',
@@ -313,7 +315,9 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
       '--',
       '-c',
       // a file written, one removed (a whiteout), a directory replaced whole (an opaque one), one added to
-      'echo made > /made.txt; rm /bin/cat; rm -r /www; mkdir /www; echo new > /www/only; echo x > /etc/extra',
+      'echo made > /made.txt; rm /bin/cat; rm -r /www; mkdir /www; echo new > /www/only; echo x > /etc/extra; ' +
+        // and a file whose name is not UTF-8 (Latin-1 "café") written, the image's "cafè" removed
+        'echo latin > "/caf$(printf \'\\351\')"; rm "/caf$(printf \'\\350\')"',
     ]);
     expect(ran.code, ran.err).toBe(0);
     const out = join(work, 'exported.aci');
@@ -329,6 +333,11 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(await readdir(join(rootfs, 'www'))).toEqual(['only']);
     expect(await readFile(join(rootfs, 'etc', 'passwd'), 'utf8')).toContain('web:x:1000');
     expect(await readFile(join(rootfs, 'etc', 'extra'), 'utf8')).toBe('x\n');
+    const latin = Buffer.from('caf\xe9', 'latin1');
+    const names = await readdir(rootfs, { encoding: 'buffer' });
+    expect(names.some((n) => n.equals(latin))).toBe(true);
+    expect(names.some((n) => n.equals(Buffer.from('caf\xe8', 'latin1')))).toBe(false);
+    expect(await readFile(Buffer.concat([Buffer.from(`${rootfs}/`), latin]), 'utf8')).toBe('latin\n');
     // the app as the pod ran it
     const m = JSON.parse(await readFile(join(dir, 'manifest'), 'utf8'));
     expect(m.name).toBe('example.com/box');

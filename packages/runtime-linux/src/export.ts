@@ -47,15 +47,24 @@ function exportError(
   });
 }
 
-/** Every path below `dir` (relative, `/`-separated), parents before children. */
-async function walk(dir: string, at = ''): Promise<{ path: string; isDir: boolean; whiteout: boolean }[]> {
+/** Names as @appc/aci keeps them: bytes that are not UTF-8 as lone surrogates, given back to node:fs as bytes. */
+type Names = Pick<typeof import('@appc/aci'), 'decodeName' | 'fsPath'>;
+
+/** Every path below `dir` (relative, `/`-separated), parents before children; names read as bytes, so that an
+ * app's file whose name is not UTF-8 is exported as it is. */
+async function walk(
+  names: Names,
+  dir: string,
+  at = '',
+): Promise<{ path: string; isDir: boolean; whiteout: boolean }[]> {
   const out: { path: string; isDir: boolean; whiteout: boolean }[] = [];
-  for (const e of await readdir(join(dir, at), { withFileTypes: true })) {
-    const path = at === '' ? e.name : `${at}/${e.name}`;
+  for (const e of await readdir(names.fsPath(join(dir, at)), { withFileTypes: true, encoding: 'buffer' })) {
+    const name = names.decodeName(e.name);
+    const path = at === '' ? name : `${at}/${name}`;
     // an overlay whiteout: a character device 0:0 hides the lower layer's file of that name
-    const whiteout = e.isCharacterDevice() && (await lstat(join(dir, path))).rdev === 0;
+    const whiteout = e.isCharacterDevice() && (await lstat(names.fsPath(join(dir, path)))).rdev === 0;
     out.push({ path, isDir: e.isDirectory(), whiteout });
-    if (e.isDirectory()) out.push(...(await walk(dir, path)));
+    if (e.isDirectory()) out.push(...(await walk(names, dir, path)));
   }
   return out;
 }
@@ -133,7 +142,8 @@ export async function exportPodApp(
       const { TreeStore } = await import('@appc/store');
       const tree = await new TreeStore(store).render(app.imageId);
       await run('cp', ['-a', `${tree.rootfs}/.`, `${rootfs}/`]);
-      const entries = await walk(upper);
+      const names = await import('@appc/aci');
+      const entries = await walk(names, upper);
       // what the upper layer hides or replaces goes first: whiteouts, opaque directories, and a path whose kind
       // changed (a directory where a file was, or the reverse), so that the copy below lands on nothing
       const hidden = new Set([
@@ -141,14 +151,15 @@ export async function exportPodApp(
         ...(await opaqueDirs(upper)),
       ]);
       for (const e of entries) {
-        const there = await lstat(join(rootfs, e.path)).catch(() => undefined);
+        const at = names.fsPath(join(rootfs, e.path));
+        const there = await lstat(at).catch(() => undefined);
         if (there && (hidden.has(e.path) || there.isDirectory() !== e.isDir))
-          await rm(join(rootfs, e.path), { recursive: true, force: true });
+          await rm(at, { recursive: true, force: true });
       }
       // owners, modes and times kept; the overlay's own xattrs (trusted.overlay.*) not
       await run('cp', ['-dR', '--preserve=mode,ownership,timestamps,links', `${upper}/.`, `${rootfs}/`]);
       for (const e of entries.filter((x) => x.whiteout))
-        await rm(join(rootfs, e.path), { recursive: true, force: true });
+        await rm(names.fsPath(join(rootfs, e.path)), { recursive: true, force: true });
     }
     await writeFile(join(work, 'manifest'), serializeImageManifest(manifest));
     // the builder only here: a pod's run, which loads this package, does not load @appc/aci
