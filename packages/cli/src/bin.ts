@@ -17,6 +17,21 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that goes away (`appc image list | head -1`) is no error of the command's: what is left to print goes
+// nowhere and the command finishes as it would have (a pod still stops and is cleaned up), instead of a stack trace.
+// Any other failure to write the output is an I/O error: exit status 2.
+let outputFailed = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
+    if (!outputFailed && stream === process.stdout)
+      process.stderr.write(`appc: the output could not be written (${e.code ?? e.message}).\n`);
+    outputFailed = true;
+    // (a write's error can arrive after the command's result)
+    if (settled && process.exitCode === 0) process.exitCode = 2;
+  });
+}
+
 // A command that never settles (a bug: some promise nobody will resolve) must not end as a success when the event
 // loop runs dry: until main's result is known, the exit status says so.
 process.exitCode = 2;
@@ -40,7 +55,7 @@ void main(process.argv.slice(2), {
   signal: interrupt.signal,
 }).then((code) => {
   settled = true;
-  process.exitCode = code;
+  process.exitCode = outputFailed && code === 0 ? 2 : code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 });

@@ -531,6 +531,29 @@ describe('the built bin, dist/appc.cjs (the bundle of scripts/bundle.mjs)', () =
     },
   );
 
+  it.skipIf(!existsSync(bin))(
+    'a reader that goes away ends nothing in error; an output that cannot be written is exit 2 with a message',
+    async () => {
+      const dir = await layout(join(tmp, 'piped-layout'), manifest('example.com/piped'));
+      const aci = join(tmp, 'piped.aci');
+      expect((await appc(['build', dir, aci])).code).toBe(0);
+      // `appc validate --json` of 400 paths into `head -c 1`: the pipe closes long before the last line
+      const script = `"$0" "$1" validate --json ${Array(400).fill('"$2"').join(' ')} 2>"$3" | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+      const errFile = join(tmp, 'piped.err');
+      const piped = spawnSync('bash', ['-c', script, process.execPath, bin, aci, errFile], {
+        encoding: 'utf8',
+      });
+      expect(piped.stdout.trim()).toBe('0');
+      expect(await readFile(errFile, 'utf8')).toBe('');
+      const full = spawnSync('bash', ['-c', '"$0" "$1" version >/dev/full', process.execPath, bin], {
+        encoding: 'utf8',
+      });
+      expect(full.status).toBe(2);
+      expect(full.stderr).toContain('appc: the output could not be written (ENOSPC)');
+      expect(full.stderr).not.toContain('internal error');
+    },
+  );
+
   it.skipIf(!existsSync(bin))('loads every command from its chunks and knows its own version', async () => {
     const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../package.json'), 'utf8'));
     const v = spawnSync(process.execPath, [bin, 'version', '--json'], { encoding: 'utf8' });
