@@ -4,8 +4,8 @@ import { main } from './main.ts';
 
 let settled = false;
 
-// The first Ctrl-C (or SIGTERM) aborts the running operation, which removes what it half wrote; a second
-// one ends the process at once.
+// The first Ctrl-C (or SIGTERM, or SIGHUP when the terminal goes away) aborts the running operation, which removes
+// what it half wrote and stops a pod it runs; a second one ends the process at once.
 const interrupt = new AbortController();
 const onSignal = (signal: NodeJS.Signals) => {
   if (interrupt.signal.aborted) {
@@ -16,6 +16,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
 
 // A reader that goes away (`appc image list | head -1`) is no error of the command's: what is left to print goes
 // nowhere and the command finishes as it would have (a pod still stops and is cleaned up), instead of a stack trace.
@@ -58,4 +59,5 @@ void main(process.argv.slice(2), {
   process.exitCode = outputFailed && code === 0 ? 2 : code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
 });

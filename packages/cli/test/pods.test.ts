@@ -467,6 +467,50 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(two.err).toMatch(/give one IMAGE/);
   });
 
+  it('Ctrl-C, SIGTERM or a hang-up of the terminal stops the pod and cleans up, as appc stop does', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const uuidFile = join(work, `uuid-${signal}`);
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          ...g,
+          'run',
+          '--net=none',
+          '--uuid-file-save',
+          uuidFile,
+          aci,
+          '--exec',
+          '/bin/sleep',
+          '--',
+          '600',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (existsSync(uuidFile))
+          state = JSON.parse(
+            (await appc([...g, 'status', '--json', await readFile(uuidFile, 'utf8')])).out,
+          ).state;
+      }
+      expect(state, signal).toBe('running');
+      child.kill(signal);
+      expect(await exited, signal).toBe(143); // sleep ended by SIGTERM: 128 + 15
+      const uuid = await readFile(uuidFile, 'utf8');
+      expect(JSON.parse((await appc([...g, 'status', '--json', uuid])).out)).toMatchObject({
+        state: 'exited',
+        apps: [{ exitCode: 143 }],
+      });
+      expect(mountsUnder(join(work, 'state', 'pods', uuid))).toEqual([]);
+    }
+  });
+
   it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {
     tags: ['root'],
   }, async () => {
