@@ -579,11 +579,18 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   const stop = (all: Promise<unknown>) => {
     stopped = true;
     stopping ??= (async () => {
-      await Promise.all([...current.values()].map((id) => runc.kill(id, 'TERM', true)));
       const timeout = options.stopTimeoutMs ?? 10_000;
+      const until = Date.now() + timeout;
+      // runc refuses a container it has not created yet (a stop that comes while an app starts): the signal is
+      // given again until runc takes it or the app's run ended, not lost until the SIGKILL of the timeout
+      const term = async (app: string, id: string) => {
+        while (!(await runc.kill(id, 'TERM', true)) && current.get(app) === id && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 25));
+      };
+      await Promise.all([...current].map(([app, id]) => term(app, id)));
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), timeout);
+        timer = setTimeout(() => resolve('late'), Math.max(0, until - Date.now()));
         timer.unref();
       });
       const first = await Promise.race([all, late]);

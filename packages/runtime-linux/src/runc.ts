@@ -204,8 +204,11 @@ export class Runc {
 
   /** Sends a signal to a container's init process (or to all its processes). Unknown or stopped containers are
    * not an error. */
-  async kill(id: string, signal: string, all = false): Promise<void> {
-    await this.exec(all ? ['kill', '--all', id, signal] : ['kill', id, signal]).catch(() => undefined);
+  async kill(id: string, signal: string, all = false): Promise<boolean> {
+    return this.exec(all ? ['kill', '--all', id, signal] : ['kill', id, signal]).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Deletes a container, killing it first when `force`; an unknown container is not an error. With `force`, the
