@@ -20,9 +20,14 @@ describe('host features (ISO-016, ISO-017)', () => {
 
   it('knows which pods need the block devices: a pod or app block-bandwidth or block-iops isolator', () => {
     const iso = (name: string) => [{ name, value: { default: true, limit: '1M' } }];
-    expect(usesBlockDevices({ apps: [{ app: { isolators: iso('resource/memory') } }] })).toBe(false);
-    expect(usesBlockDevices({ apps: [{}] })).toBe(false);
+    const app = (isolators?: ReturnType<typeof iso>) => ({
+      name: 'a',
+      image: { name: 'example.com/a' },
+      ...(isolators ? { app: { user: '0', group: '0', isolators } } : {}),
+    });
+    expect(usesBlockDevices({ apps: [app(iso('resource/memory'))] })).toBe(false);
+    expect(usesBlockDevices({ apps: [app()] })).toBe(false);
     expect(usesBlockDevices({ isolators: iso('resource/block-iops'), apps: [] })).toBe(true);
-    expect(usesBlockDevices({ apps: [{ app: { isolators: iso('resource/block-bandwidth') } }] })).toBe(true);
+    expect(usesBlockDevices({ apps: [app(iso('resource/block-bandwidth'))] })).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import type { PodManifest } from '@appc/schema';
 import { hostSeccompArch, type SeccompArch } from './seccomp.ts';
 
 /** A block device of the host, as the blkio throttles name it. */
@@ -68,11 +69,8 @@ export async function detectHostFeatures(options: { blockDevices?: boolean } = {
   };
 }
 
-/** Whether a pod has an isolator that needs the host's block devices (ISO-016, ISO-017). */
-export function usesBlockDevices(manifest: {
-  isolators?: readonly { name: string }[] | undefined;
-  apps: readonly { app?: { isolators?: readonly { name: string }[] | undefined } | undefined }[];
-}): boolean {
+/** Whether a reified pod has an isolator that needs the host's block devices (ISO-016, ISO-017). */
+export function usesBlockDevices(manifest: Pick<PodManifest, 'isolators' | 'apps'>): boolean {
   const block = (list: readonly { name: string }[] | undefined) =>
     (list ?? []).some((i) => i.name === 'resource/block-bandwidth' || i.name === 'resource/block-iops');
   return block(manifest.isolators) || manifest.apps.some((a) => block(a.app?.isolators));

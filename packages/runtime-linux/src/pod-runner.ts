@@ -2,8 +2,8 @@
 // record on disk, the metadata service, the network, runc; and everything undone when the pod ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -17,8 +17,8 @@ import { planNetworkBandwidth } from './network-bandwidth.ts';
 import { supportsSystemdNotify } from './notify.ts';
 import {
   type AppResult,
-  DEFAULT_CATATONIT,
   destroyPod,
+  makeSandboxRoot,
   type PodResult,
   type PreparePodOptions,
   preparePod,
@@ -198,13 +198,12 @@ export async function startPodEarly(options: {
   const net = options.net ?? 'default';
   const dir = podDir(options.stateDir, uuid);
   const runtime = join(dir, 'runtime');
-  const root = join(runtime, 'sandbox', 'rootfs');
   let sandbox: Promise<SandboxProcess | undefined>;
   const createdAt = prepared?.createdAt ?? new Date().toISOString();
   let owner: PodRecord['owner'];
   try {
     // the record first (gc goes by it), the sandbox's root meanwhile
-    await Promise.all([
+    const [, root] = await Promise.all([
       currentOwner().then(async (o) => {
         await writePodRecord(
           options.stateDir,
@@ -214,9 +213,7 @@ export async function startPodEarly(options: {
         );
         owner = o;
       }),
-      mkdir(root, { recursive: true }).then(() =>
-        copyFile(options.catatonit ?? DEFAULT_CATATONIT, join(root, 'catatonit'), constants.COPYFILE_FICLONE),
-      ),
+      makeSandboxRoot(runtime, options.catatonit),
     ]);
     const forward =
       net !== 'host' && onPath('socat') ? { socket: join(dir, 'mds.sock'), port: METADATA_PORT } : undefined;
@@ -370,13 +367,9 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       releasePodFiles(stateDir, uuid),
       rm(join(dir, 'mds.sock'), { force: true }).catch(() => undefined),
     ]).then(() => undefined));
-  // what the host supports (cgroups, AppArmor, SELinux, and the block devices when an isolator throttles them) is
-  // read while the pod is set up
-  const host = detectHostFeatures({
-    blockDevices:
-      usesBlockDevices(pod.manifest) ||
-      [...pod.images.values()].some((m) => usesBlockDevices({ apps: [{ app: m.app }] })),
-  });
+  // what the host supports (cgroups, AppArmor, SELinux, and the block devices when an isolator throttles them: the
+  // reified pod's apps carry their isolators) is read while the pod is set up
+  const host = detectHostFeatures({ blockDevices: usesBlockDevices(pod.manifest) });
   host.catch(() => undefined);
   const token = randomBytes(32).toString('hex');
   // an early start wrote a provisional record (its creation time and owner are this run's) and made the directory

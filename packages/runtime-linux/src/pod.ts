@@ -198,6 +198,15 @@ export function appContainerId(uuid: string, app: string): string {
   return `appc-${uuid}-${app}`;
 }
 
+/** Makes the empty root of a sandbox without runc under a pod's runtime directory `dir`, holding a copy of
+ * catatonit (as runc would bind-mount it), and returns it. */
+export async function makeSandboxRoot(dir: string, catatonit = DEFAULT_CATATONIT): Promise<string> {
+  const root = join(dir, 'sandbox', 'rootfs');
+  await mkdir(root, { recursive: true });
+  await copyFile(catatonit, join(root, 'catatonit'), constants.COPYFILE_FICLONE);
+  return root;
+}
+
 /** Starts a pod's sandbox without runc before its preparation, to overlap the two, when the pod manifest allows one
  * (no pod isolators; {@link preparePod} may still decide for runc when an app may ptrace, and
  * {@link runPreparedPod} then ends this one). Its namespaces, hostname and metadata forwarder are those
@@ -213,11 +222,8 @@ export function startPodSandboxEarly(options: {
   metadataForward?: { socket: string; port: number };
 }): Promise<SandboxProcess> | undefined {
   if ((options.pod.manifest.isolators ?? []).length > 0) return undefined;
-  const root = join(options.dir, 'sandbox', 'rootfs');
-  const catatonit = options.catatonit ?? DEFAULT_CATATONIT;
   return (async () => {
-    await mkdir(root, { recursive: true });
-    await copyFile(catatonit, join(root, 'catatonit'), constants.COPYFILE_FICLONE);
+    const root = await makeSandboxRoot(options.dir, options.catatonit);
     return startSandboxProcess({
       dir: options.dir,
       root,

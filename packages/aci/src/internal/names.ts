@@ -68,12 +68,10 @@ export function hasRawBytes(name: string): boolean {
 
 /** A name for a message: each byte that is not UTF-8 shown as `\xHH` (a terminal would show U+FFFD for it). */
 export function displayName(name: string): string {
-  return hasRawBytes(name)
-    ? name.replace(
-        /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g,
-        (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`,
-      )
-    : name;
+  return name.replace(
+    new RegExp(ESCAPED.source, 'g'),
+    (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`,
+  );
 }
 
 /** A path for node:fs: the string itself, or the bytes it stands for ({@link decodeName} undone) when it holds
