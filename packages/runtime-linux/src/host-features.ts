@@ -22,6 +22,45 @@ export interface HostFeatures {
   apparmorProfiles: Set<string> | undefined;
   /** The host runs the unified cgroup v2 hierarchy only. */
   cgroupV2: boolean;
+  /** The cgroup controllers the pods' cgroups can use: with cgroup v2 those of the root's `cgroup.controllers`,
+   * with v1 those with a hierarchy mounted (`/proc/self/mountinfo`). An isolator whose controller is missing is
+   * reported `ignored` instead of failing in runc. Undefined: not known, every controller is taken as there. */
+  cgroupControllers?: ReadonlySet<string> | undefined;
+}
+
+/** The cgroup v1 controllers that have a hierarchy mounted, from the text of `/proc/PID/mountinfo` (the super
+ * options of each `cgroup` mount name its controllers, beside `rw` and the like). */
+export function cgroupV1Controllers(mountinfo: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    // fields after the separator: file system type, source, super options
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [type, , options] = line.slice(sep + 3).split(' ');
+    if (type !== 'cgroup' || options === undefined) continue;
+    for (const o of options.split(',')) if (/^[a-z_]+$/.test(o) && !V1_MOUNT_OPTIONS.has(o)) out.add(o);
+  }
+  return out;
+}
+
+/** Super options of a v1 cgroup mount that are not controller names. */
+const V1_MOUNT_OPTIONS = new Set([
+  'rw',
+  'ro',
+  'none',
+  'noprefix',
+  'xattr',
+  'cpuset_v2_mode',
+  'clone_children',
+]);
+
+async function cgroupControllers(v2: boolean): Promise<Set<string> | undefined> {
+  const text = await readFile(
+    v2 ? '/sys/fs/cgroup/cgroup.controllers' : '/proc/self/mountinfo',
+    'utf8',
+  ).catch(() => undefined);
+  if (text === undefined) return undefined;
+  return v2 ? new Set(text.split(/\s+/).filter((c) => c !== '')) : cgroupV1Controllers(text);
 }
 
 async function blockDevices(): Promise<BlockDevice[]> {
@@ -52,20 +91,23 @@ async function apparmorProfiles(): Promise<Set<string> | undefined> {
   );
 }
 
-/** Reads the host's features: architecture, block devices, SELinux, AppArmor and the cgroup layout. With
+/** Reads the host's features: architecture, block devices, SELinux, AppArmor, the cgroup layout and controllers. With
  * `blockDevices: false` the block devices are not read (`blockDevices` is then empty): for a pod without
  * block-bandwidth or block-iops isolators, which alone use them. */
 export async function detectHostFeatures(options: { blockDevices?: boolean } = {}): Promise<HostFeatures> {
-  const [devices, profiles] = await Promise.all([
+  const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const [devices, profiles, controllers] = await Promise.all([
     options.blockDevices === false ? ([] as BlockDevice[]) : blockDevices(),
     apparmorProfiles(),
+    cgroupControllers(cgroupV2),
   ]);
   return {
     arch: hostSeccompArch(),
     blockDevices: devices,
     selinux: existsSync('/sys/fs/selinux/enforce'),
     apparmorProfiles: profiles,
-    cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'),
+    cgroupV2,
+    cgroupControllers: controllers,
   };
 }
 

@@ -129,6 +129,44 @@ describe('planAppIsolators', () => {
     expect(none.report[0]?.status).toBe('ignored');
   });
 
+  it('ISO-014 ISO-015 ISO-017 ISO-020 ACE-017 a limit whose cgroup controller the host lacks is ignored, not given to runc', () => {
+    const limits: Isolator[] = [
+      { name: 'resource/memory', value: { limit: '64M' } },
+      { name: 'resource/cpu', value: { limit: '500m' } },
+      { name: 'resource/block-iops', value: { default: true, limit: 500 } },
+      { name: 'os/linux/cpu-shares', value: 512 },
+    ];
+    // cgroup v2 with only hugetlb (a hybrid host's unified hierarchy, or a container without delegation)
+    const v2 = { ...host, cgroupV2: true, cgroupControllers: new Set(['hugetlb']) };
+    const p = plan(limits, [], v2);
+    expect(p.resources).toEqual({});
+    expect(p.report.map((r) => [r.name, r.status])).toEqual([
+      ['resource/memory', 'ignored'],
+      ['resource/cpu', 'ignored'],
+      ['resource/block-iops', 'ignored'],
+      ['os/linux/cpu-shares', 'ignored'],
+    ]);
+    expect(p.report[0]?.detail).toBe(
+      "this host's cgroups have no memory controller, so nothing limits it: /sys/fs/cgroup/cgroup.controllers does not list it",
+    );
+    // block limits need io with v2 and blkio with v1; what the host has is enforced
+    expect(p.report[2]?.detail).toContain('no io controller');
+    const v1 = plan(limits, [], { ...host, cgroupControllers: new Set(['memory', 'io']) });
+    expect(v1.resources.memory?.limit).toBe(64000000);
+    expect(v1.resources.cpu).toBeUndefined();
+    expect(v1.resources.blockIO).toBeUndefined();
+    expect(v1.report.map((r) => r.status)).toEqual(['enforced', 'ignored', 'ignored', 'ignored']);
+    expect(v1.report[2]?.detail).toMatch(/no blkio controller.*no cgroup hierarchy is mounted/);
+    // the pod's limits likewise
+    const pod = planPodIsolators([{ name: 'resource/memory', value: { limit: '64M' } }], v2, {
+      ownNetwork: true,
+    });
+    expect(pod.resources).toEqual({});
+    expect(pod.report[0]).toMatchObject({ status: 'ignored', requirement: 'ISO-015' });
+    // unknown controllers (a caller's own HostFeatures without the field): every one is taken as there
+    expect(plan(limits).report.every((r) => r.status === 'enforced')).toBe(true);
+  });
+
   it('ISO-018 ISO-003 network bandwidth is reported as the pod plan says; without a plan, and unknown isolators, ignored', () => {
     const bandwidth = { name: 'resource/network-bandwidth', value: { default: true, limit: '1M' } };
     const p = plan([bandwidth, { name: 'example.com/frobnicate', value: 1 }]);

@@ -134,6 +134,32 @@ interface ResourceOutcome {
   detail: string;
 }
 
+/** The cgroup controller an isolator's settings need, when this host's cgroups do not offer it: runc would fail
+ * to write them (`memory.max: no such file or directory`), so the isolator is reported instead. */
+function missingController(host: HostFeatures, name: string): string | undefined {
+  const needed =
+    name === 'resource/memory'
+      ? 'memory'
+      : name === 'resource/cpu' || name === 'os/linux/cpu-shares'
+        ? 'cpu'
+        : name === 'resource/block-bandwidth' || name === 'resource/block-iops'
+          ? host.cgroupV2
+            ? 'io'
+            : 'blkio'
+          : undefined;
+  if (needed === undefined || host.cgroupControllers === undefined || host.cgroupControllers.has(needed))
+    return undefined;
+  return needed;
+}
+
+/** Why an isolator is not enforced when its controller is missing ({@link missingController}). */
+function noControllerDetail(host: HostFeatures, controller: string): string {
+  const why = host.cgroupV2
+    ? '/sys/fs/cgroup/cgroup.controllers does not list it'
+    : 'no cgroup hierarchy is mounted for it';
+  return `this host's cgroups have no ${controller} controller, so nothing limits it: ${why}`;
+}
+
 /** Applies one resource isolator (already bounded by the pod's) to `resources`. */
 function applyResource(
   resources: OciResources,
@@ -149,6 +175,8 @@ function applyResource(
   const request = toNumber(v.request);
   const notes: string[] = [];
   if (bounded) notes.push(`limit lowered from ${limit} to the pod's ${podLimit} (ISO-001)`);
+  const missing = missingController(host, v.name);
+  if (missing !== undefined) return { status: 'ignored', detail: noControllerDetail(host, missing) };
   switch (v.name) {
     case 'resource/memory': {
       resources.memory = {};
@@ -370,10 +398,16 @@ export function planAppIsolators(
           add(v.name, 'enforced', `profile ${v.profile}`);
         }
         break;
-      case 'cpu-shares':
+      case 'cpu-shares': {
+        const missing = missingController(host, v.name);
+        if (missing !== undefined) {
+          add(v.name, 'ignored', noControllerDetail(host, missing));
+          break;
+        }
         resources.cpu = { ...resources.cpu, shares: v.shares };
         add(v.name, 'enforced', `cpu shares ${v.shares}`);
         break;
+      }
       case 'oom-score-adj':
         proc.oomScoreAdj = v.score;
         add(v.name, 'enforced', `oom_score_adj ${v.score}`);

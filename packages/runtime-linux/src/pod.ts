@@ -442,6 +442,7 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
   } else {
     try {
       sandboxPid = await runc.runDetached(pod.sandbox.id, pod.sandbox.bundle, join(pod.dir, 'sandbox.log'));
+      await moveSandboxToLeaf(pod.cgroupsPath, sandboxPid);
     } catch (cause) {
       throw new RuntimeError(`the pod sandbox did not start: ${(cause as Error).message}`, {
         code: 'ERR_RUN_SANDBOX',
@@ -627,6 +628,21 @@ export async function runPreparedPod(pod: PreparedPod, options: RunPodOptions = 
     // the notify sockets of apps whose main process never ran (a failed pre-start, a stop, runc's failure)
     await closeReceivers();
   }
+}
+
+/** The cgroup of its own that a runc sandbox's init moves to on the unified hierarchy (cgroup v2). An app's name is
+ * an AC Name, which has no `_`: none can be called so. */
+const SANDBOX_LEAF_CGROUP = '_sandbox';
+
+/** With cgroup v2, a cgroup whose children use controllers can hold no process itself: runc would create each
+ * app's cgroup under the pod's without the controllers (its limits then fail: `memory.max: no such file or
+ * directory`). The runc sandbox's init therefore leaves the pod's cgroup, which keeps the pod isolators' limits
+ * and so still bounds every app's (ISO-001), for a leaf of its own. Nothing with cgroup v1. */
+async function moveSandboxToLeaf(cgroupsPath: string, pid: number): Promise<void> {
+  if (!existsSync('/sys/fs/cgroup/cgroup.controllers')) return;
+  const leaf = join('/sys/fs/cgroup', cgroupsPath, SANDBOX_LEAF_CGROUP);
+  await mkdir(leaf, { recursive: true });
+  await writeFile(join(leaf, 'cgroup.procs'), `${pid}\n`);
 }
 
 /** Every cgroup hierarchy mounted under /sys/fs/cgroup (each v1 controller, or the v2 root). */
