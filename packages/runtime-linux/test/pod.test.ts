@@ -101,7 +101,7 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
     const script = [
       'echo "pid1=$(cat /proc/1/cmdline | tr "\\0" " ")"',
       'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status',
-      'echo "memlimit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"',
+      'echo "memlimit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"',
       'mkdir /tmp/blocked 2>&1; echo "mkdir-status=$?"',
       'echo "user=$(id -u):$(id -g):$(id -G)"',
       'echo "cwd=$(pwd)"',
@@ -189,7 +189,7 @@ describe.skipIf(!isRoot)('pods on runc (root)', () => {
           'echo "got=$(cat /data/from-writer)"',
           'echo "pid1=$(cat /proc/1/cmdline | tr "\\0" " ")"',
           'ps -o comm,args | grep -c "from-writer" | sed "s/^/writer-visible=/"',
-          'echo "memlimit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"',
+          'echo "memlimit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"',
           'touch /data/from-reader',
           'exit 3',
         ].join('\n'),
