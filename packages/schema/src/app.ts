@@ -58,6 +58,7 @@ export interface Dependency {
   imageName: string;
   imageID?: string;
   labels?: Label[];
+  /** Bytes; a value beyond 2^53 (valid, the spec sets no bound) is held as the nearest double. */
   size?: number;
 }
 
@@ -453,8 +454,19 @@ export function readDependency(ctx: Ctx, item: unknown, p: string): Dependency |
   if (item.labels !== undefined && item.labels !== null)
     dep.labels = readLabels(ctx, item.labels, ptr(p, 'labels'));
   if (item.size !== undefined && item.size !== null) {
-    const size = readInteger(ctx, item.size, ptr(p, 'size'), req, 'size', 0, Number.MAX_SAFE_INTEGER);
-    if (size !== undefined) dep.size = size;
+    // "size (integer, optional)": any whole number of bytes, zero or more; the spec sets no upper bound, so one
+    // beyond 2^53 is accepted too (JSON.parse has already rounded it to the nearest double).
+    const size = item.size;
+    if (typeof size !== 'number')
+      ctx.error(ptr(p, 'size'), 'ERR_SCHEMA_TYPE', req, `size must be a number, not ${typeName(size)}.`);
+    else if (!Number.isInteger(size) || size < 0)
+      ctx.error(
+        ptr(p, 'size'),
+        'ERR_SCHEMA_RANGE',
+        req,
+        `size must be a whole number of bytes, zero or more, not ${show(size)}.`,
+      );
+    else dep.size = size;
   }
   return ctx.errorCount > before ? undefined : dep;
 }

@@ -297,7 +297,7 @@ export function imageManifestJsonSchema(): JsonSchema {
             imageName: ref('acIdentifier'),
             imageID: { type: ['string', 'null'], pattern: IMAGE_ID_PATTERN },
             labels: nullable(ref('labels')),
-            size: nullable({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+            size: nullable({ type: 'integer', minimum: 0 }),
           },
         },
       }),
