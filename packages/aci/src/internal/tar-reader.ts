@@ -56,6 +56,9 @@ const BLOCK = 512;
 /** Global PAX records (of every `g` header so far) that apply to each entry after them. */
 const MAX_GLOBAL_RECORDS = 1000;
 
+/** Bound (exclusive) of numeric PAX records: 2^63, the range of a 64-bit time_t, uid_t or off_t. */
+const PAX_NUMBER_BOUND = 2 ** 63;
+
 /** Parts a sparse file's map may have. */
 const MAX_SPARSE_PARTS = 1_000_000;
 
@@ -566,25 +569,41 @@ export async function* readTar(
       const sparseRecords = new Map<string, string>();
       for (const [key, value] of merged) {
         const text = () => value.toString('utf8');
-        const num = (field: string) => {
+        // size, uid and gid are whole numbers; mtime may have a fraction. Seconds must fit the 64 bits of a
+        // time_t (the reference and GNU tar refuse the rest; no file system could take them)
+        const num = (field: string, fraction: boolean) => {
           const t = text();
           const n = Number(t);
-          if (!/^-?[0-9]+(\.[0-9]+)?$/.test(t) || !Number.isFinite(n))
-            throw bad(offset, `PAX record ${field}=${JSON.stringify(t.slice(0, 40))} is not a number.`);
+          if (!(fraction ? /^-?[0-9]+(\.[0-9]+)?$/ : /^-?[0-9]+$/).test(t) || !Number.isFinite(n))
+            throw bad(
+              offset,
+              `PAX record ${field}=${JSON.stringify(t.slice(0, 40))} is not ${fraction ? 'a number' : 'a whole number'}.`,
+            );
+          if (Math.abs(n) >= PAX_NUMBER_BOUND)
+            throw bad(offset, `PAX record ${field}=${JSON.stringify(t.slice(0, 40))} is out of range.`);
           return n;
         };
         // names are bytes (hdrcharset=BINARY, or a writer that did not recode them): kept as they are
         if (key === 'path') h.name = decodeName(value);
         else if (key === 'linkpath') h.linkname = decodeName(value);
-        else if (key === 'size') h.size = num(key);
-        else if (key === 'uid') h.uid = num(key);
-        else if (key === 'gid') h.gid = num(key);
+        else if (key === 'size') h.size = num(key, false);
+        else if (key === 'uid') h.uid = num(key, false);
+        else if (key === 'gid') h.gid = num(key, false);
         else if (key === 'uname') h.uname = decodeName(value);
         else if (key === 'gname') h.gname = decodeName(value);
-        else if (key === 'mtime') h.mtime = num(key);
+        else if (key === 'mtime') h.mtime = num(key, true);
         else if (key.startsWith('SCHILY.xattr.')) h.xattrs.set(key.slice(13), value);
         else if (key.startsWith('LIBARCHIVE.xattr.')) {
-          const name = decodeURIComponent(key.slice(17));
+          // libarchive writes the attribute's name %-encoded
+          let name: string;
+          try {
+            name = decodeURIComponent(key.slice(17));
+          } catch {
+            throw bad(
+              offset,
+              `PAX record ${JSON.stringify(key.slice(0, 60))} has a %-encoded attribute name that does not decode.`,
+            );
+          }
           h.xattrs.set(name, Buffer.from(value.toString('ascii'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) sparseRecords.set(key.slice(11), text());
       }

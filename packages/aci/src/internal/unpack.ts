@@ -25,6 +25,10 @@ function timeOf(seconds: number): number | Date {
   return seconds < 0 ? new Date(seconds * 1000) : seconds;
 }
 
+/** Seconds a file time is clamped to (either way): a JavaScript Date's range, year 275760; Node cannot pass times
+ * beyond it (a base-256 or PAX mtime can be up to 2^63), and file systems clamp far earlier (ext4: year 2446). */
+const MAX_TIME_SECONDS = 8.64e12;
+
 /** Longest path the kernel takes (PATH_MAX, 4096 bytes with the final NUL). */
 const MAX_PATH_BYTES = 4095;
 
@@ -59,6 +63,8 @@ export class Unpacker {
   private xattrsMissed = 0;
   private xattrFailure: string | undefined;
   readonly warnings: string[] = [];
+  /** Set once a time out of range was clamped (reported once). */
+  private timesClamped = false;
   readonly privileged: boolean;
   readonly preserveOwnership: boolean;
 
@@ -165,10 +171,13 @@ export class Unpacker {
   /** Lays down one entry at `rel` (cleaned, relative to the root; `.` is the root itself). */
   async put(
     rel: string,
-    h: TarHeader,
+    header: TarHeader,
     body: () => AsyncGenerator<Uint8Array>,
     resolveLink: (linkname: string) => string | undefined,
   ): Promise<void> {
+    // a time no file can take (a base-256 or PAX mtime reaches 2^63 s) is set as near as it can be, as the kernel
+    // does with one past the file system's range
+    const h = Math.abs(header.mtime) > MAX_TIME_SECONDS ? this.clampTime(header) : header;
     if (this.preserveOwnership) this.checkOwner(h);
     if (rel === '.') {
       if (h.type === 'dir') this.dirs.set('.', { mode: this.mode(h), mtime: h.mtime, implied: false });
@@ -236,6 +245,11 @@ export class Unpacker {
         break;
       }
       case 'symlink': {
+        if (h.linkname.length > MAX_PATH_BYTES / 3 && nameByteLength(h.linkname) > MAX_PATH_BYTES)
+          throw new AciError(
+            `symlink "${rel.slice(0, 120)}${rel.length > 120 ? '…' : ''}" has a target of ${nameByteLength(h.linkname)} bytes; Linux takes at most ${MAX_PATH_BYTES} (PATH_MAX), so no tool can create it. Shorten the target in the image.`,
+            { code: 'ERR_ACI_LIMIT', requirement: 'ACI-005', file: h.name.slice(0, 200) },
+          );
         this.queue.op({
           t: 'symlink',
           abs,
@@ -310,6 +324,16 @@ export class Unpacker {
         });
     }
     if (this.xattrs && h.xattrs.size > 0 && h.type !== 'hardlink') await this.queueXattrs(abs, h.xattrs);
+  }
+
+  /** The header with its mtime clamped to {@link MAX_TIME_SECONDS}; the first such entry is named in a warning. */
+  private clampTime(h: TarHeader): TarHeader {
+    if (!this.timesClamped)
+      this.warnings.push(
+        `"${h.name.slice(0, 200)}" has mtime ${h.mtime} s, out of the range a file can take; it (and any other such entry) got the nearest time that can be.`,
+      );
+    this.timesClamped = true;
+    return { ...h, mtime: Math.sign(h.mtime) * MAX_TIME_SECONDS };
   }
 
   /** Refuses an owner no Linux file can have (a GNU base-256 or PAX uid beyond 32 bits, or a negative one)
