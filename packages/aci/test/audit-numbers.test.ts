@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { type TarEntrySpec, writeTar } from '@appc/vectors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extract, validateArchive } from '../src/index.ts';
-import { imageEntries, scratch } from './fixtures.ts';
+import { MAX_NAME_CHARS } from '../src/validate.ts';
+import { imageEntries, manifestText, scratch } from './fixtures.ts';
 
 // Archives found by the number and limit audit: each case ended in an internal error, a raw system error
 // (exit 2), or a wrong verdict before its fix.
@@ -96,5 +98,34 @@ describe('times and link targets no file can take (ACI-005, ACI-012)', () => {
     expect(hasCode(e, 'ERR_ACI_LIMIT')).toBe(true);
     expect((e as Error).message).toContain('"rootfs/l"');
     expect((e as Error).message.length).toBeLessThan(1000);
+  });
+});
+
+describe('names held to find duplicates (ACI-003, ACI-015)', () => {
+  it('ACI-015 GNU long names adding up to more than MAX_NAME_CHARS are refused with ERR_ACI_LIMIT, in bounded memory', {
+    tags: ['slow'],
+    timeout: 300_000,
+  }, async () => {
+    // 4,600 distinct names of 60,000 bytes (276 M characters; 40,000 of them had held 2.5 GB for minutes)
+    const file = `${fresh('names')}.aci`;
+    const script = `
+import sys, io, gzip, tarfile
+M = ${JSON.stringify(manifestText())}.encode()
+with gzip.open(sys.argv[1], 'wb', compresslevel=1) as g, tarfile.open(fileobj=g, mode='w', format=tarfile.GNU_FORMAT) as t:
+    i = tarfile.TarInfo('manifest'); i.size = len(M); t.addfile(i, io.BytesIO(M))
+    i = tarfile.TarInfo('rootfs'); i.type = tarfile.DIRTYPE; t.addfile(i)
+    for k in range(4600):
+        t.addfile(tarfile.TarInfo('rootfs/%08d' % k + 'x' * 60000))
+`;
+    const r = spawnSync('python3', ['-c', script, file]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const v = await validateArchive(file);
+    expect(v.issues.map((i) => i.code)).toEqual(['ERR_ACI_LIMIT']);
+    expect(v.issues[0]?.message).toContain(String(MAX_NAME_CHARS));
+    expect(v.issues[0]?.message.length).toBeLessThan(600);
+    // the image ID is still computed: the whole archive was read
+    expect(v.imageId).toMatch(/^sha512-/);
+    const e = await refused(file);
+    expect(hasCode(e, 'ERR_ACI_LIMIT')).toBe(true);
   });
 });
