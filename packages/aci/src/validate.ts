@@ -115,7 +115,6 @@ function keyOf(h1: number, h2: number): number {
 /** What the tar types an image may not hold are, for the message that refuses them. */
 const TYPE_HINTS: Record<string, string> = {
   M: ' (the continuation of a file from the previous volume of a GNU multi-volume archive; an image is one volume)',
-  D: ' (a directory listing of a GNU incremental dump)',
   N: ' (old GNU long names, given by a script to run)',
 };
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { type TarEntrySpec, writeTar } from '@appc/vectors';
@@ -127,5 +127,24 @@ with gzip.open(sys.argv[1], 'wb', compresslevel=1) as g, tarfile.open(fileobj=g,
     expect(v.imageId).toMatch(/^sha512-/);
     const e = await refused(file);
     expect(hasCode(e, 'ERR_ACI_LIMIT')).toBe(true);
+  });
+});
+
+describe('GNU incremental dumps (ACI-002, ACI-015)', () => {
+  it('ACI-015 directories of tar -g (typeflag D, with their listing as data) are directories: valid, extracted as such', async () => {
+    const layout = fresh('incr');
+    mkdirSync(join(layout, 'rootfs', 'bin', 'sub'), { recursive: true });
+    writeFileSync(join(layout, 'manifest'), manifestText());
+    writeFileSync(join(layout, 'rootfs', 'bin', 'a'), 'a');
+    const file = `${fresh('incr')}.aci`;
+    const r = spawnSync('tar', ['-g', `${file}.snar`, '-C', layout, '-cf', file, 'manifest', 'rootfs']);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    // GNU tar wrote the directories as D entries whose data lists their names
+    expect(readFileSync(file).includes(Buffer.from('Ya\0'))).toBe(true);
+    expect(await codes(file)).toEqual([]);
+    const target = fresh('incr-x');
+    await extract(file, target);
+    expect(lstatSync(join(target, 'rootfs', 'bin', 'sub')).isDirectory()).toBe(true);
+    expect(readFileSync(join(target, 'rootfs', 'bin', 'a'), 'utf8')).toBe('a');
   });
 });

@@ -254,6 +254,9 @@ const TYPES: Record<string, TarEntryType> = {
   '4': 'block',
   '5': 'dir',
   '6': 'fifo',
+  // a GNU incremental dump's directory (tar -g): its data is a listing of the names it held, skipped here; GNU tar
+  // extracts it as a directory and Go's archive/tar reports it as one
+  D: 'dir',
 };
 
 /** Types whose data, if any size is declared, is not stored after the header. */
@@ -616,7 +619,7 @@ export async function* readTar(
         typeflag === 'S' || (sparseRecords.size > 0 && h.type === 'file')
           ? await readSparseMap(h, block, typeflag, sparseRecords, offset)
           : undefined;
-      const dataSize = HEADER_ONLY.has(h.type) ? 0 : h.size;
+      const dataSize = HEADER_ONLY.has(h.type) && typeflag !== 'D' ? 0 : h.size;
       // bytes of the entry's data in the archive (for a sparse file, the parts that are not holes)
       const stored = sparse ? sparse.stored : dataSize;
       const padding = (BLOCK - (stored % BLOCK)) % BLOCK;
