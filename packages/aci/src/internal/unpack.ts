@@ -386,8 +386,11 @@ export class Unpacker {
     this.xattrDump.length = 0;
     this.xattrBytes = 0;
     const r = spawnSync('setfattr', ['-h', '--restore=-'], { input, stdio: ['pipe', 'ignore', 'pipe'] });
-    if (r.error) this.xattrsMissed += count;
-    else if (r.status !== 0) this.xattrFailure ??= r.stderr.toString().trim().slice(0, 500);
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') this.xattrsMissed += count;
+    else if (r.error) this.xattrFailure ??= `setfattr failed: ${r.error.message}`.slice(0, 500);
+    else if (r.status !== 0)
+      this.xattrFailure ??=
+        r.stderr.toString().trim().slice(0, 500) || `setfattr exited with status ${r.status}`;
   }
 
   /** Waits until every queued write is done, sets extended attributes (one `setfattr --restore` run), then
