@@ -3,7 +3,7 @@
 // CLI runs in a mount namespace of its own where that hierarchy is bound over /sys/fs/cgroup: runc, and appc, then
 // see a v2-only host. Its root offers few controllers (memory and cpu stay with v1), as in a container whose
 // cgroup was not delegated them.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ let g: string[];
 let aci: string;
 
 /** The built CLI, with the v2 hierarchy as /sys/fs/cgroup. */
-function appcOnV2(args: string[]): { done: Promise<Run> } {
+function appcOnV2(args: string[]): { done: Promise<Run>; child: ReturnType<typeof spawn> } {
   const child = spawn(
     'unshare',
     [
@@ -49,7 +49,12 @@ function appcOnV2(args: string[]): { done: Promise<Run> } {
   child.stderr.on('data', (d) => {
     err += d;
   });
-  return { done: new Promise((r) => child.once('close', (code) => r({ code: code ?? -1, out, err }))) };
+  return {
+    child,
+    done: new Promise((r) =>
+      child.once('close', (code, signal) => r({ code: code ?? (signal ? -1 : -2), out, err })),
+    ),
+  };
 }
 
 const podCgroups = () => readdirSync(V2).filter((n) => n.startsWith('appc-'));
@@ -175,6 +180,41 @@ describe('appc run on a cgroup v2 host (ACE-017, ISO-001)', () => {
       const ended = await run.done;
       expect(ended.code, ended.err).toBe(143);
       expect(existsSync(cgroup)).toBe(false);
+    },
+  );
+
+  it.skipIf(!isRoot || !hybrid)(
+    'kill -9 of appc run, then appc gc: the pod cgroup, the sandbox leaf and the runc containers go',
+    { tags: ['root'] },
+    async () => {
+      // unshare and sh exec into node: the PID spawned is the CLI's own
+      const uuidFile = join(work, 'uuid-kill');
+      const run = appcOnV2([
+        'run',
+        '--net=none',
+        '--uuid-file-save',
+        uuidFile,
+        '--pod-manifest',
+        join(work, 'pod.json'),
+      ]);
+      let cgroup = '';
+      for (let i = 0; i < 150 && !(cgroup && existsSync(join(cgroup, 'box', 'cgroup.procs'))); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (existsSync(uuidFile)) cgroup = join(V2, `appc-${(await readFile(uuidFile, 'utf8')).trim()}`);
+      }
+      expect(existsSync(join(cgroup, '_sandbox')), 'the pod runs, its sandbox in its leaf').toBe(true);
+      run.child.kill('SIGKILL');
+      expect((await run.done).code).toBe(-1);
+      const uuid = (await readFile(uuidFile, 'utf8')).trim();
+      expect(existsSync(cgroup), 'what the killed run left').toBe(true);
+      const gc = await appcOnV2(['gc', '--grace-period', '0s']).done;
+      expect(gc.code, gc.err).toBe(0);
+      expect(gc.out).toContain(uuid);
+      expect(existsSync(cgroup)).toBe(false);
+      const runcRoot = join(work, 'state', 'runc');
+      const left = spawnSync('runc', ['--root', runcRoot, 'list', '-q']).stdout.toString().trim();
+      expect(left).toBe('');
+      expect(podCgroups()).toEqual([]);
     },
   );
 });
