@@ -160,3 +160,22 @@ describe('extended attributes that cannot be set (ACI-005)', () => {
     expect(r.warnings.join('\n')).not.toContain('is missing');
   });
 });
+
+describe('header fields (ACI-015)', () => {
+  it('ACI-015 a mode field that is not octal is a malformed header, as uid and gid are (it had read as mode 0)', async () => {
+    const tar = writeTar({ entries: imageEntries([{ name: 'rootfs/a', contents: 'x' }]) });
+    // the third header: manifest (one data block), rootfs, rootfs/a
+    const at = 512 * 3;
+    expect(tar.toString('latin1', at, at + 8)).toBe('rootfs/a');
+    tar.write('abcdefg\0', at + 100, 'latin1');
+    tar.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = at; i < at + 512; i++) sum += tar[i] as number;
+    tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    const file = `${fresh('mode')}.aci`;
+    writeFileSync(file, tar);
+    expect(await codes(file)).toEqual(['ERR_ACI_BAD_TAR_HEADER']);
+    const e = await refused(file);
+    expect((e as Error).message).toContain('mode field of "rootfs/a"');
+  });
+});

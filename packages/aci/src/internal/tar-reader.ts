@@ -543,7 +543,7 @@ export async function* readTar(
         name: cstring(block, 0, 100),
         type: TYPES[typeflag] ?? 'unknown',
         typeflag,
-        mode: parseNumeric(block, 100, 8) & 0o7777,
+        mode: parseNumeric(block, 100, 8),
         uid: parseNumeric(block, 108, 8),
         gid: parseNumeric(block, 116, 8),
         uname: dialect === 'v7' ? '' : cstring(block, 265, 32),
@@ -562,9 +562,10 @@ export async function* readTar(
         const prefix = cstring(block, 345, 155);
         if (prefix) h.name = `${prefix}/${h.name}`;
       }
-      for (const f of ['uid', 'gid', 'mtime', 'devmajor', 'devminor'] as const) {
+      for (const f of ['mode', 'uid', 'gid', 'mtime', 'devmajor', 'devminor'] as const) {
         if (Number.isNaN(h[f])) throw bad(offset, `the ${f} field of "${h.name}" is not a number.`);
       }
+      h.mode &= 0o7777;
       if (longName !== undefined) h.name = longName;
       if (longLink !== undefined) h.linkname = longLink;
       longName = undefined;
