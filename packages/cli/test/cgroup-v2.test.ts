@@ -57,6 +57,25 @@ function appcOnV2(args: string[]): { done: Promise<Run>; child: ReturnType<typeo
   };
 }
 
+/** Runs the pod of pod.json (its app sleeps) on the v2 hierarchy; resolves once its app's cgroup has a process, with
+ * the pod's cgroup (empty when it never came up, which the caller's checks then report). */
+async function runPodOnV2(uuidFile: string): Promise<{ run: ReturnType<typeof appcOnV2>; cgroup: string }> {
+  const run = appcOnV2([
+    'run',
+    '--net=none',
+    '--uuid-file-save',
+    uuidFile,
+    '--pod-manifest',
+    join(work, 'pod.json'),
+  ]);
+  let cgroup = '';
+  for (let i = 0; i < 150 && !(cgroup && existsSync(join(cgroup, 'box', 'cgroup.procs'))); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (existsSync(uuidFile)) cgroup = join(V2, `appc-${(await readFile(uuidFile, 'utf8')).trim()}`);
+  }
+  return { run, cgroup };
+}
+
 const podCgroups = () => readdirSync(V2).filter((n) => n.startsWith('appc-'));
 const lines = (file: string) => readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).sort();
 
@@ -146,19 +165,7 @@ describe('appc run on a cgroup v2 host (ACE-017, ISO-001)', () => {
       pod.isolators = [{ name: 'os/unix/sysctl', value: { 'net.ipv4.ip_forward': '0' } }];
       await writeFile(join(work, 'pod.json'), JSON.stringify(pod));
       const uuidFile = join(work, 'uuid');
-      const run = appcOnV2([
-        'run',
-        '--net=none',
-        '--uuid-file-save',
-        uuidFile,
-        '--pod-manifest',
-        join(work, 'pod.json'),
-      ]);
-      let cgroup = '';
-      for (let i = 0; i < 150 && !(cgroup && existsSync(join(cgroup, 'box', 'cgroup.procs'))); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (existsSync(uuidFile)) cgroup = join(V2, `appc-${(await readFile(uuidFile, 'utf8')).trim()}`);
-      }
+      const { run, cgroup } = await runPodOnV2(uuidFile);
       try {
         expect(existsSync(join(cgroup, 'box', 'cgroup.procs')), 'the app is running').toBe(true);
         // catatonit in a leaf of its own, the app in its cgroup, none in the pod's
@@ -189,19 +196,7 @@ describe('appc run on a cgroup v2 host (ACE-017, ISO-001)', () => {
     async () => {
       // unshare and sh exec into node: the PID spawned is the CLI's own
       const uuidFile = join(work, 'uuid-kill');
-      const run = appcOnV2([
-        'run',
-        '--net=none',
-        '--uuid-file-save',
-        uuidFile,
-        '--pod-manifest',
-        join(work, 'pod.json'),
-      ]);
-      let cgroup = '';
-      for (let i = 0; i < 150 && !(cgroup && existsSync(join(cgroup, 'box', 'cgroup.procs'))); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (existsSync(uuidFile)) cgroup = join(V2, `appc-${(await readFile(uuidFile, 'utf8')).trim()}`);
-      }
+      const { run, cgroup } = await runPodOnV2(uuidFile);
       expect(existsSync(join(cgroup, '_sandbox')), 'the pod runs, its sandbox in its leaf').toBe(true);
       run.child.kill('SIGKILL');
       expect((await run.done).code).toBe(-1);
