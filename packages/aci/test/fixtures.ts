@@ -16,6 +16,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compress, type TarEntrySpec, type TarSpec, writeTar } from '@appc/vectors';
+import { expect } from 'vitest';
+import { extract } from '../src/index.ts';
 
 export type { TarEntrySpec, TarSpec };
 
@@ -177,4 +179,16 @@ export function xattrsSupported(dir: string): boolean {
   writeFileSync(p, '');
   const r = spawnSync('setfattr', ['-n', 'user.probe', '-v', '1', p]);
   return r.status === 0;
+}
+
+/** Whatever `extract` throws when it unpacks `file` into `parent`/out, after checking that it left nothing in
+ * `parent` (made here, fresh). */
+export async function refusedExtract(file: string, parent: string): Promise<unknown> {
+  mkdirSync(parent);
+  const e = await extract(file, join(parent, 'out')).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(readdirSync(parent)).toEqual([]);
+  return e;
 }
