@@ -1,6 +1,7 @@
 // The command line of `appc run` and `appc prepare`, as rkt users typed it: pod flags, then each IMAGE followed by
 // its own flags, its arguments after `--`; the next IMAGE (or `---`, which also ends the arguments) starts the next app.
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import type { ExposedPort, ImageManifest, Isolator, Volume } from '@appc/schema';
 import type { Store } from '@appc/store';
 import { pathArg } from './args.ts';
@@ -231,6 +232,11 @@ export function applyNetworkFlag(
       }
       if (pod.dns === 'host')
         throw new UsageError("--dns=host takes the host's resolv.conf whole: give no other DNS flag");
+      // a name server is an address: resolv.conf takes no names, and a bad one would fail every lookup (OS-006)
+      if (flag === 'dns' && isIP(value) === 0)
+        throw new UsageError(
+          `--dns ${value}: give a name server's IP address, e.g. --dns 192.0.2.53, or host`,
+        );
       const dns = pod.dns ?? {};
       const key = flag === 'dns' ? 'servers' : flag === 'dns-search' ? 'search' : 'options';
       dns[key] = [...(dns[key] ?? []), value];
@@ -245,8 +251,10 @@ export function applyNetworkFlag(
         return true;
       }
       if (pod.hosts === 'host') throw new UsageError(whole);
-      const { name: ip, value: names } = nameValue(flag, value);
-      if (!/^[0-9a-fA-F:.]+$/.test(ip) || names.trim() === '' || /\s/.test(names))
+      const eq = value.indexOf('=');
+      const ip = eq < 0 ? '' : value.slice(0, eq);
+      const names = eq < 0 ? '' : value.slice(eq + 1);
+      if (isIP(ip) === 0 || names.trim() === '' || /\s/.test(names))
         throw new UsageError(`--hosts-entry ${value}: write IP=HOSTNAME, e.g. 10.0.0.5=db.example`);
       pod.hosts = [...(pod.hosts ?? []), { ip, names: [names] }];
       return true;

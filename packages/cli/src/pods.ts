@@ -89,6 +89,15 @@ async function interactiveApp(pod: ReifiedPod): Promise<{ app: string; terminal:
   return { app: only.name, terminal: isatty(0) };
 }
 
+/** Removes the pod `appc run` made when it could not run it (its record says `aborted`): its containers, cgroups,
+ * network and mounts went already, and its record and files go too, so that a refused volume, user or program
+ * leaves nothing on the host. A pod in any other state, or already gone, is left as it is. */
+export async function discardAbortedPod(state: string, uuid: string): Promise<void> {
+  const { readPodRecord, removePod } = await import('@appc/runtime-linux');
+  const record = await readPodRecord(state, uuid).catch(() => undefined);
+  if (record?.state === 'aborted') await removePod(state, record).catch(() => undefined);
+}
+
 /** Runs a reified pod with the apps' output on this command's streams; reports the isolators not enforced as
  * written (ISO-003) and returns the first failing app's exit status, 0 when all succeed (ACE-018). */
 export async function runPodHere(

@@ -87,7 +87,17 @@ describe('appc run arguments, as rkt users type them', () => {
   });
 
   it('refuses what rkt would not take, with a usage error that says what to write', async () => {
-    await expect(parsePodArgs(['--hosts-entry', 'db.example', 'a.aci'], io)).rejects.toThrow(/NAME=VALUE/);
+    await expect(parsePodArgs(['--hosts-entry', 'db.example', 'a.aci'], io)).rejects.toThrow(
+      /--hosts-entry db.example: write IP=HOSTNAME/,
+    );
+    // OS-005, OS-006: an entry's address and a name server must be IP addresses, not just look like them
+    await expect(parsePodArgs(['--hosts-entry', '999.1.1.1=db', 'a.aci'], io)).rejects.toThrow(/IP=HOSTNAME/);
+    await expect(parsePodArgs(['--dns', '999.1.1.1', 'a.aci'], io)).rejects.toThrow(
+      /--dns 999.1.1.1: give a name server's IP address/,
+    );
+    await expect(parsePodArgs(['--dns', 'ns.example', 'a.aci'], io)).rejects.toThrow(/IP address/);
+    const dns = await parsePodArgs(['--dns', '192.0.2.53', '--dns', '2001:db8::53', 'a.aci'], io);
+    expect(dns.dns).toEqual({ servers: ['192.0.2.53', '2001:db8::53'] });
     await expect(parsePodArgs(['--hosts-entry', 'x y=db', 'a.aci'], io)).rejects.toThrow(/IP=HOSTNAME/);
     await expect(
       parsePodArgs(['--hosts-entry=host', '--hosts-entry=1.2.3.4=a', 'a.aci'], io),

@@ -181,6 +181,43 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(mountsUnder(join(work, 'state'))).toEqual([]);
   });
 
+  it('a pod refused at start (volume source, user, working directory, program, memory limit) leaves no record, files, mounts or veths', {
+    tags: ['root'],
+  }, async () => {
+    const state = join(work, 'state-refused');
+    const gs = ['--dir', state, '--local-config', join(work, 'etc'), '--insecure-options=image'];
+    await mkdir(join(work, 'real'), { recursive: true });
+    await symlink(join(work, 'real'), join(work, 'linked'));
+    const before = veths();
+    const cases: [string[], number, RegExp][] = [
+      [
+        ['--volume', `data,kind=host,source=${join(work, 'absent')}`, aci],
+        2,
+        /host source .*absent does not exist; create it first.*ACE-006/,
+      ],
+      [
+        ['--volume', `data,kind=host,source=${join(work, 'linked')}`, aci],
+        1,
+        /is a symlink; give the path it points to.*ACE-006/,
+      ],
+      [[aci, '--user', 'nobody-here'], 1, /user "nobody-here" is not in the image's \/etc\/passwd.*ACE-013/],
+      [[aci, '--working-dir', '/absent'], 1, /working directory \/absent does not exist.*ACE-011/],
+      [[aci, '--exec', '/bin/absent'], 1, /program "\/bin\/absent" was not found.*ACE-012/],
+      [[aci, '--memory', '0'], 1, /limit of 0 bytes.*ISO-015/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await appc([...gs, 'run', ...args]);
+      expect(r.code, r.err).toBe(code);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+      expect(readdirSync(join(state, 'pods')), args.join(' ')).toEqual([]);
+    }
+    expect((await appc([...gs, 'list', '--json'])).out.trim()).toBe('');
+    expect(mountsUnder(state)).toEqual([]);
+    expect(veths()).toBe(before);
+    expect(execFileSync('runc', ['--root', join(state, 'runc'), 'list', '-q']).toString()).toBe('');
+  });
+
   it('--hostname and --dns reach the apps (ACE-008)', { tags: ['root'] }, async () => {
     const r = await appc([
       ...g,

@@ -111,6 +111,27 @@ describe('planAppIsolators', () => {
     expect(under.report[0]?.status).toBe('enforced');
   });
 
+  it("ISO-015 a memory limit of 0 bytes is refused (runc would take it for no limit), the app's or the pod's", () => {
+    const err = errorOf(() => plan([{ name: 'resource/memory', value: { limit: '0' } }]));
+    expect(hasCode(err, 'ERR_RUN_ISOLATOR')).toBe(true);
+    expect(err).toMatchObject({ requirement: 'ISO-015' });
+    expect((err as Error).message).toMatch(
+      /^app "web": isolator resource\/memory has a limit of 0 bytes.*e\.g\. 64Mi/,
+    );
+    // bounded to 0 by the pod's limit likewise
+    const bounded = errorOf(() =>
+      plan(
+        [{ name: 'resource/memory', value: { limit: '1Gi' } }],
+        [{ name: 'resource/memory', value: { limit: '0' } }],
+      ),
+    );
+    expect(hasCode(bounded, 'ERR_RUN_ISOLATOR')).toBe(true);
+    const pod = errorOf(() =>
+      planPodIsolators([{ name: 'resource/memory', value: { limit: '0' } }], host, { ownNetwork: true }),
+    );
+    expect((pod as Error).message).toMatch(/^pod: isolator resource\/memory has a limit of 0 bytes/);
+  });
+
   it('ISO-016 ISO-017 block bandwidth and IOPS throttle every block device of the host, or are ignored without any', () => {
     const p = plan([
       { name: 'resource/block-bandwidth', value: { default: true, limit: '10M' } },

@@ -167,6 +167,7 @@ function applyResource(
   pod: ResourceIsolatorValue | undefined,
   host: HostFeatures,
   ownNetwork: boolean,
+  who: string,
 ): ResourceOutcome {
   const limit = toNumber(v.limit);
   const podLimit = toNumber(pod?.limit);
@@ -179,6 +180,12 @@ function applyResource(
   if (missing !== undefined) return { status: 'ignored', detail: noControllerDetail(host, missing) };
   switch (v.name) {
     case 'resource/memory': {
+      // runc reads a limit of 0 as "no limit": the app would run unbounded while the report said otherwise
+      if (effective === 0)
+        throw new RuntimeError(
+          `${who}: isolator resource/memory has a limit of 0 bytes, which no process fits in; give the memory it may use (e.g. 64Mi, --memory 64Mi) or leave the isolator out.`,
+          { code: 'ERR_RUN_ISOLATOR', requirement: 'ISO-015' },
+        );
       resources.memory = {};
       if (effective !== undefined) resources.memory.limit = effective;
       if (request !== undefined) resources.memory.reservation = Math.min(request, effective ?? request);
@@ -371,7 +378,7 @@ export function planAppIsolators(
     const out =
       v.name === 'resource/network-bandwidth'
         ? networkBandwidthOutcome(options, appName)
-        : applyResource(resources, v, podRes.get(v.name), host, options.ownNetwork);
+        : applyResource(resources, v, podRes.get(v.name), host, options.ownNetwork, `app "${appName}"`);
     add(v.name, out.status, out.detail);
   }
 
@@ -465,7 +472,7 @@ export function planPodIsolators(
           add(v.name, out.status, out.detail);
           break;
         }
-        const out = applyResource(resources, v, undefined, host, options.ownNetwork);
+        const out = applyResource(resources, v, undefined, host, options.ownNetwork, 'pod');
         add(v.name, out.status, `${out.detail}${out.status === 'ignored' ? '' : ' for the whole pod'}`);
         break;
       }

@@ -2,7 +2,7 @@ import { serializePodManifest } from '@appc/schema';
 import { openImageStore, stateDir } from '../context.ts';
 import { type Globals, type Io, paint, useColor } from '../io.ts';
 import { POD_FLAGS_HELP, parsePodArgs, reifyFromArgs } from '../pod-args.ts';
-import { requireRoot, runPodHere } from '../pods.ts';
+import { discardAbortedPod, requireRoot, runPodHere } from '../pods.ts';
 
 export const summary = "Run images as a pod; exit with the first failing app's status";
 export const usage =
@@ -42,7 +42,14 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
       const color = useColor(io);
       for (const w of pod.warnings)
         io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
-      return await runPodHere(io, globals, store, pod, { ...args, early });
+      try {
+        return await runPodHere(io, globals, store, pod, { ...args, early });
+      } catch (error) {
+        // a pod that could not run (a refused volume, user, working directory or program: ACE-006, ACE-011..ACE-013)
+        // leaves nothing behind; its reason is this command's error
+        await discardAbortedPod(stateDir(globals, io), pod.uuid);
+        throw error;
+      }
     } finally {
       store.close();
     }
