@@ -221,6 +221,16 @@ export function applyNetworkFlag(
       pod.net = value;
       return true;
     case 'hostname':
+      // what sethostname(2) and resolvers take: dot-separated RFC 1123 labels, at most 64 bytes (ACE-018)
+      if (
+        value.length > 64 ||
+        !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+          value,
+        )
+      )
+        throw new UsageError(
+          `--hostname ${value}: give a host name of letters, digits, "-" and ".", at most 64 characters, e.g. web-1`,
+        );
       pod.hostname = value;
       return true;
     case 'dns':

@@ -96,6 +96,12 @@ describe('appc run arguments, as rkt users type them', () => {
       /--dns 999.1.1.1: give a name server's IP address/,
     );
     await expect(parsePodArgs(['--dns', 'ns.example', 'a.aci'], io)).rejects.toThrow(/IP address/);
+    // ACE-018: the pod's hostname is one sethostname(2) and resolvers take
+    for (const bad of ['bad host!', '-web', 'a..b', 'x'.repeat(65)])
+      await expect(parsePodArgs(['--hostname', bad, 'a.aci'], io)).rejects.toThrow(
+        /--hostname .*: give a host name/,
+      );
+    expect((await parsePodArgs(['--hostname', 'web-1.example', 'a.aci'], io)).hostname).toBe('web-1.example');
     const dns = await parsePodArgs(['--dns', '192.0.2.53', '--dns', '2001:db8::53', 'a.aci'], io);
     expect(dns.dns).toEqual({ servers: ['192.0.2.53', '2001:db8::53'] });
     await expect(parsePodArgs(['--hosts-entry', 'x y=db', 'a.aci'], io)).rejects.toThrow(/IP=HOSTNAME/);

@@ -126,7 +126,7 @@ export class Runc {
     if (code !== 0) {
       const logged = await logErrors(logFile);
       throw new RuntimeError(
-        `runc run --detach ${id} failed with status ${code}: ${logged.join('; ') || 'no message'}`,
+        `runc run --detach ${id} failed with status ${code}: ${logged.join('; ') || 'no message'}${whatToDo(logged)}`,
         {
           code: 'ERR_RUN_RUNC',
           requirement: 'ACE-002',
@@ -170,7 +170,7 @@ export class Runc {
       async (exitCode) => {
         const errors = await logErrors(logFile);
         if (errors.length > 0) {
-          throw new RuntimeError(`runc run ${id} failed: ${errors.join('; ')}`, {
+          throw new RuntimeError(`runc run ${id} failed: ${errors.join('; ')}${whatToDo(errors)}`, {
             code: 'ERR_RUN_RUNC',
             requirement: 'ACE-002',
           });
@@ -286,4 +286,14 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<void>
     if (stat === undefined || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return;
     await new Promise((r) => setTimeout(r, look < 20 ? 1 : Math.min(2 ** (look - 20), 20)));
   }
+}
+
+/** What to do about a runc failure whose cause is the pod's own settings, as a sentence to add to its message
+ * (empty when runc's words are all there is to say). */
+function whatToDo(errors: readonly string[]): string {
+  const text = errors.join('; ');
+  // the kernel refuses a memory limit below what the container's cgroup already uses (ISO-015)
+  if (/unable to set memory limit/.test(text))
+    return "; the app's resource/memory limit is below what it needs to start: raise it (e.g. --memory 64Mi).";
+  return '';
 }
