@@ -74,6 +74,20 @@ export function pathArg(io: Io, p: string): string {
   return io.cwd === undefined ? resolve(p) : resolve(io.cwd, p);
 }
 
+/** Reads a file a flag or argument names; its errors name it too (Node's EISDIR, for one, carries no path).
+ * @throws the system error, with `path` set. */
+export async function readNamedFile(file: string): Promise<Buffer>;
+export async function readNamedFile(file: string, encoding: 'utf8'): Promise<string>;
+export async function readNamedFile(file: string, encoding?: 'utf8'): Promise<Buffer | string> {
+  try {
+    return encoding ? await readFile(file, encoding) : await readFile(file);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (typeof e === 'object' && e !== null && e.path === undefined) e.path = file;
+    throw error;
+  }
+}
+
 /** Go-style durations as rkt took them: `24h`, `90m`, `1h30m`, `45s`, `0s`; also `d` for days. */
 export function parseDuration(text: string, flag = '--grace-period'): number {
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -122,7 +136,7 @@ export async function podArgs(
   uuidFile: string | undefined,
 ): Promise<string[]> {
   if (uuidFile === undefined) return positionals;
-  const text = (await readFile(pathArg(io, uuidFile), 'utf8')).trim();
+  const text = (await readNamedFile(pathArg(io, uuidFile), 'utf8')).trim();
   if (!/^[0-9a-f-]{8,36}$/i.test(text))
     throw new UsageError(
       `--uuid-file ${uuidFile}: it holds no pod UUID (appc run --uuid-file-save writes one)`,

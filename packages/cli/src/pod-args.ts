@@ -1,10 +1,9 @@
 // The command line of `appc run` and `appc prepare`, as rkt users typed it: pod flags, then each IMAGE followed by
 // its own flags, its arguments after `--`; the next IMAGE (or `---`, which also ends the arguments) starts the next app.
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ExposedPort, ImageManifest, Isolator, Volume } from '@appc/schema';
 import type { Store } from '@appc/store';
-import { pathArg } from './args.ts';
+import { pathArg, readNamedFile } from './args.ts';
 import { insecureOptions, networkOptions, openTrust, progressLine } from './context.ts';
 import { UsageError } from './errors.ts';
 import type { Globals, Io } from './io.ts';
@@ -146,7 +145,7 @@ function nameValue(flag: string, value: string): { name: string; value: string }
 
 /** The NAME=VALUE lines of an environment file (rkt's --set-env-file): blank lines and # comments skipped. */
 async function envFile(io: Io, file: string): Promise<{ name: string; value: string }[]> {
-  const text = await readFile(pathArg(io, file), 'utf8');
+  const text = await readNamedFile(pathArg(io, file), 'utf8');
   const out: { name: string; value: string }[] = [];
   text.split('\n').forEach((line, i) => {
     const t = line.trim();
@@ -502,7 +501,7 @@ export async function reifyFromArgs(
   if (args.podManifest !== undefined) {
     const file = pathArg(io, args.podManifest);
     const { parseJson, parsePodManifest } = await import('@appc/schema');
-    const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
+    const manifest = parsePodManifest(parseJson(await readNamedFile(file), { file }), { file });
     return reifyPodManifest(manifest, lookup, uuid === undefined ? {} : { uuid });
   }
   // an image ID needs neither the network nor the keys: only load them for names, URLs and files

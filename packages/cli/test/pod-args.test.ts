@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../src/errors.ts';
 import { parsePodArgs } from '../src/pod-args.ts';
 
 const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: '/work' };
@@ -117,5 +118,11 @@ describe('appc run arguments, as rkt users type them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'appc-pod-args-'));
     writeFileSync(join(dir, 'bad'), 'OK=1\nnot a pair\n');
     await expect(parsePodArgs(['--set-env-file', join(dir, 'bad'), 'a.aci'], io)).rejects.toThrow(/line 2/);
+    // a directory where a file belongs: the message names it (Node's EISDIR does not)
+    const notFile = await parsePodArgs(['--set-env-file', dir, 'a.aci'], io).catch((e: unknown) => e);
+    expect(describeError(notFile, false)).toEqual({
+      message: `${dir}: is a directory; name a file [EISDIR]`,
+      exitCode: 2,
+    });
   });
 });

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { applyManifestPatch, type Compression, type ManifestPatch, patchManifest } from '@appc/aci';
 import { type ImageManifest, parseImageManifest, parseJson } from '@appc/schema';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -82,7 +81,7 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   let replacement: ImageManifest | undefined;
   if (values.manifest !== undefined) {
     const file = pathArg(io, values.manifest);
-    replacement = parseImageManifest(parseJson(await readFile(file), { file }), { file });
+    replacement = parseImageManifest(parseJson(await readNamedFile(file), { file }), { file });
   }
   const patch: ManifestPatch = {
     ...(values.name !== undefined ? { name: values.name } : {}),

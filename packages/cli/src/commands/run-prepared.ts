@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageManifest } from '@appc/schema';
-import { expectPositionals, parseCommandArgs } from '../args.ts';
+import { expectPositionals, parseCommandArgs, readNamedFile } from '../args.ts';
 import { openImageStore, stateDir } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { Globals, Io } from '../io.ts';
@@ -52,7 +51,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   try {
     const { parseJson, parsePodManifest } = await import('@appc/schema');
     const file = join(podDir(state, record.uuid), 'pod-manifest.json');
-    const manifest = parsePodManifest(parseJson(await readFile(file), { file }), { file });
+    const manifest = parsePodManifest(parseJson(await readNamedFile(file), { file }), { file });
     const store = await openImageStore(globals, io);
     try {
       const images = new Map<string, ImageManifest>();

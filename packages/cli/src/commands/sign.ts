@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -25,10 +24,10 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
       '--key KEY_FILE is required (a private key exported by gpg --armor --export-secret-keys)',
     );
   }
-  const key = await readFile(pathArg(io, values.key));
+  const key = await readNamedFile(pathArg(io, values.key));
   const passphrase =
     values['passphrase-file'] !== undefined
-      ? (await readFile(pathArg(io, values['passphrase-file']), 'utf8')).split(/\r?\n/)[0]
+      ? (await readNamedFile(pathArg(io, values['passphrase-file']), 'utf8')).split(/\r?\n/)[0]
       : io.env.APPC_SIGN_PASSPHRASE;
   const { signFile } = await import('@appc/verify');
   const file = pathArg(io, positionals[0] as string);

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
 import { openTrust } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -18,7 +17,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const file = pathArg(io, positionals[0] as string);
   const sigFile = positionals[1] !== undefined ? pathArg(io, positionals[1]) : `${file}.asc`;
   const { manifest } = await readManifest(file);
-  const signature = await readFile(sigFile);
+  const signature = await readNamedFile(sigFile);
   const { verifySignature } = await import('@appc/verify');
   const trust = await openTrust(globals, io);
   const v = await verifySignature({
