@@ -219,6 +219,22 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(execFileSync('runc', ['--root', join(state, 'runc'), 'list', '-q']).toString()).toBe('');
   });
 
+  it('prepare --dry-run prints the pod manifest and prepares nothing; a --uuid-file-save it cannot write leaves no pod', {
+    tags: ['root'],
+  }, async () => {
+    const state = join(work, 'state-prepare');
+    const gs = ['--dir', state, '--local-config', join(work, 'etc'), '--insecure-options=image'];
+    const dry = await appc([...gs, 'prepare', '--dry-run', aci]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(JSON.parse(dry.out).acKind).toBe('PodManifest');
+    const nowhere = await appc([...gs, 'prepare', '--uuid-file-save', join(work, 'absent', 'uuid'), aci]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.err).toContain(`${join(work, 'absent', 'uuid')}: no such file or directory`);
+    const pods = join(state, 'pods');
+    expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
+    expect((await appc([...gs, 'list', '--json'])).out).toBe('');
+  });
+
   it('--hostname and --dns reach the apps (ACE-008)', { tags: ['root'] }, async () => {
     const r = await appc([
       ...g,

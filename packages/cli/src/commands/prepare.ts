@@ -19,15 +19,28 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const store = await openImageStore(globals, io);
   try {
     const pod = await reifyFromArgs(args, io, globals, store);
+    // as appc run --dry-run: the reified pod manifest, and no pod
+    if (args.dryRun) {
+      io.stdout.write(`${serializePodManifest(pod.manifest, { indent: 2 })}\n`);
+      return ExitCode.Ok;
+    }
     const state = stateDir(globals, io);
-    const { checkPodName, podDir, podRecordOf, writePodRecord } = await import('@appc/runtime-linux');
-    if (args.name !== undefined) await checkPodName(state, args.name);
-    await writePodRecord(state, podRecordOf(pod, args));
-    await writeFile(
-      join(podDir(state, pod.uuid), 'pod-manifest.json'),
-      serializePodManifest(pod.manifest, { indent: 2 }),
+    const { checkPodName, podDir, podRecordOf, removePodDir, writePodRecord } = await import(
+      '@appc/runtime-linux'
     );
-    if (args.uuidFileSave !== undefined) await writeFile(args.uuidFileSave, pod.uuid);
+    if (args.name !== undefined) await checkPodName(state, args.name);
+    try {
+      await writePodRecord(state, podRecordOf(pod, args));
+      await writeFile(
+        join(podDir(state, pod.uuid), 'pod-manifest.json'),
+        serializePodManifest(pod.manifest, { indent: 2 }),
+      );
+      if (args.uuidFileSave !== undefined) await writeFile(args.uuidFileSave, pod.uuid);
+    } catch (error) {
+      // a pod whose UUID could not be saved where asked is not left behind, unnamed (ACE-001)
+      await removePodDir(state, pod.uuid).catch(() => undefined);
+      throw error;
+    }
     io.stdout.write(`${pod.uuid}\n`);
     return ExitCode.Ok;
   } finally {
