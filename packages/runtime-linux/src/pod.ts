@@ -12,6 +12,7 @@ import { Runc, type RuncOptions, type StdioTarget } from './runc.ts';
 import { createAppRuntimeConfig, createSandboxRuntimeConfig, type RootfsOverlay } from './runtime-config.ts';
 import {
   killSandboxProcess,
+  killUnrecordedSandbox,
   readSandboxProcess,
   type SandboxProcess,
   sandboxProcessFile,
@@ -704,6 +705,9 @@ export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boo
     ]);
     await runc.delete(sandbox, true); // none, unless an earlier runner had prepared one
   } else {
+    // a sandbox whose runner died before recording it (kill -9 right after it started) is found by its root
+    const root = join(pod.dir, 'sandbox', 'rootfs');
+    if (existsSync(root)) await killUnrecordedSandbox(root);
     await runc.killInit(sandbox);
     await Promise.all([...ids].map((id) => runc.delete(id, true)));
     await runc.delete(sandbox, true);

@@ -3,7 +3,7 @@
 // It holds the same namespaces for the apps to join (ACE-003) at a fraction of runc's start and delete cost. Its
 // PID and start time are written next to the bundles, so that a runner killed with -9 leaves enough for gc.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { RuntimeError } from './errors.ts';
@@ -176,6 +176,35 @@ export async function readSandboxProcess(dir: string): Promise<SandboxProcess | 
     // a file cut short by a crash: nothing to go by
   }
   return undefined;
+}
+
+/** Ends the processes of a sandbox that was never recorded in {@link sandboxProcessFile}: its runner was killed
+ * between starting it and learning its PID. They are found by the sandbox root `root` their command lines name
+ * (the unshare processes; catatonit and the forwarder are in their process group, which is killed whole), and
+ * waited for.
+ * @returns how many process groups were ended. */
+export async function killUnrecordedSandbox(root: string): Promise<number> {
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  const groups = new Set<number>();
+  const pids: number[] = [];
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+      .map(async (e) => {
+        const cmdline = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+        if (!cmdline.split('\0').includes(root)) return;
+        const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+        // after the command name: field 3 (state) is fields[0], field 5 (process group) is fields[2]
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const group = Number(fields[2]);
+        if (fields[0] === 'Z' || !Number.isInteger(group) || group <= 1) return;
+        groups.add(group);
+        pids.push(Number(e));
+      }),
+  );
+  for (const group of groups) killGroup(group);
+  await Promise.all(pids.map((pid) => waitForExit(pid, 10_000)));
+  return groups.size;
 }
 
 /** Ends a sandbox process (SIGKILL; every process of the pod's PID namespace goes with it) and waits until it is

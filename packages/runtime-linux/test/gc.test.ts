@@ -1,7 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeSandboxRoot } from '../src/pod.ts';
 import { gcPods } from '../src/pod-runner.ts';
-import { currentOwner, listPods, type PodRecord, writePodRecord } from '../src/pods.ts';
+import { currentOwner, listPods, type PodRecord, podDir, writePodRecord } from '../src/pods.ts';
+import { isRunning } from '../src/runc.ts';
+import { sandboxProcessFile, startSandboxProcess } from '../src/sandbox.ts';
 import { tempDir } from './support.ts';
 
 const dirs: string[] = [];
@@ -50,5 +56,56 @@ describe('gcPods: what stays and what goes', () => {
     // a shorter expiry takes the younger prepared pod too; one being started is never taken
     const sooner = await gcPods(state, { now, expirePreparedMs: 30 * 60_000, gracePeriodMs: hour });
     expect(sooner.removed).toEqual([pods.newPrepared.uuid]);
+  });
+});
+
+const canSandbox =
+  process.getuid?.() === 0 && existsSync('/usr/bin/catatonit') && existsSync('/usr/bin/socat');
+
+/** Host PIDs whose command line names `arg`, zombies left out. */
+function processesNaming(arg: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes(arg);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(!canSandbox)('gcPods after a runner killed as its sandbox started (root)', () => {
+  it('ends a sandbox never recorded: catatonit, unshare and the metadata forwarder go (ACE-003, META-001)', {
+    tags: ['root'],
+  }, async () => {
+    const state = await tempDir('appc-gc-sandbox-');
+    dirs.push(state);
+    const uuid = randomUUID();
+    const runtime = join(podDir(state, uuid), 'runtime');
+    const root = await makeSandboxRoot(runtime);
+    const sandbox = await startSandboxProcess({
+      dir: runtime,
+      root,
+      hostname: 'gc-test',
+      hostNetwork: false,
+      forward: { socket: join(podDir(state, uuid), 'mds.sock'), port: 18112 },
+    });
+    // the runner died before it wrote the sandbox's PID down; its record names an owner that is gone
+    await rm(sandboxProcessFile(runtime));
+    await writePodRecord(
+      state,
+      record(uuid, { state: 'prepared', owner: { pid: 2 ** 22 + 1, startTime: '1' } }),
+    );
+    expect(processesNaming(root).length).toBeGreaterThan(0);
+    const report = await gcPods(state, { gracePeriodMs: 0 });
+    expect(report.cleaned).toEqual([uuid]);
+    expect(report.removed).toEqual([uuid]);
+    expect(await isRunning(sandbox)).toBe(false);
+    expect(processesNaming(root)).toEqual([]);
+    expect(processesNaming(join(podDir(state, uuid), 'mds.sock'))).toEqual([]);
   });
 });
