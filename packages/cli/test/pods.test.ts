@@ -610,6 +610,18 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     ]);
     expect(flags.code, flags.err).toBe(0);
     expect(flags.out).toBe('1\n');
+    // ACE-012: a program the app does not have is named, with what to do, not runc's log line and status 255
+    const missing = await appc([...g, 'enter', 'web', '/bin/absent']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(
+      /app "web" of pod .*: \/bin\/absent could not be run: .*no such file or directory; give a program of the app's filesystem.*\[ERR_RUN_EXEC_NOT_FOUND, ACE-012\]/,
+    );
+    expect(missing.err).not.toContain('level=error');
+    const unknownApp = await appc([...g, 'enter', '--app', 'db', 'web', '/bin/true']);
+    expect(unknownApp.code).toBe(2);
+    expect(unknownApp.err).toMatch(/has no app "db"; its apps: web/);
+    // the command's own status 255 is its own
+    expect((await appc([...g, 'enter', 'web', '/bin/sh', '-c', 'exit 255'])).code).toBe(255);
     const stop = await appc([...g, 'stop', 'web']);
     expect(stop.code, stop.err).toBe(0);
     expect(await exited).toBe(143); // httpd ended by SIGTERM: 128 + 15, the first failing app's status

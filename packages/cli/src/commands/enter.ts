@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../args.ts';
 import { stateDir } from '../context.ts';
@@ -25,20 +26,29 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   const cmd = after[0] === '--' ? after.slice(1) : after;
   requireRoot('enter');
   const state = stateDir(globals, io);
-  const { findPod } = await import('@appc/runtime-linux');
+  const { findPod, podDir, RuntimeError } = await import('@appc/runtime-linux');
   const pod = await findPod(state, ref);
   if (pod.state !== 'running') throw new UsageError(`pod ${pod.uuid} is ${pod.state}, not running`);
+  const names = pod.apps.map((a) => a.name).join(', ');
+  if (values.app !== undefined && !pod.apps.some((a) => a.name === values.app))
+    throw new UsageError(`pod ${pod.uuid} has no app "${values.app}"; its apps: ${names}`);
   const app = values.app ?? (pod.apps.length === 1 ? pod.apps[0]?.name : undefined);
-  if (app === undefined || !pod.apps.some((a) => a.name === app))
-    throw new UsageError(`say which app with --app (${pod.apps.map((a) => a.name).join(', ')})`);
+  if (app === undefined) throw new UsageError(`say which app with --app (${names})`);
+  const program = cmd.length > 0 ? cmd : ['/bin/sh'];
+  // runc's own failure goes to a JSON log of its own, so that it is told apart from the command's exit status 255
+  const log = join(podDir(state, pod.uuid), 'runtime', `enter-${process.pid}.log`);
   const child = spawn(
     'runc',
     [
       '--root',
       join(state, 'runc'),
+      '--log',
+      log,
+      '--log-format',
+      'json',
       'exec',
       `appc-${pod.uuid}-${app}`,
-      ...(cmd.length > 0 ? cmd : ['/bin/sh']),
+      ...program,
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -51,5 +61,35 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     child.once('close', (c, signal) => resolve(c ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   });
   io.stdin?.unpipe(child.stdin);
+  const failed = await runcFailure(log);
+  if (failed !== undefined) {
+    // ACE-012: a program the app's filesystem does not have is the caller's to correct
+    const missing = /no such file or directory|not found in \$PATH|permission denied/.test(failed);
+    throw new RuntimeError(
+      `app "${app}" of pod ${pod.uuid}: ${program[0]} could not be run: ${failed}${
+        missing ? `; give a program of the app's filesystem (the default is /bin/sh)` : ''
+      }.`,
+      missing
+        ? { code: 'ERR_RUN_EXEC_NOT_FOUND', requirement: 'ACE-012', app }
+        : { code: 'ERR_RUN_RUNC', requirement: 'ACE-002', app },
+    );
+  }
   return code;
+}
+
+/** runc's own error (its JSON log), once it ended; the log goes. Undefined when runc ran the command. */
+async function runcFailure(log: string): Promise<string | undefined> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  await rm(log, { force: true });
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if (entry.level === 'error' || entry.level === 'fatal') errors.push(entry.msg ?? line);
+    } catch {
+      errors.push(line);
+    }
+  }
+  return errors.length > 0 ? errors.join('; ') : undefined;
 }
