@@ -565,6 +565,49 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     }
   });
 
+  it('stop: a bad --timeout stops nothing; a pod that outlasts it is a clear error, and --force ends it', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return;
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        ...g,
+        'run',
+        '--net=none',
+        '--name',
+        'stubborn',
+        aci,
+        '--exec',
+        '/bin/sh',
+        '--',
+        '-c',
+        "trap '' TERM; echo started; while true; do sleep 1; done",
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => String(d).includes('started') && resolve()),
+    );
+    const bad = await appc([...g, 'stop', '--timeout', 'soon', 'stubborn']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--timeout soon: give seconds (e.g. 30) or a duration');
+    expect(JSON.parse((await appc([...g, 'status', '--json', 'stubborn'])).out).state).toBe('running');
+    const late = await appc([...g, 'stop', '--timeout', '0.3', 'stubborn']);
+    expect(late.code).toBe(2);
+    expect(late.err).toMatch(
+      /did not stop within --timeout 0\.3; wait longer \(--timeout\) or kill it \(--force\)\. \[ERR_RUN_POD_STATE\]/,
+    );
+    expect(late.err).not.toContain('internal error');
+    const forced = await appc([...g, 'stop', '--force', 'stubborn']);
+    expect(forced.code, forced.err).toBe(0);
+    await exited;
+    expect(JSON.parse((await appc([...g, 'status', '--json', 'stubborn'])).out).state).not.toBe('running');
+    expect((await appc([...g, 'rm', 'stubborn'])).code).toBe(0);
+  });
+
   it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {
     tags: ['root'],
   }, async () => {

@@ -1,6 +1,6 @@
-import { expectPositionals, parseCommandArgs, podArgs, UUID_FILE_FLAG } from '../args.ts';
+import { expectPositionals, parseCommandArgs, parseDuration, podArgs, UUID_FILE_FLAG } from '../args.ts';
 import { stateDir } from '../context.ts';
-import { describeError, exitCodeFor } from '../errors.ts';
+import { describeError, exitCodeFor, UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 import { requireRoot } from '../pods.ts';
 
@@ -10,7 +10,7 @@ export const help = `Asks the process running each pod to stop it (SIGTERM to it
 handlers run), and waits until it has. A pod whose process is gone is cleaned up instead. Prints each UUID.
 
   --force            SIGKILL the process running the pod at once, then clean up what it leaves
-  --timeout SECONDS  how long to wait for a pod to stop (default 30)
+  --timeout SECONDS  how long to wait for a pod to stop (default 30; a duration such as 2m works too)
   --uuid-file FILE   also the pod whose UUID appc run --uuid-file-save wrote there`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
@@ -19,12 +19,23 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     timeout: { type: 'string', default: '30' },
     ...UUID_FILE_FLAG,
   });
+  // checked before any pod is signalled: a bad value must stop nothing
+  const timeout = values.timeout as string;
+  let timeoutMs: number;
+  if (/^\d+(\.\d+)?$/.test(timeout)) timeoutMs = Number(timeout) * 1000;
+  else {
+    try {
+      timeoutMs = parseDuration(timeout, '--timeout');
+    } catch {
+      throw new UsageError(`--timeout ${timeout}: give seconds (e.g. 30) or a duration (e.g. 90s, 2m)`);
+    }
+  }
   const pods = await podArgs(io, positionals, values['uuid-file']);
   expectPositionals(pods, 1, Number.POSITIVE_INFINITY, 'one or more PODs');
   requireRoot('stop');
   const state = stateDir(globals, io);
-  const { cleanupPod, findPod, readPodRecord } = await import('@appc/runtime-linux');
-  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const { cleanupPod, findPod, readPodRecord, RuntimeError } = await import('@appc/runtime-linux');
+  const deadline = Date.now() + timeoutMs;
   let status: ExitCode = ExitCode.Ok;
   for (const ref of pods) {
     try {
@@ -38,7 +49,10 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
       }
       if (pod.state === 'aborted') await cleanupPod(state, pod);
       if (pod.state === 'running')
-        throw new Error(`pod ${pod.uuid} did not stop within ${values.timeout} s; try --force`);
+        throw new RuntimeError(
+          `pod ${pod.uuid} did not stop within --timeout ${timeout}; wait longer (--timeout) or kill it (--force).`,
+          { code: 'ERR_RUN_POD_STATE' },
+        );
       io.stdout.write(`${pod.uuid}\n`);
     } catch (e) {
       io.stderr.write(`appc stop: ${ref}: ${describeError(e, globals.debug).message}\n`);
