@@ -525,7 +525,14 @@ export async function reifyFromArgs(
           ...(io.signal ? { signal: io.signal } : {}),
         });
     }
-    return fetching(ref);
+    return fetching(ref).catch((error: NodeJS.ErrnoException) => {
+      // an image layout's directory given for its image: Node's EISDIR names neither the path nor the way out
+      if (error?.code === 'EISDIR')
+        throw new UsageError(
+          `${ref}: is a directory, not an image; build it first (appc build ${ref} OUT.aci) and give OUT.aci`,
+        );
+      throw error;
+    });
   };
   const requests = [];
   for (const a of args.apps) {

@@ -204,6 +204,7 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
       [[aci, '--working-dir', '/absent'], 1, /working directory \/absent does not exist.*ACE-011/],
       [[aci, '--exec', '/bin/absent'], 1, /program "\/bin\/absent" was not found.*ACE-012/],
       [[aci, '--memory', '0'], 1, /limit of 0 bytes.*ISO-015/],
+      [[join(work, 'layout')], 2, /layout: is a directory, not an image; build it first \(appc build /],
       [[aci, '--memory', '100k'], 2, /unable to set memory limit.*below what it needs to start: raise it/],
     ];
     for (const [args, code, message] of cases) {
