@@ -322,7 +322,14 @@ export async function parsePodArgs(argv: string[], io: Io): Promise<PodArgs> {
         if (applyNetworkFlag(pod, flag, value as string)) continue;
         switch (flag) {
           case 'volume':
-            pod.volumes.push(parseVolumeArg(value as string));
+            try {
+              pod.volumes.push(parseVolumeArg(value as string));
+            } catch (error) {
+              // the flag is named, as for every other malformed flag (a missing value took the IMAGE for it)
+              throw new UsageError(
+                `--volume ${(error as Error).message.replace(/ \[[A-Z_]+, POD-012\]$/, '')}`,
+              );
+            }
             break;
           case 'port': {
             const m = /^([a-z0-9-]+):(\d+)$/.exec(value as string);

@@ -118,6 +118,13 @@ describe('appc run arguments, as rkt users type them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'appc-pod-args-'));
     writeFileSync(join(dir, 'bad'), 'OK=1\nnot a pair\n');
     await expect(parsePodArgs(['--set-env-file', join(dir, 'bad'), 'a.aci'], io)).rejects.toThrow(/line 2/);
+    // POD-012: a malformed --volume names the flag, as a value the IMAGE was taken for shows
+    await expect(parsePodArgs(['--volume', 'a.aci'], io)).rejects.toThrow(
+      /^--volume "a\.aci": "a\.aci" is not an AC Name; write e\.g\. "data,kind=host,source=\/srv\/data"/,
+    );
+    await expect(parsePodArgs(['--volume', 'data,kind=empty,mode=999', 'a.aci'], io)).rejects.toThrow(
+      /^--volume "data,kind=empty,mode=999": mode "999" is not octal/,
+    );
     // a directory where a file belongs: the message names it (Node's EISDIR does not)
     const notFile = await parsePodArgs(['--set-env-file', dir, 'a.aci'], io).catch((e: unknown) => e);
     expect(describeError(notFile, false)).toEqual({
