@@ -152,6 +152,11 @@ async function envFile(io: Io, file: string): Promise<{ name: string; value: str
     if (t === '' || t.startsWith('#')) return;
     const eq = t.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set-env-file ${file}: line ${i + 1} is not NAME=VALUE`);
+    // no process's environment can hold a NUL byte (runc would refuse the app only once the pod is set up)
+    if (t.includes('\0'))
+      throw new UsageError(
+        `--set-env-file ${file}: line ${i + 1} holds a NUL byte, which no environment value can; give a text file of NAME=VALUE lines`,
+      );
     out.push({ name: t.slice(0, eq), value: t.slice(eq + 1) });
   });
   return out;

@@ -125,6 +125,10 @@ describe('appc run arguments, as rkt users type them', () => {
     await expect(parsePodArgs(['--volume', 'data,kind=empty,mode=999', 'a.aci'], io)).rejects.toThrow(
       /^--volume "data,kind=empty,mode=999": mode "999" is not octal/,
     );
+    writeFileSync(join(dir, 'binary'), Buffer.from('A=x\0y\n'));
+    await expect(parsePodArgs(['--set-env-file', join(dir, 'binary'), 'a.aci'], io)).rejects.toThrow(
+      /line 1 holds a NUL byte, which no environment value can; give a text file/,
+    );
     // a directory where a file belongs: the message names it (Node's EISDIR does not)
     const notFile = await parsePodArgs(['--set-env-file', dir, 'a.aci'], io).catch((e: unknown) => e);
     expect(describeError(notFile, false)).toEqual({
