@@ -137,7 +137,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       throw error;
     }
   } catch (error) {
-    const { message, exitCode } = describeError(error, globals.debug);
+    // an operation that stopped at the interruption hands back the signal's own reason: that is no internal error
+    const interrupted = io.signal?.aborted === true && error === io.signal.reason;
+    const { message, exitCode } = interrupted
+      ? {
+          message: `${error instanceof Error ? error.message : 'interrupted'}; it stopped, and what it had begun was undone`,
+          exitCode: ExitCode.Usage,
+        }
+      : describeError(error, globals.debug);
     io.stderr.write(`${paint(useColor(io), 'error', `appc${name ? ` ${name}` : ''}:`)} ${message}\n`);
     return exitCode;
   }

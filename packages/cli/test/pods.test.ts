@@ -609,6 +609,39 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect((await appc([...g, 'rm', 'stubborn'])).code).toBe(0);
   });
 
+  it('SIGTERM while appc run is still setting the pod up: a clear message, never an internal error, nothing left', {
+    tags: ['root'],
+  }, async () => {
+    if (!existsSync(BIN)) return;
+    const state = join(work, 'state-interrupted');
+    const gs = ['--dir', state, '--local-config', join(work, 'etc'), '--insecure-options=image'];
+    for (const delay of [120, 180, 240, 300, 400]) {
+      const child = spawn(
+        process.execPath,
+        [BIN, ...gs, 'run', '--net=none', aci, '--exec', '/bin/sleep', '--', '30'],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGTERM');
+      const code = await exited;
+      expect(err, `after ${delay} ms`).not.toContain('internal error');
+      expect([2, 143, null], `after ${delay} ms: ${err}`).toContain(code);
+      if (code === 2) expect(err).toMatch(/interrupted by SIGTERM|aborted/);
+    }
+    const left = (await appc([...gs, 'list', '--json'])).out.trim().split('\n').filter(Boolean);
+    expect(left.map((l) => JSON.parse(l).state).filter((st: string) => st === 'running')).toEqual([]);
+    expect((await appc([...gs, 'gc', '--grace-period', '0s'])).code).toBe(0);
+    expect(mountsUnder(state)).toEqual([]);
+    expect(existsSync(join(state, 'pods')) ? readdirSync(join(state, 'pods')) : []).toEqual([]);
+  });
+
   it('a running pod: --port forwards a host port, enter runs inside it, stop ends it (POD-010)', {
     tags: ['root'],
   }, async () => {
