@@ -296,6 +296,20 @@ describe('reifyPodManifest', () => {
     expect(err).toMatchObject({ app: 'x', pointer: '/apps/0/image/id', file: 'pod.json' });
   });
 
+  it('POD-003 a pod manifest without apps is refused: there is nothing to run', () => {
+    let err: unknown;
+    try {
+      reifyPodManifest({ acKind: 'PodManifest', acVersion: '0.8.11', apps: [] }, images, {
+        file: 'pod.json',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(hasCode(err, 'ERR_RUN_NO_APP')).toBe(true);
+    expect(err).toMatchObject({ requirement: 'POD-003', pointer: '/apps', file: 'pod.json' });
+    expect((err as Error).message).toMatch(/has no apps.*add at least one app/);
+  });
+
   it('POD-001 POD-003 an invalid manifest is refused with every issue', () => {
     let err: unknown;
     try {

@@ -229,7 +229,7 @@ export function reifyPod(apps: readonly AppRequest[], options: PodOptions = {}):
  * known by its ID (POD-011), apps without `app` get their image's, and unsatisfied mountPoints get implicit
  * `empty` volumes. The input is not modified.
  * @throws {@link RuntimeError} `ERR_RUN_INVALID_POD_MANIFEST` (with `issues`), `ERR_RUN_UNKNOWN_IMAGE`,
- * `ERR_RUN_NO_APP`, `ERR_RUN_UNKNOWN_VOLUME`, `ERR_RUN_MOUNT_CONFLICT`, `ERR_RUN_UNKNOWN_PORT`, `ERR_RUN_EXEC_EMPTY`. */
+ * `ERR_RUN_NO_APP` (also for a pod manifest without apps), `ERR_RUN_UNKNOWN_VOLUME`, `ERR_RUN_MOUNT_CONFLICT`, `ERR_RUN_UNKNOWN_PORT`, `ERR_RUN_EXEC_EMPTY`. */
 export function reifyPodManifest(
   manifest: unknown,
   images: ImageLookup,
@@ -238,6 +238,17 @@ export function reifyPodManifest(
   const issues = validatePodManifest(manifest, options.file === undefined ? {} : { file: options.file });
   throwOnIssues(issues, options.file, 'the pod manifest');
   const m = clone(manifest) as PodManifest;
+  // the schema lets the list be empty; a pod with nothing to run would "succeed" having done nothing
+  if (m.apps.length === 0)
+    throw new RuntimeError(
+      'the pod manifest has no apps, so there is nothing to run; add at least one app.',
+      {
+        code: 'ERR_RUN_NO_APP',
+        requirement: 'POD-003',
+        pointer: '/apps',
+        file: options.file,
+      },
+    );
   const found = new Map<string, ImageManifest>();
   m.apps.forEach((app, index) => {
     const id = app.image.id as string;
