@@ -514,7 +514,7 @@ export async function reifyFromArgs(
     const file = pathArg(io, args.podManifest);
     const { parseJson, parsePodManifest } = await import('@appc/schema');
     const manifest = parsePodManifest(parseJson(await readNamedFile(file), { file }), { file });
-    return reifyPodManifest(manifest, lookup, uuid === undefined ? {} : { uuid });
+    return reifyPodManifest(manifest, lookup, uuid === undefined ? { file } : { file, uuid });
   }
   // an image ID needs neither the network nor the keys: only load them for names, URLs and files
   let fetching: ((ref: string) => Promise<{ image: { id: string } }>) | undefined;

@@ -294,6 +294,9 @@ describe('reifyPodManifest', () => {
     }
     expect(hasCode(err, 'ERR_RUN_UNKNOWN_IMAGE')).toBe(true);
     expect(err).toMatchObject({ app: 'x', pointer: '/apps/0/image/id', file: 'pod.json' });
+    expect((err as Error).message).toMatch(
+      /^pod\.json#\/apps\/0\/image\/id: app "x": image .* is not available; fetch it first/,
+    );
   });
 
   it('POD-003 a pod manifest without apps is refused: there is nothing to run', () => {
@@ -307,7 +310,7 @@ describe('reifyPodManifest', () => {
     }
     expect(hasCode(err, 'ERR_RUN_NO_APP')).toBe(true);
     expect(err).toMatchObject({ requirement: 'POD-003', pointer: '/apps', file: 'pod.json' });
-    expect((err as Error).message).toMatch(/has no apps.*add at least one app/);
+    expect((err as Error).message).toMatch(/^pod\.json: \/apps is empty.*add at least one app/);
   });
 
   it('POD-001 POD-003 an invalid manifest is refused with every issue', () => {

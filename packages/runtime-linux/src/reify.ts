@@ -241,7 +241,7 @@ export function reifyPodManifest(
   // the schema lets the list be empty; a pod with nothing to run would "succeed" having done nothing
   if (m.apps.length === 0)
     throw new RuntimeError(
-      'the pod manifest has no apps, so there is nothing to run; add at least one app.',
+      `${options.file ?? 'the pod manifest'}: /apps is empty, so there is nothing to run; add at least one app.`,
       {
         code: 'ERR_RUN_NO_APP',
         requirement: 'POD-003',
@@ -255,7 +255,7 @@ export function reifyPodManifest(
     const image = lookupImage(images, id);
     if (!image) {
       throw new RuntimeError(
-        `app "${app.name}": image ${id} is not available; fetch it first (appc fetch) or correct the ID.`,
+        `${options.file === undefined ? '' : `${options.file}#/apps/${index}/image/id: `}app "${app.name}": image ${id} is not available; fetch it first (appc fetch) or correct the ID.`,
         {
           code: 'ERR_RUN_UNKNOWN_IMAGE',
           requirement: 'POD-011',
