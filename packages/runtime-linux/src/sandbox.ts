@@ -179,9 +179,8 @@ export async function readSandboxProcess(dir: string): Promise<SandboxProcess | 
 }
 
 /** Ends the processes of a sandbox that was never recorded in {@link sandboxProcessFile}: its runner was killed
- * between starting it and learning its PID. They are found by the sandbox root `root` their command lines name
- * (the unshare processes; catatonit and the forwarder are in their process group, which is killed whole), and
- * waited for.
+ * between starting it and learning its PID. They are found by the sandbox root `root` the command line of their
+ * `unshare` names (catatonit and the forwarder are in its process group, which is killed whole), and waited for.
  * @returns how many process groups were ended. */
 export async function killUnrecordedSandbox(root: string): Promise<number> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
@@ -191,8 +190,10 @@ export async function killUnrecordedSandbox(root: string): Promise<number> {
     entries
       .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
       .map(async (e) => {
-        const cmdline = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-        if (!cmdline.split('\0').includes(root)) return;
+        const args = (await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '')).split('\0');
+        // the unshare this module spawns, in a process group of its own, and none other: a command that merely
+        // names the root (a shell listing it) is left alone
+        if (!/(^|\/)unshare$/.test(args[0] ?? '') || !args.includes(root)) return;
         const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
         // after the command name: field 3 (state) is fields[0], field 5 (process group) is fields[2]
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
