@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type ImageManifest, serializeImageManifest } from '@appc/schema';
 import { type Compression, compress } from './compression.ts';
 import { AciError } from './errors.ts';
@@ -322,11 +323,34 @@ async function* tarStream(
   }
 }
 
+/** The largest epoch a header can carry exactly: a larger number has no exact decimal form in a PAX `mtime`. */
+const MAX_EPOCH = Number.MAX_SAFE_INTEGER;
+
 function resolveEpoch(options: BuildOptions): number {
-  if (options.sourceDateEpoch !== undefined) return Math.floor(options.sourceDateEpoch);
+  if (options.sourceDateEpoch !== undefined) {
+    const epoch = Math.floor(options.sourceDateEpoch);
+    if (!Number.isSafeInteger(epoch) || Math.abs(epoch) > MAX_EPOCH)
+      throw new AciError(
+        `sourceDateEpoch ${options.sourceDateEpoch} is not a whole number of seconds from -${MAX_EPOCH} to ${MAX_EPOCH}; give a smaller one.`,
+        { code: 'ERR_ACI_LIMIT', requirement: 'ACI-014' },
+      );
+    return epoch;
+  }
   const env = process.env.SOURCE_DATE_EPOCH;
-  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  if (env !== undefined && /^\d+$/.test(env) && Number(env) <= MAX_EPOCH) return Number(env);
   return 0;
+}
+
+/** Refuses an output inside the rootfs it archives: the walk would take the half-written archive into itself. */
+async function checkOutsideRootfs(layoutDir: string, outFile: string): Promise<void> {
+  const rootfs = await realpath(join(layoutDir, 'rootfs')).catch(() => undefined);
+  const outDir = await realpath(dirname(resolve(outFile))).catch(() => undefined);
+  if (rootfs === undefined || outDir === undefined) return;
+  if (outDir === rootfs || outDir.startsWith(`${rootfs}/`))
+    throw new AciError(
+      `${outFile} is inside ${join(layoutDir, 'rootfs')}, so the archive would contain itself; write it outside rootfs.`,
+      { code: 'ERR_ACI_OUTPUT_EXISTS', requirement: 'ACI-014', file: outFile },
+    );
 }
 
 async function checkedLayout(dir: string): Promise<ImageManifest> {
@@ -351,8 +375,9 @@ async function checkedLayout(dir: string): Promise<ImageManifest> {
  * and renames it at the end: a failed or aborted build leaves nothing behind.
  * @example
  * const { imageId } = await build('layout', 'app.aci', { deterministic: true, sourceDateEpoch: 1700000000 });
- * @throws {@link AciError} `ERR_ACI_INVALID_LAYOUT`, `ERR_ACI_BAD_EXTENSION`, `ERR_ACI_OUTPUT_EXISTS`,
- * `ERR_ACI_ABORTED`, `ERR_ACI_TOOL_MISSING` (xz, bzip2). */
+ * @throws {@link AciError} `ERR_ACI_INVALID_LAYOUT`, `ERR_ACI_BAD_EXTENSION`, `ERR_ACI_OUTPUT_EXISTS` (also for an
+ * output inside the layout's rootfs), `ERR_ACI_LIMIT` (a `sourceDateEpoch` beyond 2^53 - 1), `ERR_ACI_ABORTED`,
+ * `ERR_ACI_TOOL_MISSING` (xz, bzip2). */
 export async function build(
   layoutDir: string,
   outFile: string,
@@ -360,6 +385,9 @@ export async function build(
 ): Promise<BuildResult> {
   await checkOutput(outFile, options);
   const manifest = await checkedLayout(layoutDir);
+  await checkOutsideRootfs(layoutDir, outFile);
+  // a bad epoch is refused before anything is written
+  if (options.deterministic) resolveEpoch(options);
   const hash = createHash('sha512');
   let tarBytes = 0;
   const progress = options.onProgress;

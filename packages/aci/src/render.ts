@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { AppcError, type Dependency, type ImageManifest, type Issue, type Label } from '@appc/schema';
 import { MAX_MANIFEST_BYTES, openAci } from './archive.ts';
@@ -265,6 +265,8 @@ export async function render(
       if (layer.top) topId = id;
       applied.push(id);
     }
+    // mkdtemp made it 0700; a rendered image is a directory like any extracted one (rootfs-only: rootfs's mode)
+    if (!options.rootfsOnly) await chmod(tmp, 0o755);
     await unpacker.finish();
     await moveIntoPlace(tmp, dir, options.overwrite ?? false);
     return { imageId: topId, layers: applied, warnings: unpacker.warnings };

@@ -112,6 +112,21 @@ describe('build', () => {
       (d: string) => ['--source-date-epoch', 'yesterday', d, join(tmp, 'e.aci')],
       'whole seconds',
     ],
+    [
+      'a --source-date-epoch with no exact PAX mtime (ACI-014)',
+      (d: string) => ['--source-date-epoch', '99999999999999999999', d, join(tmp, 'e.aci')],
+      'whole seconds from 0 to 9007199254740991',
+    ],
+    [
+      'an output inside the layout rootfs (ACI-014)',
+      (d: string) => [d, join(d, 'rootfs', 'self.aci')],
+      'ERR_ACI_OUTPUT_EXISTS',
+    ],
+    [
+      'an output in a missing directory, naming the output (ACI-014)',
+      (d: string) => [d, join(tmp, 'no-such-dir', 'o.aci')],
+      'no-such-dir/o.aci: no such file or directory',
+    ],
   ])('refuses %s (exit 2)', async (_name, args, words) => {
     const dir = await layout(join(tmp, 'b2'), manifest('example.com/b2'));
     const r = await appc(['build', ...args(dir)]);
@@ -163,6 +178,10 @@ describe('id', () => {
     const sha = execFileSync('sha512sum', { input: tar }).toString().split(' ')[0];
     expect(fromDir.out.trim()).toBe(`sha512-${sha}`);
     expect((await appc(['id', '--source-date-epoch', '9', dir])).out).not.toBe(fromDir.out);
+    // an epoch with no exact PAX mtime is a usage error (ACI-014)
+    const huge = await appc(['id', '--source-date-epoch', '99999999999999999999', dir]);
+    expect(huge.code).toBe(2);
+    expect(huge.err).toContain('whole seconds from 0 to');
   });
 
   it('judges a file that is no archive (exit 1) and a missing path (exit 2)', async () => {

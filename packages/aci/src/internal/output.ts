@@ -61,6 +61,8 @@ export async function writeAtomically(
     return written;
   } catch (e) {
     await rm(tmp, { force: true });
+    // the temporary name means nothing to the caller: name the output (a missing or read-only directory)
+    if ((e as NodeJS.ErrnoException).path === tmp) (e as NodeJS.ErrnoException).path = out;
     if (signal?.aborted)
       throw new AciError(`${out}: aborted; nothing was written.`, {
         code: 'ERR_ACI_ABORTED',

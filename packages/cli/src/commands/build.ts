@@ -43,8 +43,10 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   const epochText =
     values['source-date-epoch'] ?? (values.deterministic ? io.env.SOURCE_DATE_EPOCH : undefined);
   if (epochText !== undefined && epochText !== '') {
-    if (!/^\d+$/.test(epochText))
-      throw new UsageError(`the source date epoch must be whole seconds, not "${epochText}"`);
+    if (!(/^\d+$/.test(epochText) && Number.isSafeInteger(Number(epochText))))
+      throw new UsageError(
+        `the source date epoch must be whole seconds from 0 to ${Number.MAX_SAFE_INTEGER}, not "${epochText}"`,
+      );
     sourceDateEpoch = Number(epochText);
   }
   const [layout, out] = positionals as [string, string];

@@ -18,8 +18,10 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   let id: string;
   if ((await stat(path)).isDirectory()) {
     const epoch = values['source-date-epoch'] ?? io.env.SOURCE_DATE_EPOCH;
-    if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch))
-      throw new UsageError(`the source date epoch must be whole seconds, not "${epoch}"`);
+    if (epoch !== undefined && epoch !== '' && !(/^\d+$/.test(epoch) && Number.isSafeInteger(Number(epoch))))
+      throw new UsageError(
+        `the source date epoch must be whole seconds from 0 to ${Number.MAX_SAFE_INTEGER}, not "${epoch}"`,
+      );
     id = await imageIdOfLayout(path, {
       deterministic: true,
       ...(epoch ? { sourceDateEpoch: Number(epoch) } : {}),

@@ -1,0 +1,82 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasCode } from '@appc/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, imageIdOfLayout, render } from '../src/index.ts';
+import { makeTree, manifestText, run, scratch } from './fixtures.ts';
+
+// Problems found by the audit of the writing side (build, id of a layout, render).
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await scratch());
+});
+afterAll(() => cleanup());
+
+function layoutAt(name: string, files: Record<string, string> = { 'rootfs/f': 'x' }): string {
+  const layout = join(dir, name);
+  const tree: Parameters<typeof makeTree>[1] = { manifest: manifestText(`example.com/${name}`) };
+  for (const [path, contents] of Object.entries(files)) tree[path] = { contents, mode: 0o644 };
+  makeTree(layout, tree);
+  return layout;
+}
+
+describe('build output placement (ACI-014)', () => {
+  it('ACI-014 refuses an output inside the rootfs it archives and leaves nothing there', async () => {
+    const layout = layoutAt('inside');
+    const out = join(layout, 'rootfs', 'self.aci');
+    await expect(build(layout, out)).rejects.toSatisfy(
+      (e) => hasCode(e, 'ERR_ACI_OUTPUT_EXISTS') && String((e as Error).message).includes('contain itself'),
+    );
+    expect(readdirSync(join(layout, 'rootfs'))).toEqual(['f']);
+    // below rootfs too; beside the manifest is fine (not archived)
+    mkdirSync(join(layout, 'rootfs', 'sub'));
+    await expect(build(layout, join(layout, 'rootfs', 'sub', 'x.aci'))).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_OUTPUT_EXISTS'),
+    );
+    const beside = await build(layout, join(layout, 'beside.aci'));
+    expect(beside.imageId).toMatch(/^sha512-/);
+  });
+
+  it('ACI-014 names the output, not its temporary file, when the output directory is missing', async () => {
+    const layout = layoutAt('missing-dir');
+    const out = join(dir, 'no-such-dir', 'x.aci');
+    await expect(build(layout, out)).rejects.toSatisfy(
+      (e) => (e as NodeJS.ErrnoException).code === 'ENOENT' && (e as NodeJS.ErrnoException).path === out,
+    );
+  });
+});
+
+describe('source date epoch bounds (ACI-014)', () => {
+  it('ACI-014 refuses an epoch with no exact PAX mtime, and GNU tar reads the largest one allowed', async () => {
+    const layout = layoutAt('epoch');
+    for (const sourceDateEpoch of [1e40, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const out = join(dir, 'epoch-bad.aci');
+      await expect(build(layout, out, { deterministic: true, sourceDateEpoch })).rejects.toSatisfy((e) =>
+        hasCode(e, 'ERR_ACI_LIMIT'),
+      );
+      expect(existsSync(out)).toBe(false);
+      await expect(imageIdOfLayout(layout, { deterministic: true, sourceDateEpoch })).rejects.toSatisfy((e) =>
+        hasCode(e, 'ERR_ACI_LIMIT'),
+      );
+    }
+    const out = join(dir, 'epoch-max.aci');
+    const r = await build(layout, out, { deterministic: true, sourceDateEpoch: Number.MAX_SAFE_INTEGER });
+    expect(run('tar', ['-tvzf', out]).toString()).toContain('manifest');
+    expect(
+      await imageIdOfLayout(layout, { deterministic: true, sourceDateEpoch: Number.MAX_SAFE_INTEGER }),
+    ).toBe(r.imageId);
+  });
+});
+
+describe('render directory mode (ACI-020)', () => {
+  it('ACI-020 a rendered image directory has mode 0755 like an extracted one, not the temporary 0700', async () => {
+    const layout = layoutAt('rendered');
+    const aci = join(dir, 'rendered.aci');
+    await build(layout, aci);
+    await render(aci, join(dir, 'rendered-out'));
+    expect(statSync(join(dir, 'rendered-out')).mode & 0o7777).toBe(0o755);
+  });
+});
