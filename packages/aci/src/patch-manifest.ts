@@ -56,7 +56,8 @@ export async function patchManifest(
   patch: (m: ImageManifest) => ImageManifest,
   options: PatchManifestOptions = {},
 ): Promise<PatchManifestResult> {
-  await checkOutput(output, { ...options, overwrite: options.overwrite || input === output });
+  // the input is an existing output too: writing over it needs `overwrite` like any other (ACI-014)
+  await checkOutput(output, options);
   const hash = createHash('sha512');
   let patched: ImageManifest | undefined;
   const archive = openAci(input, options.signal ? { signal: options.signal } : {});

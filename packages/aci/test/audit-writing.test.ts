@@ -2,7 +2,14 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, imageIdOfLayout, render } from '../src/index.ts';
+import {
+  applyManifestPatch,
+  build,
+  computeImageId,
+  imageIdOfLayout,
+  patchManifest,
+  render,
+} from '../src/index.ts';
 import { makeTree, manifestText, run, scratch } from './fixtures.ts';
 
 // Problems found by the audit of the writing side (build, id of a layout, render).
@@ -78,5 +85,21 @@ describe('render directory mode (ACI-020)', () => {
     await build(layout, aci);
     await render(aci, join(dir, 'rendered-out'));
     expect(statSync(join(dir, 'rendered-out')).mode & 0o7777).toBe(0o755);
+  });
+});
+
+describe('patchManifest over its input (ACI-013, ACI-014)', () => {
+  it('ACI-014 refuses to write over the input without overwrite, and leaves it as it was', async () => {
+    const layout = layoutAt('patch-self');
+    const aci = join(dir, 'patch-self.aci');
+    const built = await build(layout, aci);
+    const patch = (m: Parameters<typeof applyManifestPatch>[0]) =>
+      applyManifestPatch(m, { name: 'example.com/other' });
+    await expect(patchManifest(aci, aci, patch)).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_OUTPUT_EXISTS'),
+    );
+    expect(await computeImageId(aci)).toBe(built.imageId);
+    const r = await patchManifest(aci, aci, patch, { overwrite: true });
+    expect(await computeImageId(aci)).toBe(r.imageId);
   });
 });

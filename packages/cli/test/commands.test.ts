@@ -427,6 +427,17 @@ describe('patch-manifest', () => {
     expect((await appc(['id', copy])).out).toBe(r.out);
   });
 
+  it('refuses OUT that is IN without --replace or --overwrite, leaving IN as it was (exit 2, ACI-014)', async () => {
+    const copy = join(tmp, 'pmx-same.aci');
+    await writeFile(copy, await readFile(input));
+    const before = (await appc(['id', copy])).out;
+    const r = await appc(['patch-manifest', '--user', '1000', copy, copy]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('ERR_ACI_OUTPUT_EXISTS');
+    expect((await appc(['id', copy])).out).toBe(before);
+    expect((await appc(['patch-manifest', '--overwrite', '--user', '1000', copy, copy])).code).toBe(0);
+  });
+
   it('refuses app-level flags on an image without app (exit 1) and a bad --exec (exit 1)', async () => {
     const dir = await layout(join(tmp, 'noapp'), manifest('example.com/noapp'));
     const noApp = join(tmp, 'noapp.aci');
