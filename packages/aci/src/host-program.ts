@@ -158,14 +158,21 @@ async function librariesOf(loader: string, file: string): Promise<string[]> {
  * ```ts
  * const { added } = await addHostPrograms('layout/rootfs', ['/bin/sh', 'curl']);
  * ```
- * @throws {@link AciError} `ERR_ACI_HOST_PROGRAM` (a program or a library not found, a loader that fails). */
+ * @throws {@link AciError} `ERR_ACI_HOST_PROGRAM` (a program or a library not found, a loader that fails),
+ * `ERR_ACI_ROOTFS_NOT_DIR` (`rootfs` is a symlink). */
 export async function addHostPrograms(
   rootfs: string,
   programs: readonly string[],
   options: AddHostProgramsOptions = {},
 ): Promise<AddHostProgramsResult> {
   const root = resolve(rootfs);
-  const rootStat = await stat(root).catch(() => undefined);
+  const rootStat = await lstat(root).catch(() => undefined);
+  // a symlinked rootfs would put the files wherever it leads, outside the layout (build refuses it as well)
+  if (rootStat?.isSymbolicLink())
+    throw new AciError(
+      `${rootfs} is a symlink, which is not followed; make it a directory so that nothing is written outside the layout.`,
+      { code: 'ERR_ACI_ROOTFS_NOT_DIR', requirement: 'ACI-009', file: rootfs },
+    );
   if (!rootStat?.isDirectory())
     throw programError(`${rootfs} is not a directory; give a layout's rootfs directory.`, rootfs);
   const result: AddHostProgramsResult = { added: [], kept: [] };

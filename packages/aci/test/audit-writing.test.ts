@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addHostPrograms,
   applyManifestPatch,
   build,
   computeImageId,
@@ -101,5 +102,19 @@ describe('patchManifest over its input (ACI-013, ACI-014)', () => {
     expect(await computeImageId(aci)).toBe(built.imageId);
     const r = await patchManifest(aci, aci, patch, { overwrite: true });
     expect(await computeImageId(aci)).toBe(r.imageId);
+  });
+});
+
+describe('addHostPrograms into a symlinked rootfs (ACI-009)', () => {
+  it('ACI-009 refuses a rootfs that is a symlink and writes nothing where it leads', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const layout = join(dir, 'linked-layout');
+    mkdirSync(layout);
+    symlinkSync(elsewhere, join(layout, 'rootfs'));
+    await expect(addHostPrograms(join(layout, 'rootfs'), ['/bin/sh'])).rejects.toSatisfy((e) =>
+      hasCode(e, 'ERR_ACI_ROOTFS_NOT_DIR'),
+    );
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
