@@ -118,6 +118,11 @@ describe('build', () => {
       'whole seconds from 0 to 9007199254740991',
     ],
     [
+      '--source-date-epoch without --deterministic, which would be ignored (ACI-014)',
+      (d: string) => ['--source-date-epoch', '5', d, join(tmp, 'e.aci')],
+      'add --deterministic',
+    ],
+    [
       'an output inside the layout rootfs (ACI-014)',
       (d: string) => [d, join(d, 'rootfs', 'self.aci')],
       'ERR_ACI_OUTPUT_EXISTS',

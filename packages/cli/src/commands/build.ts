@@ -49,6 +49,9 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
       );
     sourceDateEpoch = Number(epochText);
   }
+  // the epoch only clamps a deterministic build: given alone it would be ignored without a word
+  if (values['source-date-epoch'] !== undefined && !values.deterministic)
+    throw new UsageError('--source-date-epoch applies to a deterministic build; add --deterministic');
   const [layout, out] = positionals as [string, string];
   // A layout that is not there is an I/O error (exit 2, ENOENT with its path); a bad layout is judged (exit 1).
   if (!(await stat(pathArg(io, layout))).isDirectory())
