@@ -130,9 +130,18 @@ export async function readManifest(
   const name = options.file ?? (typeof file === 'string' ? file : 'the archive');
   // the manifest is all that is wanted: no image ID, nothing read past the end blocks (an endless input of zero
   // blocks, /dev/zero, ends there)
-  for await (const e of openAci(file, { ...options, imageId: false, drain: false })) {
-    if (e.path !== 'manifest') continue;
-    const raw = await e.bytes(MAX_MANIFEST_BYTES);
+  let raw: Uint8Array | undefined;
+  try {
+    for await (const e of openAci(file, { ...options, imageId: false, drain: false })) {
+      if (e.path !== 'manifest') continue;
+      raw = await e.bytes(MAX_MANIFEST_BYTES);
+      break;
+    }
+  } catch (e) {
+    // an entry's bytes are read outside the archive's own loop: its errors have no file name yet
+    throw withFile(e, name);
+  }
+  if (raw !== undefined) {
     const where = `${name}: manifest`;
     const manifest = parseImageManifest(parseJson(raw, { file: where }), { file: where });
     return { manifest, raw };

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { AppcError, type Dependency, type ImageManifest, type Issue, type Label } from '@appc/schema';
-import { MAX_MANIFEST_BYTES, openAci } from './archive.ts';
+import { type AciEntry, MAX_MANIFEST_BYTES, openAci, withFile } from './archive.ts';
 import type { AciSource } from './compression.ts';
 import { AciError } from './errors.ts';
 import { checkTarget, errorFromIssue, moveIntoPlace, unpackArchive } from './extract.ts';
@@ -149,9 +149,13 @@ async function describeArchive(source: AciSource): Promise<{ manifest: ImageMani
   // every chunk is parsed or skipped before the next is asked for (bytes() copies)
   const archive = openAci(source, { reuseChunks: true });
   let manifest: ImageManifest | undefined;
+  const name = typeof source === 'string' ? source : undefined;
+  // an entry's bytes are read outside the archive's own loop: its errors have no file name yet
+  const bytesOf = (e: AciEntry) =>
+    e.bytes(MAX_MANIFEST_BYTES).catch((err: unknown) => Promise.reject(withFile(err, name)));
   for await (const e of archive) {
     if (e.path !== 'manifest' || manifest) continue;
-    const r = checkManifestBytes(await e.bytes(MAX_MANIFEST_BYTES), 'manifest', 'warning');
+    const r = checkManifestBytes(await bytesOf(e), 'manifest', 'warning');
     if (!r.manifest) {
       const first = r.issues.find((i) => i.severity !== 'warning') ?? (r.issues[0] as Issue);
       throw errorFromIssue(first, typeof source === 'string' ? source : 'the archive');

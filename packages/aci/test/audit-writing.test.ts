@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { hasCode } from '@appc/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +15,10 @@ import {
   applyManifestPatch,
   build,
   computeImageId,
+  createFileImageProvider,
   imageIdOfLayout,
   patchManifest,
+  readManifest,
   render,
 } from '../src/index.ts';
 import { makeTree, manifestText, run, scratch } from './fixtures.ts';
@@ -116,5 +126,33 @@ describe('addHostPrograms into a symlinked rootfs (ACI-009)', () => {
       hasCode(e, 'ERR_ACI_ROOTFS_NOT_DIR'),
     );
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe('a truncated archive is named (ACI-006)', () => {
+  it('ACI-006 readManifest and render name the archive whose gzip data ends early', async () => {
+    const layout = layoutAt('trunc');
+    const whole = join(dir, 'trunc-whole.aci');
+    await build(layout, whole);
+    const bytes = readFileSync(whole);
+    const cut = join(dir, 'trunc.aci');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 20));
+    const named = (e: unknown) =>
+      hasCode(e, 'ERR_ACI_TRUNCATED') && String((e as Error).message).startsWith(`${cut}:`);
+    await expect(readManifest(cut)).rejects.toSatisfy(named);
+    await expect(render(cut, join(dir, 'trunc-out'))).rejects.toSatisfy(named);
+    // as a dependency looked up among files
+    const app = join(dir, 'trunc-app');
+    makeTree(app, {
+      manifest: manifestText('example.com/trunc-app', { dependencies: [{ imageName: 'example.com/trunc' }] }),
+      'rootfs/g': 'y',
+    });
+    await build(app, join(dir, 'trunc-app.aci'));
+    await expect(
+      render(join(dir, 'trunc-app.aci'), join(dir, 'trunc-out2'), {
+        provider: createFileImageProvider([cut]),
+      }),
+    ).rejects.toSatisfy(named);
+    expect(existsSync(join(dir, 'trunc-out2'))).toBe(false);
   });
 });
