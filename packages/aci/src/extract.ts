@@ -96,7 +96,11 @@ export async function extract(
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   await checkTarget(dir, options.overwrite ?? false);
-  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.extract-`));
+  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.extract-`)).catch((e: unknown) => {
+    // the temporary name means nothing to the caller: name the target (a missing or read-only parent)
+    if (typeof e === 'object' && e !== null && 'path' in e) (e as NodeJS.ErrnoException).path = dir;
+    throw e;
+  });
   let unpacker: Unpacker | undefined;
   try {
     unpacker = new Unpacker(tmp, {

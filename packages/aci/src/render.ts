@@ -242,7 +242,11 @@ export async function render(
     top = { imageId, manifest, open: async () => file };
   } else top = image;
   const layers = await planLayers(top, options.provider, options.maxLayers ?? 256);
-  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.render-`));
+  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.render-`)).catch((e: unknown) => {
+    // the temporary name means nothing to the caller: name the target (a missing or read-only parent)
+    if (typeof e === 'object' && e !== null && 'path' in e) (e as NodeJS.ErrnoException).path = dir;
+    throw e;
+  });
   let unpacker: Unpacker | undefined;
   try {
     unpacker = new Unpacker(tmp, {

@@ -16,6 +16,7 @@ import {
   build,
   computeImageId,
   createFileImageProvider,
+  extract,
   imageIdOfLayout,
   patchManifest,
   readManifest,
@@ -154,5 +155,18 @@ describe('a truncated archive is named (ACI-006)', () => {
       }),
     ).rejects.toSatisfy(named);
     expect(existsSync(join(dir, 'trunc-out2'))).toBe(false);
+  });
+});
+
+describe('a target in a missing directory is named (ACI-012)', () => {
+  it('ACI-012 render and extract name the target, not their temporary directory', async () => {
+    const layout = layoutAt('missing-parent');
+    const aci = join(dir, 'missing-parent.aci');
+    await build(layout, aci);
+    const target = join(dir, 'no-such-parent', 'out');
+    const named = (e: unknown) =>
+      (e as NodeJS.ErrnoException).code === 'ENOENT' && (e as NodeJS.ErrnoException).path === target;
+    await expect(render(aci, target)).rejects.toSatisfy(named);
+    await expect(extract(aci, target)).rejects.toSatisfy(named);
   });
 });
