@@ -54,11 +54,18 @@ const V1_MOUNT_OPTIONS = new Set([
   'clone_children',
 ]);
 
+/** The file that only the root of the unified hierarchy has: its presence at /sys/fs/cgroup means cgroup v2 only. */
+const V2_ROOT_CONTROLLERS = '/sys/fs/cgroup/cgroup.controllers';
+
+/** Whether /sys/fs/cgroup is the unified hierarchy (cgroup v2 only), as runc decides it. */
+export function unifiedCgroups(): boolean {
+  return existsSync(V2_ROOT_CONTROLLERS);
+}
+
 async function cgroupControllers(v2: boolean): Promise<Set<string> | undefined> {
-  const text = await readFile(
-    v2 ? '/sys/fs/cgroup/cgroup.controllers' : '/proc/self/mountinfo',
-    'utf8',
-  ).catch(() => undefined);
+  const text = await readFile(v2 ? V2_ROOT_CONTROLLERS : '/proc/self/mountinfo', 'utf8').catch(
+    () => undefined,
+  );
   if (text === undefined) return undefined;
   return v2 ? new Set(text.split(/\s+/).filter((c) => c !== '')) : cgroupV1Controllers(text);
 }
@@ -95,7 +102,7 @@ async function apparmorProfiles(): Promise<Set<string> | undefined> {
  * `blockDevices: false` the block devices are not read (`blockDevices` is then empty): for a pod without
  * block-bandwidth or block-iops isolators, which alone use them. */
 export async function detectHostFeatures(options: { blockDevices?: boolean } = {}): Promise<HostFeatures> {
-  const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const cgroupV2 = unifiedCgroups();
   const [devices, profiles, controllers] = await Promise.all([
     options.blockDevices === false ? ([] as BlockDevice[]) : blockDevices(),
     apparmorProfiles(),

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:f
 import { join } from 'node:path';
 import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
-import { detectHostFeatures, type HostFeatures } from './host-features.ts';
+import { detectHostFeatures, type HostFeatures, unifiedCgroups } from './host-features.ts';
 import type { IsolatorReportEntry } from './isolators.ts';
 import { type NetworkBandwidthPlan, planNetworkBandwidth } from './network-bandwidth.ts';
 import { listenForReadiness, type NotifyReceiver, withNotifySocket } from './notify.ts';
@@ -199,10 +199,15 @@ export function appContainerId(uuid: string, app: string): string {
   return `appc-${uuid}-${app}`;
 }
 
+/** The root of a pod's sandbox under its runtime directory `dir`. */
+function sandboxRoot(dir: string): string {
+  return join(dir, 'sandbox', 'rootfs');
+}
+
 /** Makes the empty root of a sandbox without runc under a pod's runtime directory `dir`, holding a copy of
  * catatonit (as runc would bind-mount it), and returns it. */
 export async function makeSandboxRoot(dir: string, catatonit = DEFAULT_CATATONIT): Promise<string> {
-  const root = join(dir, 'sandbox', 'rootfs');
+  const root = sandboxRoot(dir);
   await mkdir(root, { recursive: true });
   await copyFile(catatonit, join(root, 'catatonit'), constants.COPYFILE_FICLONE);
   return root;
@@ -640,7 +645,7 @@ const SANDBOX_LEAF_CGROUP = '_sandbox';
  * directory`). The runc sandbox's init therefore leaves the pod's cgroup, which keeps the pod isolators' limits
  * and so still bounds every app's (ISO-001), for a leaf of its own. Nothing with cgroup v1. */
 async function moveSandboxToLeaf(cgroupsPath: string, pid: number): Promise<void> {
-  if (!existsSync('/sys/fs/cgroup/cgroup.controllers')) return;
+  if (!unifiedCgroups()) return;
   const leaf = join('/sys/fs/cgroup', cgroupsPath, SANDBOX_LEAF_CGROUP);
   await mkdir(leaf, { recursive: true });
   await writeFile(join(leaf, 'cgroup.procs'), `${pid}\n`);
@@ -648,7 +653,7 @@ async function moveSandboxToLeaf(cgroupsPath: string, pid: number): Promise<void
 
 /** Every cgroup hierarchy mounted under /sys/fs/cgroup (each v1 controller, or the v2 root). */
 async function cgroupRoots(): Promise<string[]> {
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return ['/sys/fs/cgroup'];
+  if (unifiedCgroups()) return ['/sys/fs/cgroup'];
   // v1: one directory per hierarchy; the symbolic links (cpu -> cpu,cpuacct) name the same ones again
   const entries = await readdir('/sys/fs/cgroup', { withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isDirectory()).map((e) => join('/sys/fs/cgroup', e.name));
@@ -706,7 +711,7 @@ export async function destroyPod(pod: DestroyPodTarget, options: { keepDir?: boo
     await runc.delete(sandbox, true); // none, unless an earlier runner had prepared one
   } else {
     // a sandbox whose runner died before recording it (kill -9 right after it started) is found by its root
-    const root = join(pod.dir, 'sandbox', 'rootfs');
+    const root = sandboxRoot(pod.dir);
     if (existsSync(root)) await killUnrecordedSandbox(root);
     await runc.killInit(sandbox);
     await Promise.all([...ids].map((id) => runc.delete(id, true)));
