@@ -94,7 +94,7 @@ export {
 export type { AppMountRequest, AppRequest, ImageLookup, ImageRef, PodOptions, ReifiedPod } from './reify.ts';
 export { defaultAppName, reifyPod, reifyPodManifest } from './reify.ts';
 export type { RuncContainerState, RuncExit, RuncOptions, StdioTarget } from './runc.ts';
-export { Runc } from './runc.ts';
+export { Runc, runcLogErrors } from './runc.ts';
 export type {
   AppRuntimeConfig,
   AppRuntimeConfigInput,

@@ -42,8 +42,8 @@ function collect(child: ChildProcess, stream: 'stdout' | 'stderr'): () => string
   return () => Buffer.concat(chunks).toString('utf8').slice(0, MAX_STDERR);
 }
 
-/** Error messages runc wrote to its JSON log (`--log-format json`), oldest first. */
-async function logErrors(logFile: string): Promise<string[]> {
+/** Error messages runc wrote to its JSON log (`--log-format json`), oldest first; none when there is no log. */
+export async function runcLogErrors(logFile: string): Promise<string[]> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
   const out: string[] = [];
   for (const line of text.split('\n')) {
@@ -96,7 +96,7 @@ export class Runc {
       throw this.notStarted(cause);
     });
     if (code !== 0) {
-      const logged = options.logFile === undefined ? [] : await logErrors(options.logFile);
+      const logged = options.logFile === undefined ? [] : await runcLogErrors(options.logFile);
       const detail = [...logged, err().trim()].filter((s) => s !== '').join('; ');
       throw new RuntimeError(
         `runc ${args[0]}${options.what === undefined ? '' : ` (${options.what})`} failed with status ${code}: ${detail || 'no message'}`,
@@ -124,7 +124,7 @@ export class Runc {
       throw this.notStarted(cause);
     });
     if (code !== 0) {
-      const logged = await logErrors(logFile);
+      const logged = await runcLogErrors(logFile);
       throw new RuntimeError(
         `runc run --detach ${id} failed with status ${code}: ${logged.join('; ') || 'no message'}${whatToDo(logged)}`,
         {
@@ -168,7 +168,7 @@ export class Runc {
       child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
     }).then(
       async (exitCode) => {
-        const errors = await logErrors(logFile);
+        const errors = await runcLogErrors(logFile);
         if (errors.length > 0) {
           throw new RuntimeError(`runc run ${id} failed: ${errors.join('; ')}${whatToDo(errors)}`, {
             code: 'ERR_RUN_RUNC',

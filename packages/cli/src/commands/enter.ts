@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../args.ts';
 import { stateDir } from '../context.ts';
@@ -26,7 +26,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   const cmd = after[0] === '--' ? after.slice(1) : after;
   requireRoot('enter');
   const state = stateDir(globals, io);
-  const { findPod, podDir, RuntimeError } = await import('@appc/runtime-linux');
+  const { findPod, podDir, RuntimeError, runcLogErrors } = await import('@appc/runtime-linux');
   const pod = await findPod(state, ref);
   if (pod.state !== 'running') throw new UsageError(`pod ${pod.uuid} is ${pod.state}, not running`);
   const names = pod.apps.map((a) => a.name).join(', ');
@@ -61,8 +61,11 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     child.once('close', (c, signal) => resolve(c ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   });
   io.stdin?.unpipe(child.stdin);
-  const failed = await runcFailure(log);
-  if (failed !== undefined) {
+  // runc's own error, once it ended; the log goes
+  const errors = await runcLogErrors(log);
+  await rm(log, { force: true });
+  if (errors.length > 0) {
+    const failed = errors.join('; ');
     // ACE-012: a program the app's filesystem does not have is the caller's to correct
     const missing = /no such file or directory|not found in \$PATH|permission denied/.test(failed);
     throw new RuntimeError(
@@ -75,21 +78,4 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
     );
   }
   return code;
-}
-
-/** runc's own error (its JSON log), once it ended; the log goes. Undefined when runc ran the command. */
-async function runcFailure(log: string): Promise<string | undefined> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  await rm(log, { force: true });
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if (entry.level === 'error' || entry.level === 'fatal') errors.push(entry.msg ?? line);
-    } catch {
-      errors.push(line);
-    }
-  }
-  return errors.length > 0 ? errors.join('; ') : undefined;
 }
