@@ -88,6 +88,18 @@ export async function readNamedFile(file: string, encoding?: 'utf8'): Promise<Bu
   }
 }
 
+/** A source date epoch as `--source-date-epoch` or SOURCE_DATE_EPOCH gives it: whole seconds that a header can
+ * carry exactly; undefined for none (unset or empty).
+ * @throws {@link UsageError} for anything else. */
+export function parseSourceDateEpoch(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!(/^\d+$/.test(text) && Number.isSafeInteger(Number(text))))
+    throw new UsageError(
+      `the source date epoch must be whole seconds from 0 to ${Number.MAX_SAFE_INTEGER}, not "${text}"`,
+    );
+  return Number(text);
+}
+
 /** Go-style durations as rkt took them: `24h`, `90m`, `1h30m`, `45s`, `0s`; also `d` for days. */
 export function parseDuration(text: string, flag = '--grace-period'): number {
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { build, type Compression } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, parseSourceDateEpoch, pathArg } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io, isTty } from '../io.ts';
 
@@ -39,16 +39,9 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
     compression = values.compression as Compression;
   }
   if (values['no-compression']) compression = 'none';
-  let sourceDateEpoch: number | undefined;
-  const epochText =
-    values['source-date-epoch'] ?? (values.deterministic ? io.env.SOURCE_DATE_EPOCH : undefined);
-  if (epochText !== undefined && epochText !== '') {
-    if (!(/^\d+$/.test(epochText) && Number.isSafeInteger(Number(epochText))))
-      throw new UsageError(
-        `the source date epoch must be whole seconds from 0 to ${Number.MAX_SAFE_INTEGER}, not "${epochText}"`,
-      );
-    sourceDateEpoch = Number(epochText);
-  }
+  const sourceDateEpoch = parseSourceDateEpoch(
+    values['source-date-epoch'] ?? (values.deterministic ? io.env.SOURCE_DATE_EPOCH : undefined),
+  );
   // the epoch only clamps a deterministic build: given alone it would be ignored without a word
   if (values['source-date-epoch'] !== undefined && !values.deterministic)
     throw new UsageError('--source-date-epoch applies to a deterministic build; add --deterministic');

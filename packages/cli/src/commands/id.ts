@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { computeImageId, imageIdOfLayout } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
-import { UsageError } from '../errors.ts';
+import { expectPositionals, parseCommandArgs, parseSourceDateEpoch, pathArg } from '../args.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
 export const summary =
@@ -17,14 +16,10 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   const path = pathArg(io, positionals[0] as string);
   let id: string;
   if ((await stat(path)).isDirectory()) {
-    const epoch = values['source-date-epoch'] ?? io.env.SOURCE_DATE_EPOCH;
-    if (epoch !== undefined && epoch !== '' && !(/^\d+$/.test(epoch) && Number.isSafeInteger(Number(epoch))))
-      throw new UsageError(
-        `the source date epoch must be whole seconds from 0 to ${Number.MAX_SAFE_INTEGER}, not "${epoch}"`,
-      );
+    const epoch = parseSourceDateEpoch(values['source-date-epoch'] ?? io.env.SOURCE_DATE_EPOCH);
     id = await imageIdOfLayout(path, {
       deterministic: true,
-      ...(epoch ? { sourceDateEpoch: Number(epoch) } : {}),
+      ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     });
   } else {
