@@ -70,6 +70,15 @@ export async function moveIntoPlace(tmp: string, dir: string, overwrite: boolean
   await rm(old, { recursive: true, force: true });
 }
 
+/** A temporary directory beside `dir` (`.NAME.KIND-XXXXXX`), moved into place at the end ({@link moveIntoPlace}).
+ * Its name means nothing to the caller, so a failure to make it (a missing or read-only parent) names `dir`. */
+export async function tempBeside(dir: string, kind: string): Promise<string> {
+  return mkdtemp(join(dirname(dir), `.${basename(dir)}.${kind}-`)).catch((e: unknown) => {
+    if (typeof e === 'object' && e !== null && 'path' in e) (e as NodeJS.ErrnoException).path = dir;
+    throw e;
+  });
+}
+
 /** Checks up front that the target may be written. */
 export async function checkTarget(dir: string, overwrite: boolean): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
@@ -96,11 +105,7 @@ export async function extract(
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   await checkTarget(dir, options.overwrite ?? false);
-  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.extract-`)).catch((e: unknown) => {
-    // the temporary name means nothing to the caller: name the target (a missing or read-only parent)
-    if (typeof e === 'object' && e !== null && 'path' in e) (e as NodeJS.ErrnoException).path = dir;
-    throw e;
-  });
+  const tmp = await tempBeside(dir, 'extract');
   let unpacker: Unpacker | undefined;
   try {
     unpacker = new Unpacker(tmp, {

@@ -1,10 +1,10 @@
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { chmod, rm, stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { AppcError, type Dependency, type ImageManifest, type Issue, type Label } from '@appc/schema';
 import { type AciEntry, MAX_MANIFEST_BYTES, openAci, withFile } from './archive.ts';
 import type { AciSource } from './compression.ts';
 import { AciError } from './errors.ts';
-import { checkTarget, errorFromIssue, moveIntoPlace, unpackArchive } from './extract.ts';
+import { checkTarget, errorFromIssue, moveIntoPlace, tempBeside, unpackArchive } from './extract.ts';
 import { cleanPath } from './internal/paths.ts';
 import { Unpacker } from './internal/unpack.ts';
 import { checkManifestBytes } from './validate.ts';
@@ -242,11 +242,7 @@ export async function render(
     top = { imageId, manifest, open: async () => file };
   } else top = image;
   const layers = await planLayers(top, options.provider, options.maxLayers ?? 256);
-  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.render-`)).catch((e: unknown) => {
-    // the temporary name means nothing to the caller: name the target (a missing or read-only parent)
-    if (typeof e === 'object' && e !== null && 'path' in e) (e as NodeJS.ErrnoException).path = dir;
-    throw e;
-  });
+  const tmp = await tempBeside(dir, 'render');
   let unpacker: Unpacker | undefined;
   try {
     unpacker = new Unpacker(tmp, {
