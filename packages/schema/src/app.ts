@@ -212,12 +212,8 @@ function readInteger(
     return undefined;
   }
   if (!Number.isInteger(v) || v < min || v > max) {
-    ctx.error(
-      pointer,
-      code,
-      requirement,
-      `${what} must be an integer from ${min} to ${max}, not ${show(v)}.`,
-    );
+    const range = max === Number.POSITIVE_INFINITY ? `of ${min} or more` : `from ${min} to ${max}`;
+    ctx.error(pointer, code, requirement, `${what} must be an integer ${range}, not ${show(v)}.`);
     return undefined;
   }
   return v;
@@ -454,19 +450,10 @@ export function readDependency(ctx: Ctx, item: unknown, p: string): Dependency |
   if (item.labels !== undefined && item.labels !== null)
     dep.labels = readLabels(ctx, item.labels, ptr(p, 'labels'));
   if (item.size !== undefined && item.size !== null) {
-    // "size (integer, optional)": any whole number of bytes, zero or more; the spec sets no upper bound, so one
-    // beyond 2^53 is accepted too (JSON.parse has already rounded it to the nearest double).
-    const size = item.size;
-    if (typeof size !== 'number')
-      ctx.error(ptr(p, 'size'), 'ERR_SCHEMA_TYPE', req, `size must be a number, not ${typeName(size)}.`);
-    else if (!Number.isInteger(size) || size < 0)
-      ctx.error(
-        ptr(p, 'size'),
-        'ERR_SCHEMA_RANGE',
-        req,
-        `size must be a whole number of bytes, zero or more, not ${show(size)}.`,
-      );
-    else dep.size = size;
+    // "size (integer, optional)": any whole number of bytes; the spec sets no upper bound, so one beyond 2^53 is
+    // accepted too (JSON.parse has already rounded it to the nearest double)
+    const size = readInteger(ctx, item.size, ptr(p, 'size'), req, 'size', 0, Number.POSITIVE_INFINITY);
+    if (size !== undefined) dep.size = size;
   }
   return ctx.errorCount > before ? undefined : dep;
 }
