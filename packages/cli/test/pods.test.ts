@@ -29,6 +29,11 @@ function mountsUnder(dir: string): string[] {
     .filter((m) => m.startsWith(dir));
 }
 
+/** The built CLI with this suite's state and config, its output piped: what a user starts and signals. */
+function spawnAppc(args: string[]) {
+  return spawn(process.execPath, [BIN, ...g, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 beforeAll(async () => {
   if (!isRoot) return;
   work = await mkdtemp(join(tmpdir(), 'appc-cli-pods-'));
@@ -528,23 +533,17 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     if (!existsSync(BIN)) return;
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       const uuidFile = join(work, `uuid-${signal}`);
-      const child = spawn(
-        process.execPath,
-        [
-          BIN,
-          ...g,
-          'run',
-          '--net=none',
-          '--uuid-file-save',
-          uuidFile,
-          aci,
-          '--exec',
-          '/bin/sleep',
-          '--',
-          '600',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawnAppc([
+        'run',
+        '--net=none',
+        '--uuid-file-save',
+        uuidFile,
+        aci,
+        '--exec',
+        '/bin/sleep',
+        '--',
+        '600',
+      ]);
       const exited = new Promise<number | null>((r) => child.once('exit', r));
       let state = '';
       for (let i = 0; i < 100 && state !== 'running'; i++) {
@@ -570,24 +569,18 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     tags: ['root'],
   }, async () => {
     if (!existsSync(BIN)) return;
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        ...g,
-        'run',
-        '--net=none',
-        '--name',
-        'stubborn',
-        aci,
-        '--exec',
-        '/bin/sh',
-        '--',
-        '-c',
-        "trap '' TERM; echo started; while true; do sleep 1; done",
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnAppc([
+      'run',
+      '--net=none',
+      '--name',
+      'stubborn',
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      "trap '' TERM; echo started; while true; do sleep 1; done",
+    ]);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     await new Promise<void>((resolve) =>
       child.stdout.on('data', (d) => String(d).includes('started') && resolve()),
@@ -647,11 +640,16 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
   }, async () => {
     if (!existsSync(BIN)) return;
     const uuidFile = join(work, 'uuid-web');
-    const child = spawn(
-      process.execPath,
-      [BIN, ...g, 'run', '--port', 'http:18181', '--uuid-file-save', uuidFile, '--name', 'web', webAci],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnAppc([
+      'run',
+      '--port',
+      'http:18181',
+      '--uuid-file-save',
+      uuidFile,
+      '--name',
+      'web',
+      webAci,
+    ]);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     let childErr = '';
     child.stderr.on('data', (d) => {
@@ -719,23 +717,17 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     if (!existsSync(BIN)) return; // the built CLI is what a user kills
     const before = veths();
     const uuidFile = join(work, 'uuid-kill');
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        ...g,
-        'run',
-        '--uuid-file-save',
-        uuidFile,
-        aci,
-        '--exec',
-        '/bin/sh',
-        '--',
-        '-c',
-        'echo up; sleep 600',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnAppc([
+      'run',
+      '--uuid-file-save',
+      uuidFile,
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'echo up; sleep 600',
+    ]);
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => String(d).includes('up') && resolve());
       child.once('exit', (code) => reject(new Error(`appc run ended early (${code})`)));
