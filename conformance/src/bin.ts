@@ -18,6 +18,28 @@ both apps one volume for their "database" mount point; inside, the validator che
 volumes, namespaces, event handlers and metadata service and prints one line per requirement.
 Example: appc-conformance --ace "rkt run --insecure-options=image --volume database,kind=empty {main} {sidekick}"`;
 
+// A reader that goes away (`appc-conformance ... --json | head -2`) ends the run: the vectors still to come are not
+// run, nothing more is printed, the work directory is removed, and no stack trace is printed for the closed pipe.
+// Any other failure to write (a full disk) ends it the same way, with exit status 2.
+let outputGone = false;
+let outputFailed = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    outputGone = true;
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outputFailed = true;
+  });
+}
+
+/** Writes to stdout unless its reader has gone. */
+function out(text: string): void {
+  if (!outputGone) process.stdout.write(text);
+}
+
+/** Writes to stderr unless its reader has gone. */
+function err(text: string): void {
+  if (!outputGone) process.stderr.write(text);
+}
+
 async function main(): Promise<number> {
   let values: {
     impl?: string;
@@ -61,15 +83,16 @@ async function main(): Promise<number> {
       workDir,
       ...(values.section ? { sections: values.section } : {}),
     })) {
+      if (outputGone) break;
       counts[r.outcome]++;
-      if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (values.json) out(`${JSON.stringify(r)}\n`);
       else if (
         r.outcome === 'fail' ||
         r.outcome === 'crash' ||
         (values['show-passes'] && r.outcome === 'pass')
       ) {
         const want = r.expectedValid ? 'valid' : 'invalid';
-        process.stdout.write(
+        out(
           `${r.outcome.toUpperCase()} ${r.id} [${r.requirement}] want ${want}, exit ${r.exitCode ?? r.signal}: ${r.title}\n`,
         );
       }
@@ -77,7 +100,7 @@ async function main(): Promise<number> {
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-  process.stderr.write(
+  err(
     `${counts.pass} passed, ${counts.fail} failed, ${counts.crash} crashed, ${counts.skip} not applicable\n`,
   );
   return counts.fail + counts.crash > 0 ? 1 : 0;
@@ -97,24 +120,20 @@ async function ace(
   try {
     const report = await runAce({ run: command, workDir });
     for (const c of report.checks) {
-      if (json) process.stdout.write(`${JSON.stringify(c)}\n`);
+      if (json) out(`${JSON.stringify(c)}\n`);
       else if (!c.ok || showPasses)
-        process.stdout.write(
-          `${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'} ${c.requirement} (${c.mode}) ${c.what}\n`,
-        );
+        out(`${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'} ${c.requirement} (${c.mode}) ${c.what}\n`);
     }
     for (const [mode, verdict] of Object.entries(report.modes))
       if (verdict !== 'ok')
-        process.stdout.write(
-          `FAIL ${mode}: ${verdict === 'missing' ? 'printed no verdict (did it run?)' : 'failed'}\n`,
-        );
+        out(`FAIL ${mode}: ${verdict === 'missing' ? 'printed no verdict (did it run?)' : 'failed'}\n`);
     if (!report.passed && (report.exitCode !== 0 || report.timedOut)) {
-      process.stdout.write(
+      out(
         `the executor ${report.timedOut ? 'was stopped after the time limit' : `exited with ${report.exitCode ?? report.signal}`}; its stderr:\n${report.stderr.slice(-4000)}\n`,
       );
     }
     const failed = report.checks.filter((c) => !c.ok).length;
-    process.stderr.write(
+    err(
       `${report.checks.length - failed} checks passed, ${failed} failed; ${Object.entries(report.modes)
         .map(([m, v]) => `${m} ${v}`)
         .join(', ')}\n`,
@@ -125,4 +144,5 @@ async function ace(
   }
 }
 
-process.exitCode = await main();
+const status = await main();
+process.exitCode = outputFailed ? 2 : status;
