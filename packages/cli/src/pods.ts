@@ -128,6 +128,7 @@ export async function runPodHere(
       if (settings.uuidFileSave !== undefined) await writeFile(settings.uuidFileSave, record.uuid);
       if (globals.debug) io.stderr.write(`pod ${record.uuid}\n`);
     },
+    onWarning: (w) => io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`),
   });
   for (const i of result.isolators.filter((x) => x.status !== 'enforced'))
     io.stderr.write(

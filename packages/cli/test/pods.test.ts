@@ -174,6 +174,51 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(r.code).toBe(5);
   });
 
+  it('says before the app starts when a volume hides a directory of the image or replaces a file (ACE-005)', {
+    tags: ['root'],
+  }, async () => {
+    const masked = await appc([
+      ...g,
+      'run',
+      '--net=none',
+      '--volume',
+      'x,kind=empty',
+      aci,
+      '--mount',
+      'volume=x,target=/www',
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'ls /www; echo done',
+    ]);
+    expect(masked.code, masked.err).toBe(0);
+    expect(masked.out).toBe('done\n');
+    expect(masked.err).toMatch(
+      /warning: app "box": \/www is not empty in the image; volume "x" hides its contents\. \[WARN_RUN_MOUNT_TARGET_MASKED\]/,
+    );
+    const replaced = await appc([
+      ...g,
+      'run',
+      '--net=none',
+      '--volume',
+      'y,kind=empty',
+      aci,
+      '--mount',
+      'volume=y,target=/www/index.html',
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'ls -d /www/index.html/',
+    ]);
+    expect(replaced.code, replaced.err).toBe(0);
+    expect(replaced.out).toBe('/www/index.html/\n');
+    expect(replaced.err).toMatch(
+      /warning: app "box": \/www\/index\.html was a file in the image; .*\[WARN_RUN_MOUNT_TARGET_REPLACED\]/,
+    );
+  });
+
   it('a bad flag or an unknown user is a clear error, and nothing is left running', {
     tags: ['root'],
   }, async () => {

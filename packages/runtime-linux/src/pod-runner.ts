@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { type ImageManifest, serializePodManifest } from '@appc/schema';
+import { type ImageManifest, type Issue, serializePodManifest } from '@appc/schema';
 import type { Store } from '@appc/store';
 import { addPodNetwork, type PodNetworkOptions, type PortMapping, removePodNetwork } from './cni.ts';
 import { RuntimeError } from './errors.ts';
@@ -148,6 +148,10 @@ export interface RunStoredPodOptions {
   stopTimeoutMs?: number;
   /** Called when the pod's record exists (for `--uuid-file-save`). */
   onCreated?: (record: PodRecord) => void | Promise<void>;
+  /** Called, before any app starts, with each thing the pod's setup decided on its own that the user should know
+   * ({@link PreparedPod.warnings}: a mount over a file of the image, a mount that hides a directory's contents;
+   * ACE-005). */
+  onWarning?: (warning: Issue) => void;
   /** The runc binary; default `runc`. */
   runcBinary?: string;
   /** The pod's sandbox, started by {@link startPodEarly} with this pod's UUID while its images were looked up;
@@ -481,6 +485,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
       ...(options.strict ? { strict: true } : {}),
     });
+    for (const w of prepared.warnings) options.onWarning?.(w);
     record.state = 'running';
     record.startedAt = new Date().toISOString();
     await Promise.all([
