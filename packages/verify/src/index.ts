@@ -5,7 +5,7 @@ export type { InsecureOption } from './insecure-options.ts';
 export { INSECURE_OPTION_GROUPS, INSECURE_OPTIONS, parseInsecureOptions } from './insecure-options.ts';
 export type { SignedData } from './internal/streams.ts';
 export { isValidPrefix, parseImageName, parsePrefix, prefixCovers, prefixesOf } from './prefix.ts';
-export type { PublicKeyInfo } from './public-key.ts';
+export type { PublicKeyInfo, ReadPublicKeysOptions } from './public-key.ts';
 export { MAX_KEY_BYTES, readPublicKey, readPublicKeys } from './public-key.ts';
 export type { KeyReview } from './review.ts';
 export { formatKeyForReview } from './review.ts';

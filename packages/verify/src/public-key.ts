@@ -20,6 +20,15 @@ export interface PublicKeyInfo {
   expires: Date | undefined;
   /** True when the key carries a valid revocation of its primary key. */
   revoked: boolean;
+  /** True when the input held the key's secret part (a private key export); `armored` never has it. */
+  secret: boolean;
+}
+
+/** Options of {@link readPublicKeys}. */
+export interface ReadPublicKeysOptions {
+  /** Refuse input holding secret key material (`ERR_VERIFY_SECRET_KEY`) instead of keeping its public part:
+   * for keys about to be published, where a private key given by mistake would be given away. */
+  publicOnly?: boolean | undefined;
 }
 
 /** Upper bound on a key file or a downloaded key: real keys are a few KiB. */
@@ -35,6 +44,9 @@ export function looksArmored(input: string | Uint8Array): boolean {
     typeof input === 'string' ? input.slice(0, 256) : Buffer.from(input.subarray(0, 256)).toString('latin1');
   return head.trimStart().startsWith(ARMOR_START);
 }
+
+/** The public keys {@link parseKeys} made from private ones. */
+const fromSecret = new WeakSet<PublicKey>();
 
 /** Parses one or more OpenPGP keys, armored or binary, and returns their public parts (secret parts dropped).
  * @internal used by the trust store and verification. */
@@ -75,7 +87,12 @@ export async function parseKeys(input: string | Uint8Array, where: string): Prom
       file: where,
     });
   }
-  return keys.map((k) => (k.isPrivate() ? k.toPublic() : (k as PublicKey)));
+  return keys.map((k) => {
+    if (!k.isPrivate()) return k as PublicKey;
+    const pub = k.toPublic();
+    fromSecret.add(pub);
+    return pub;
+  });
 }
 
 /** Describes an openpgp key object. @internal */
@@ -96,6 +113,7 @@ export async function describeKey(key: PublicKey): Promise<PublicKeyInfo> {
     created: key.getCreationTime(),
     expires: expiration instanceof Date ? expiration : undefined,
     revoked,
+    secret: fromSecret.has(key),
   };
 }
 
@@ -117,13 +135,23 @@ export async function readPublicKey(
 }
 
 /** Reads every OpenPGP public key of a key ring (armored or binary), as served by an `ac-discovery-pubkeys` URL.
- * @throws {@link VerifyError} `ERR_VERIFY_MALFORMED_KEY`, `ERR_VERIFY_KEY_TOO_LARGE`. */
+ * @throws {@link VerifyError} `ERR_VERIFY_MALFORMED_KEY`, `ERR_VERIFY_KEY_TOO_LARGE`; `ERR_VERIFY_SECRET_KEY`
+ * with `publicOnly` when the input holds a private key. */
 export async function readPublicKeys(
   armoredOrBinary: string | Uint8Array,
   where = 'key',
+  options: ReadPublicKeysOptions = {},
 ): Promise<PublicKeyInfo[]> {
   const keys = await parseKeys(armoredOrBinary, where);
-  return Promise.all(keys.map(describeKey));
+  const infos = await Promise.all(keys.map(describeKey));
+  const secret = options.publicOnly ? infos.find((k) => k.secret) : undefined;
+  if (secret)
+    throw new VerifyError(
+      `${where}: holds the PRIVATE key ${secret.fingerprint}, which must never be published. Give the public key ` +
+        `instead: gpg --armor --export ${secret.fingerprint}`,
+      { code: 'ERR_VERIFY_SECRET_KEY', requirement: 'VERIFY-005', file: where },
+    );
+  return infos;
 }
 
 /** Throws when the key (or the subkey `keyId`, when given) is revoked or expired at `date`. @internal */

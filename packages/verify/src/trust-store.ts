@@ -91,7 +91,7 @@ export interface AddKeyOptions {
   discover?: KeyDiscovery | undefined;
   /** Downloads key URLs; default `globalThis.fetch`. */
   fetch?: KeyFetch | undefined;
-  /** Allow `http://` key URLs (and redirects to http); default false (VERIFY-005 `--insecure-allow-http`). */
+  /** Allow `http://` key URLs (and redirects to http); default false (VERIFY-005; `appc trust add --insecure-options=http`). */
   allowHttp?: boolean | undefined;
   /** Shown every key before it is stored; return true to trust it (the CLI asks for `yes` on a terminal). */
   review?: ((request: KeyReviewRequest) => boolean | Promise<boolean>) | undefined;
@@ -250,8 +250,8 @@ function checkScheme(url: URL, what: string, options: AddKeyOptions): void {
   if (url.protocol === 'http:') {
     if (options.allowHttp === true) return;
     throw new VerifyError(
-      `${what}: keys are fetched over https only; allow http explicitly (appc trust add --insecure-allow-http) ` +
-        'if you accept that anyone on the path can replace the key.',
+      `${what}: keys are fetched over https only; allow http explicitly (appc trust add --insecure-options=http; ` +
+        'the option allowHttp) if you accept that anyone on the path can replace the key.',
       { code: 'ERR_VERIFY_INSECURE_KEY_URL', requirement: 'VERIFY-005' },
     );
   }

@@ -206,7 +206,7 @@ describe('TrustStore.add (VERIFY-005)', () => {
         skipReview: true,
       }),
       'ERR_VERIFY_INSECURE_KEY_URL',
-      /--insecure-allow-http/,
+      /--insecure-options=http/,
     );
     const before = requested.length;
     await expectCode(

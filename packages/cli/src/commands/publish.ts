@@ -17,7 +17,8 @@ Earlier files in DIR stay, so publishing a new version adds to the site.
   --out DIR          the site directory (created when missing)
   --base-url URL     where DIR will be served (default https://HOST of the first image's name); give the port
                      when it is not the default, e.g. https://example.com:8443
-  --key FILE         an ASCII-armored public key to publish (gpg --armor --export); repeatable`;
+  --key FILE         a public key to publish (gpg --armor --export), armored or binary; repeatable. A private
+                     key or a file that is not a key is refused`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -45,7 +46,15 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
     const labels = Object.fromEntries((manifest.labels ?? []).map((l) => [l.name, l.value]));
     images.push({ file, name: manifest.name, labels, ...(signed ? { signatureFile } : {}) });
   }
-  const publicKeys = await Promise.all((values.key ?? []).map((k) => readFile(pathArg(io, k), 'utf8')));
+  // each key is parsed: a private key given by mistake would be served to everyone, and a file that is not a key
+  // would make every later "appc trust add" of the site fail (VERIFY-005)
+  const { readPublicKeys } = await import('@appc/verify');
+  const publicKeys: string[] = [];
+  for (const k of values.key ?? []) {
+    const path = pathArg(io, k);
+    for (const info of await readPublicKeys(await readFile(path), path, { publicOnly: true }))
+      publicKeys.push(info.armored);
+  }
   const baseUrl = values['base-url'] ?? `https://${(images[0]?.name ?? '').split('/')[0]}`;
   const { writeDiscoverySite } = await import('@appc/discovery');
   const out = pathArg(io, values.out);

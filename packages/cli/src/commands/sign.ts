@@ -1,3 +1,4 @@
+import { readManifest } from '@appc/aci';
 import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
@@ -6,7 +7,8 @@ export const summary = 'Sign an ACI: write an ASCII-armored detached signature A
 export const usage = 'appc sign --key KEY_FILE [--passphrase-file FILE] [--output FILE] ACI';
 export const help = `Signs the archive's bytes exactly as they are (VERIFY-002, VERIFY-009) with an OpenPGP private key,
 as "gpg --armor --export-secret-keys" writes it, and writes ACI.asc atomically. "gpg --verify ACI.asc ACI"
-accepts the result. Prints the signature file and the key's fingerprint.
+accepts the result. A file that is not an ACI (no manifest at its start) is refused. Prints the signature file
+and the key's fingerprint.
 
   --key KEY_FILE           the private key (armored or binary)
   --passphrase-file FILE   the key's passphrase, first line of FILE (or set APPC_SIGN_PASSPHRASE)
@@ -31,6 +33,9 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
       : io.env.APPC_SIGN_PASSPHRASE;
   const { signFile } = await import('@appc/verify');
   const file = pathArg(io, positionals[0] as string);
+  // a signature is a promise about an image: a file that is not one (a typo, a manifest, a tarball of something
+  // else) is refused before the key is used (VERIFY-009)
+  await readManifest(file);
   const result = await signFile(
     file,
     { privateKeyArmored: key, ...(passphrase !== undefined ? { passphrase } : {}) },

@@ -18,7 +18,8 @@ export function tempNameFor(file: string): string {
   return join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to `file` through a temporary file in the same directory and a rename, mode 0644. */
+/** Writes `data` to `file` through a temporary file in the same directory and a rename, mode 0644. A failure
+ * names `file`, never the temporary name the caller did not choose (a missing directory, a full disk). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const temp = tempNameFor(file);
   try {
@@ -27,6 +28,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
+    const e = error as NodeJS.ErrnoException & { dest?: string };
+    if (e.path === temp) {
+      e.path = file;
+      e.message = e.message.split(temp).join(file);
+      if (e.dest !== undefined) delete e.dest;
+    }
     throw error;
   }
 }
