@@ -177,6 +177,20 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
     } catch (e) {
       discard(res);
       if (e instanceof DiscoveryError) throw e;
+      if (
+        declared !== undefined &&
+        received < declared &&
+        !idle.signal.aborted &&
+        !session.signal.aborted &&
+        !options.signal?.aborted
+      ) {
+        // the server closed or reset the connection before the length it declared: a truncated download
+        const why = (e as { code?: string }).code;
+        throw new DiscoveryError(
+          `${finalUrl}: the download ended after ${received} of the ${declared} bytes declared (the connection ${why === 'ECONNRESET' ? 'was reset' : 'failed'}); try again.`,
+          { code: 'ERR_DISC_TRUNCATED', requirement: 'DISC-002', status: res.status, cause: e },
+        );
+      }
       if (idle.signal.aborted && !session.signal.aborted) {
         throw new DiscoveryError(`${finalUrl}: no data for ${idleMs} ms; the transfer stalled.`, {
           code: 'ERR_DISC_TIMEOUT',

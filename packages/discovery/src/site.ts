@@ -40,6 +40,8 @@ export interface DiscoverySite {
 }
 
 const TEMPLATE_PATH = 'images/{name}-{version}-{os}-{arch}.{ext}';
+/** Characters a label value cannot carry into a URL path as they are. */
+const URL_UNSAFE = /[#?%\\\s\p{Cc}]/u;
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -119,6 +121,13 @@ export async function writeDiscoverySite(options: DiscoverySiteOptions): Promise
       if (v === undefined || v === '' || v.includes('/'))
         throw bad(
           `${image.file}: the manifest needs a "${label}" label without "/" to be placed by the template ${TEMPLATE_PATH} (DISC-006); add it with appc patch-manifest.`,
+        );
+      // the template is filled verbatim (DISC-006): a value with `#`, `?`, `%`, `\`, blanks or control characters
+      // makes a URL that does not name the file written (`#` cuts it, `?` starts a query, `%` is read as an escape)
+      const unsafe = URL_UNSAFE.exec(v);
+      if (unsafe)
+        throw bad(
+          `${image.file}: the "${label}" label ${JSON.stringify(v)} has ${JSON.stringify(unsafe[0])}, which cannot appear as it is in the image's URL (DISC-006): fetching it would ask for another path. Use a value without # ? % \\, blanks or control characters (appc patch-manifest).`,
         );
     }
     const { version, os, arch } = image.labels as { version: string; os: string; arch: string };
