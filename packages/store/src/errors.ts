@@ -16,6 +16,7 @@ export const STORE_ERROR_CODES = [
   'ERR_STORE_ABORTED',
   'ERR_STORE_UNSIGNED',
   'ERR_STORE_NOT_REQUESTED',
+  'ERR_STORE_IO',
 ] as const;
 
 /** Stable codes of {@link StoreError}. */

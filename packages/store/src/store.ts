@@ -10,8 +10,8 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rm as rmPath, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { copyFile, mkdir, open, readdir, rename, rm as rmPath, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { validateArchive } from '@appc/aci';
 import {
   AppcError,
@@ -25,6 +25,7 @@ import type Database from 'better-sqlite3';
 import { StoreError } from './errors.ts';
 import { fsyncDir, fsyncDirSync, isMissing, pidAlive } from './internal/fs.ts';
 import { mapBusy, openIndex } from './internal/index-db.ts';
+import { storeIoError } from './internal/io-error.ts';
 import { removeTreeIfUnlocked } from './internal/trees.ts';
 
 /** Default grace period of {@link Store.gc}: images unused for 24 hours go, as rkt's `image gc` did. */
@@ -309,10 +310,25 @@ export class Store {
    * @example
    * const { image } = await store.put('app.aci', { expectedId });
    * @throws {@link StoreError} `ERR_STORE_INVALID_IMAGE` (with every issue), `ERR_STORE_ID_MISMATCH` (ACI-011),
-   * `ERR_STORE_TOO_LARGE`, `ERR_STORE_ABORTED`, `ERR_STORE_LOCKED`; the compression errors of `@appc/aci`. */
+   * `ERR_STORE_TOO_LARGE`, `ERR_STORE_ABORTED`, `ERR_STORE_LOCKED`, `ERR_STORE_IO` (a full disk, a read-only
+   * store); the compression errors of `@appc/aci`; a failure of the source itself (a dropped download, an
+   * unreadable file) as the source threw it. */
   async put(source: string | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
-    const db = this.db;
     const name = options.file ?? (typeof source === 'string' ? source : 'the image stream');
+    try {
+      return await this.putOnce(source, options, name);
+    } catch (e) {
+      // a full disk or a read-only store is not a verdict on the image
+      throw storeIoError(e, this.dir, `storing ${name}`) ?? e;
+    }
+  }
+
+  private async putOnce(
+    source: string | AsyncIterable<Uint8Array>,
+    options: PutOptions,
+    name: string,
+  ): Promise<PutResult> {
+    const db = this.db;
     if (options.expectedId !== undefined && !isImageId(options.expectedId))
       throw new StoreError(
         `expected image ID "${options.expectedId}" is not a full image ID (sha512- and 128 lower-case hex digits); a shortened or placeholder ID never matches a stored image (TYPES-006).`,
@@ -347,7 +363,15 @@ export class Store {
       };
       const tee = async function* (): AsyncGenerator<Uint8Array> {
         while (true) {
-          const next = await iterator.next();
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await iterator.next();
+          } catch (e) {
+            // the source failed (a dropped connection, a truncated download, an unreadable file): that is the
+            // error, with its own code, not a verdict on the archive
+            failure = e;
+            throw e;
+          }
           if (next.done) {
             await flush(true);
             exhausted = true;
@@ -634,24 +658,38 @@ export class Store {
     return { image, path };
   }
 
-  /** Writes a stored image to `outFile` as an ACI: byte for byte what was imported.
-   * @throws {@link StoreError} `ERR_STORE_EXISTS` when `outFile` exists and `overwrite` is not set. */
+  /** Writes a stored image to `outFile` as an ACI: byte for byte what was imported, checked on the way out: the
+   * copy is written beside `outFile`, re-hashed, and moved into place only when it still gives the image's ID
+   * (ACI-024), so a blob damaged on disk is never handed on as the image.
+   * @throws {@link StoreError} `ERR_STORE_EXISTS` when `outFile` exists and `overwrite` is not set,
+   * `ERR_STORE_CORRUPT` when the stored archive no longer gives its ID (nothing is written). */
   async export(
     idOrPrefix: string,
     outFile: string,
-    options: { overwrite?: boolean } = {},
+    options: { overwrite?: boolean; signal?: AbortSignal } = {},
   ): Promise<StoredImage> {
     const { image, path } = await this.openBlob(idOrPrefix);
+    const exists = () =>
+      new StoreError(`${outFile} exists; remove it or pass overwrite.`, {
+        code: 'ERR_STORE_EXISTS',
+        file: outFile,
+      });
+    if (!options.overwrite && existsSync(outFile)) throw exists();
+    const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await copyFile(path, outFile, options.overwrite ? 0 : constants.COPYFILE_EXCL);
+      await copyFile(path, tmp, constants.COPYFILE_EXCL);
+      await this.checkHash(image, tmp, path, options.signal);
+      if (!options.overwrite && existsSync(outFile)) throw exists();
+      await rename(tmp, outFile);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-        throw new StoreError(`${outFile} exists; remove it or pass overwrite.`, {
-          code: 'ERR_STORE_EXISTS',
-          file: outFile,
-          cause: e,
-        });
+      const err = e as NodeJS.ErrnoException;
+      if (err.path === tmp) {
+        err.path = outFile;
+        err.message = err.message.split(tmp).join(outFile);
+      }
       throw e;
+    } finally {
+      await unlink(tmp).catch(() => {});
     }
     return image;
   }
@@ -660,27 +698,33 @@ export class Store {
    * @throws {@link StoreError} `ERR_STORE_CORRUPT` when the bytes no longer give the ID. */
   async verify(idOrPrefix: string, options: { signal?: AbortSignal } = {}): Promise<StoredImage> {
     const { image, path } = await this.openBlob(idOrPrefix);
+    await this.checkHash(image, path, path, options.signal);
+    return image;
+  }
+
+  /** Throws `ERR_STORE_CORRUPT` (naming `blob`, the stored archive) unless `file` gives the image's ID. */
+  private async checkHash(
+    image: StoredImage,
+    file: string,
+    blob: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     let actual: string;
     try {
       const { computeImageId } = await import('@appc/aci');
-      actual = await computeImageId(path, options);
+      actual = await computeImageId(file, signal ? { signal } : {});
     } catch (e) {
+      if (signal?.aborted) throw e;
       throw new StoreError(
-        `${path}: the stored archive of ${image.id} cannot be read (${(e as Error).message}); remove it and fetch it again.`,
-        {
-          code: 'ERR_STORE_CORRUPT',
-          requirement: 'ACI-024',
-          file: path,
-          cause: e,
-        },
+        `${blob}: the stored archive of ${image.id} (${image.name}) cannot be read (${(e as Error).message}); it was damaged on disk — remove it (appc image rm ${image.id}) and fetch it again (ACI-024).`,
+        { code: 'ERR_STORE_CORRUPT', requirement: 'ACI-024', file: blob, cause: e },
       );
     }
     if (actual !== image.id)
       throw new StoreError(
-        `${path}: the stored archive hashes to ${actual}, not ${image.id}; it was damaged on disk — remove it (rm) and fetch it again (ACI-024).`,
-        { code: 'ERR_STORE_CORRUPT', requirement: 'ACI-024', file: path },
+        `${blob}: the stored archive hashes to ${actual}, not ${image.id} (${image.name}); it was damaged on disk — remove it (appc image rm ${image.id}) and fetch it again (ACI-024).`,
+        { code: 'ERR_STORE_CORRUPT', requirement: 'ACI-024', file: blob },
       );
-    return image;
   }
 
   /** Removes an image: its index row (labels, remotes) and blob, and its rendered tree when no one holds its lock.
@@ -770,6 +814,39 @@ export class Store {
         o.cacheMaxAgeSeconds === undefined ? null : Math.max(0, Math.floor(o.cacheMaxAgeSeconds)),
         (o.downloadedAt ?? new Date()).getTime(),
       );
+  }
+
+  /** Indexes every stored archive that has no row, as a put of it would (its ID checked against its file name);
+   * an archive that is not a valid ACI or does not hash to its name is left for {@link Store.reconcile}.
+   * `openStore` runs it when it finds the index missing or empty; the signature and source of each image, which
+   * only the index held, are not recovered. Returns how many images were indexed. */
+  async reindexBlobs(): Promise<number> {
+    const root = join(this.dir, 'blobs', 'sha512');
+    let shards: string[] = [];
+    try {
+      shards = await readdir(root);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    let indexed = 0;
+    for (const shard of shards.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const names = await readdir(join(root, shard)).catch(() => [] as string[]);
+      for (const hex of names.sort()) {
+        const id = `sha512-${hex}`;
+        if (!HEX128.test(hex) || !hex.startsWith(shard) || this.has(id)) continue;
+        const file = join(root, shard, hex);
+        try {
+          await this.put(file, { expectedId: id, file });
+          indexed++;
+        } catch (e) {
+          // a damaged archive stays unindexed (reconcile removes it); a store that cannot be written stops here
+          const code = (e as { code?: unknown }).code;
+          if (code === 'ERR_STORE_IO' || code === 'ERR_STORE_LOCKED' || code === 'ERR_STORE_CLOSED') throw e;
+        }
+      }
+    }
+    return indexed;
   }
 
   /** Makes index and blobs agree: drops rows whose blob is missing and blobs no row names. Runs under the
@@ -912,15 +989,27 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
   await mkdir(join(root, 'blobs', 'sha512'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
   await mkdir(join(root, 'trees'), { recursive: true });
-  const db = openIndex(join(root, 'index.db'), options.busyTimeoutMs ?? 10_000);
+  const indexFile = join(root, 'index.db');
+  const fresh = isMissingOrEmpty(indexFile);
+  const db = openIndex(indexFile, options.busyTimeoutMs ?? 10_000);
   const store = new Store(root, db);
-  if (options.reconcile ?? true) {
-    try {
-      store.reconcile();
-    } catch (e) {
-      store.close();
-      throw e;
-    }
+  try {
+    // an index made just now beside stored archives (it was deleted, moved away or truncated): the archives are
+    // indexed again rather than taken for orphans, which the reconcile below would delete
+    if (fresh) await store.reindexBlobs();
+    if (options.reconcile ?? true) store.reconcile();
+  } catch (e) {
+    store.close();
+    throw e;
   }
   return store;
+}
+
+function isMissingOrEmpty(file: string): boolean {
+  try {
+    return statSync(file).size === 0;
+  } catch (e) {
+    if (isMissing(e)) return true;
+    throw e;
+  }
 }

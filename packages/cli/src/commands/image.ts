@@ -1,6 +1,7 @@
+import { basename, join } from 'node:path';
 import { extract, render } from '@appc/aci';
-import { serializeImageManifest } from '@appc/schema';
-import type { Store, StoredImage } from '@appc/store';
+import { AppcError, serializeImageManifest } from '@appc/schema';
+import { type Store, type StoredImage, StoreError } from '@appc/store';
 import {
   expectPositionals,
   FORMAT_FLAG,
@@ -32,7 +33,8 @@ list: every stored image, newest import first. --sort importedAt (default), last
 rm: removes images (and their rendered trees); a missing ID is reported and the others still go.
 gc: removes images not used for the grace period (default 24h; units s, m, h, d, e.g. 90m or 0s), rendered
   trees unused as long, temporary files of dead processes and orphans.
-export: writes the stored archive byte for byte. extract/render: as appc extract/render, from the store
+export: writes the stored archive byte for byte, after checking it still gives its image ID (a damaged one is
+  refused, ERR_STORE_CORRUPT). extract/render: as appc extract/render, from the store
   (render resolves dependencies from the store). cat-manifest: the manifest as imported.`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
@@ -161,9 +163,27 @@ const exportImage: Sub = async (argv, io, _globals, store) => {
   const image = await resolveImage(store, positionals[0] as string);
   await store.export(image.id, pathArg(io, positionals[1] as string), {
     overwrite: values.overwrite ?? false,
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   return ExitCode.Ok;
 };
+
+/** Runs `work` on stored archives; an error about reading one of them (a damaged or changed blob: it was checked
+ * whole on import) becomes `ERR_STORE_CORRUPT`, which says which image to remove and fetch again (ACI-024),
+ * instead of advice to download or build an archive the user never named. */
+async function fromStore<T>(store: Store, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    const blobs = join(store.dir, 'blobs', 'sha512');
+    if (!(e instanceof AppcError) || e.code === 'ERR_ACI_ABORTED' || !e.file?.startsWith(blobs)) throw e;
+    const id = `sha512-${basename(e.file)}`;
+    throw new StoreError(
+      `${e.file}: the stored archive of ${id} is damaged or was changed since it was imported (${e.message} [${e.code}]); remove it (appc image rm ${id}) and fetch it again (ACI-024).`,
+      { code: 'ERR_STORE_CORRUPT', requirement: 'ACI-024', file: e.file, cause: e },
+    );
+  }
+}
 
 const extractImage: Sub = async (argv, io, _globals, store) => {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -172,12 +192,14 @@ const extractImage: Sub = async (argv, io, _globals, store) => {
   });
   expectPositionals(positionals, 2, 2, 'ID and DIR');
   const { image, path } = await store.openBlob((await resolveImage(store, positionals[0] as string)).id);
-  await extract(path, pathArg(io, positionals[1] as string), {
-    rootfsOnly: values['rootfs-only'] ?? false,
-    overwrite: values.overwrite ?? false,
-    expectedImageId: image.id,
-    ...(io.signal ? { signal: io.signal } : {}),
-  });
+  await fromStore(store, () =>
+    extract(path, pathArg(io, positionals[1] as string), {
+      rootfsOnly: values['rootfs-only'] ?? false,
+      overwrite: values.overwrite ?? false,
+      expectedImageId: image.id,
+      ...(io.signal ? { signal: io.signal } : {}),
+    }),
+  );
   store.touch(image.id);
   return ExitCode.Ok;
 };
@@ -190,12 +212,16 @@ const renderImage: Sub = async (argv, io, _globals, store) => {
   expectPositionals(positionals, 2, 2, 'ID and DIR');
   const { image, path } = await store.openBlob((await resolveImage(store, positionals[0] as string)).id);
   const { createStoreImageProvider } = await import('@appc/store');
-  const result = await render(path, pathArg(io, positionals[1] as string), {
-    provider: createStoreImageProvider(store),
-    rootfsOnly: values['rootfs-only'] ?? false,
-    overwrite: values.overwrite ?? false,
-    ...(io.signal ? { signal: io.signal } : {}),
-  });
+  const result = await fromStore(store, () =>
+    render(path, pathArg(io, positionals[1] as string), {
+      provider: createStoreImageProvider(store),
+      rootfsOnly: values['rootfs-only'] ?? false,
+      overwrite: values.overwrite ?? false,
+      // the stored archive must still give the ID it is stored under (ACI-024), not merely its own hash
+      expectedImageId: image.id,
+      ...(io.signal ? { signal: io.signal } : {}),
+    }),
+  );
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
   store.touch(image.id);
   return ExitCode.Ok;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
+import { storeIoError } from './io-error.ts';
 
 let addonPath: string | undefined | null = null;
 
@@ -76,8 +77,10 @@ export function mapBusy(e: unknown, file: string): unknown {
 /** Opens (creating when needed) the index: WAL journal, busy timeout, foreign keys, schema migrated. */
 export function openIndex(file: string, busyTimeoutMs: number): Database.Database {
   const addon = nativeBinding();
-  const db = new Database(file, { timeout: busyTimeoutMs, ...(addon ? { nativeBinding: addon } : {}) });
+  let opened: Database.Database | undefined;
   try {
+    const db = new Database(file, { timeout: busyTimeoutMs, ...(addon ? { nativeBinding: addon } : {}) });
+    opened = db;
     // WAL lets readers run beside one writer across processes; the mode persists in the file
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode never corrupts; a power cut may lose the last commits, which leaves orphan blobs
@@ -101,13 +104,15 @@ export function openIndex(file: string, busyTimeoutMs: number): Database.Databas
     if (db.pragma('user_version', { simple: true }) !== INDEX_VERSION) migrate.immediate();
     return db;
   } catch (e) {
-    db.close();
+    opened?.close();
+    const io = storeIoError(e, dirname(file), 'opening the image index');
+    if (io) throw io;
     if (
       (e as { code?: unknown }).code === 'SQLITE_NOTADB' ||
       (e as { code?: unknown }).code === 'SQLITE_CORRUPT'
     )
       throw new StoreError(
-        `${file}: the image index is not a readable SQLite database (${(e as Error).message}); move it away and re-import the images.`,
+        `${file}: the image index is not a readable SQLite database (${(e as Error).message}); move it away (mv ${file} ${file}.damaged): the next command rebuilds it from the stored images.`,
         { code: 'ERR_STORE_CORRUPT', file, cause: e },
       );
     throw mapBusy(e, file);
