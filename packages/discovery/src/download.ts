@@ -57,6 +57,8 @@ export function parseCacheHeaders(headers: { get(name: string): string | null })
 }
 
 const ACCEPT = new Set([200, 304]);
+/** Without `If-None-Match` a 304 has nothing to refer to: its empty body is not the file. */
+const ACCEPT_UNCONDITIONAL = new Set([200]);
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Starts a GET of a large body (an image, a signature) under the rules of discovery: https only unless
@@ -97,7 +99,13 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
   try {
     const headers: Record<string, string> = {};
     if (options.ifNoneMatch !== undefined) headers['If-None-Match'] = options.ifNoneMatch;
-    sent = await send(url, session, request, ACCEPT, headers);
+    sent = await send(
+      url,
+      session,
+      request,
+      options.ifNoneMatch !== undefined ? ACCEPT : ACCEPT_UNCONDITIONAL,
+      headers,
+    );
   } catch (e) {
     close();
     throw e;
