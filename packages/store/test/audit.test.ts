@@ -1,0 +1,84 @@
+// The store against failing sources and lost or damaged files: what a dropped download, a deleted index or a
+// blob damaged on disk must (and must not) do to it.
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiscoveryError } from '@appc/discovery';
+import { hasCode } from '@appc/schema';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../src/index.ts';
+import { makeAci, tempDir } from './fixtures.ts';
+
+let cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups) await c();
+  cleanups = [];
+});
+
+async function* bytes(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+async function fresh(): Promise<{ dir: string; store: Store }> {
+  const { dir, cleanup } = await tempDir();
+  const store = await openStore(join(dir, 'images'));
+  cleanups.push(async () => {
+    store.close();
+    await cleanup();
+  });
+  return { dir, store };
+}
+
+describe('store audit', () => {
+  it('DISC-002: a source that fails midway throws its own error, not ERR_STORE_INVALID_IMAGE; nothing is left', async () => {
+    const { store } = await fresh();
+    const aci = makeAci({ name: 'example.com/cut', files: { big: 'x'.repeat(200_000) } });
+    const dropped = new DiscoveryError('https://example.com/cut.aci: the download ended early; try again.', {
+      code: 'ERR_DISC_TRUNCATED',
+    });
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield aci.subarray(0, 100);
+      throw dropped;
+    }
+    await expect(store.put(source(), { file: 'https://example.com/cut.aci' })).rejects.toBe(dropped);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('a missing or empty index is rebuilt from the stored archives; a damaged one is left out and removed', async () => {
+    const { dir, store } = await fresh();
+    const a = (await store.put(bytes(makeAci({ name: 'example.com/a', labels: { version: '1' } })))).image;
+    const b = (await store.put(bytes(makeAci({ name: 'example.com/b' })))).image;
+    store.close();
+    const index = join(dir, 'images', 'index.db');
+    for (const f of [index, `${index}-wal`, `${index}-shm`]) await rm(f, { force: true });
+    const blobB = join(dir, 'images', 'blobs', 'sha512', b.id.slice(7, 9), b.id.slice(7));
+    const damaged = await readFile(blobB);
+    damaged[damaged.length - 12] = (damaged[damaged.length - 12] as number) ^ 0xff;
+    await writeFile(blobB, damaged);
+    await writeFile(index, '');
+    const again = await openStore(join(dir, 'images'));
+    cleanups.push(async () => again.close());
+    expect(again.list().map((i) => i.id)).toEqual([a.id]);
+    expect(again.get(a.id)).toMatchObject({ name: 'example.com/a', version: '1' });
+    expect(existsSync(blobB)).toBe(false);
+  });
+
+  it('ACI-024: export refuses a blob that no longer gives its ID and leaves no file behind', async () => {
+    const { dir, store } = await fresh();
+    const { image } = await store.put(
+      bytes(makeAci({ name: 'example.com/x', files: { f: 'y'.repeat(5000) } })),
+    );
+    const blob = join(dir, 'images', 'blobs', 'sha512', image.id.slice(7, 9), image.id.slice(7));
+    const other = makeAci({ name: 'example.com/x', files: { f: 'z'.repeat(5000) } });
+    await writeFile(blob, other);
+    const out = join(dir, 'out.aci');
+    const e = await store.export(image.id, out).catch((err: unknown) => err);
+    expect(hasCode(e, 'ERR_STORE_CORRUPT')).toBe(true);
+    expect((e as Error).message).toContain(`appc image rm ${image.id}`);
+    expect(existsSync(out)).toBe(false);
+    await writeFile(blob, makeAci({ name: 'example.com/x', files: { f: 'y'.repeat(5000) } }));
+    await store.export(image.id, out);
+    expect(await readFile(out)).toEqual(await readFile(blob));
+    await expect(store.export(image.id, out)).rejects.toMatchObject({ code: 'ERR_STORE_EXISTS' });
+  });
+});
