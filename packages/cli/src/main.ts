@@ -1,4 +1,5 @@
 import { longSpelling } from './args.ts';
+import { insecureOptions } from './context.ts';
 import { describeError, UsageError } from './errors.ts';
 import { type Command, ExitCode, type Globals, type Io, paint, useColor } from './io.ts';
 import { VERSION } from './version.ts';
@@ -125,6 +126,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stdout.write(commandHelp(command));
       return ExitCode.Ok;
     }
+    // an unknown --insecure-options name is refused whatever the command, as fetch and run refuse it (VERIFY-007)
+    if (globals.insecureOptions !== undefined) await insecureOptions(globals);
     try {
       return await command.run(args, io, globals);
     } catch (error) {

@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { PodRecord, ReifiedPod } from '@appc/runtime-linux';
 import type { Store } from '@appc/store';
-import { stateDir } from './context.ts';
+import { insecureOptions, stateDir } from './context.ts';
 import { UsageError } from './errors.ts';
 import { type Globals, type Io, paint, useColor } from './io.ts';
 
@@ -109,6 +109,13 @@ export async function runPodHere(
 ): Promise<number> {
   const { runStoredPod } = await import('@appc/runtime-linux');
   const color = useColor(io);
+  // rkt's run-time relaxations (VERIFY-007): every capability, no seccomp filter, /proc and /sys unmasked
+  const relaxed = await insecureOptions(globals);
+  const insecure = {
+    capabilities: relaxed.has('capabilities'),
+    paths: relaxed.has('paths'),
+    seccomp: relaxed.has('seccomp'),
+  };
   const result = await runStoredPod({
     stateDir: stateDir(globals, io),
     store,
@@ -119,6 +126,7 @@ export async function runPodHere(
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
     ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
+    ...(insecure.capabilities || insecure.paths || insecure.seccomp ? { insecure } : {}),
     ...(settings.interactive ? { interactive: await interactiveApp(pod) } : {}),
     ...(settings.early ? { early: settings.early } : {}),
     stdout: io.stdout,

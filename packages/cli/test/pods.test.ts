@@ -174,6 +174,40 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(r.code).toBe(5);
   });
 
+  it("rkt's run-time --insecure-options (all-run): every capability, no seccomp filter, /proc unmasked (VERIFY-007)", {
+    tags: ['root'],
+  }, async () => {
+    const probe = [
+      aci,
+      '--exec',
+      '/bin/sh',
+      '--',
+      '-c',
+      'grep -E "^(CapBnd|Seccomp):" /proc/self/status; [ -c /proc/keys ] && echo keys masked || echo keys open; grep -q " /proc/sys ro," /proc/self/mountinfo && echo sys read-only || echo sys open',
+    ];
+    const strict = await appc([...g, 'run', '--net=none', ...probe]);
+    expect(strict.code, strict.err).toBe(0);
+    expect(strict.out).toMatch(/CapBnd:\s+00000000a80425fb\n/);
+    expect(strict.out).toMatch(/Seccomp:\s+2\n/);
+    expect(strict.out).toContain('keys masked');
+    expect(strict.out).toContain('sys read-only');
+    const relaxedGlobals = g.map((a) =>
+      a === '--insecure-options=image' ? '--insecure-options=image,all-run' : a,
+    );
+    const relaxed = await appc([...relaxedGlobals, 'run', '--net=none', ...probe]);
+    expect(relaxed.code, relaxed.err).toBe(0);
+    // every capability this (root) process has: its own bounding set
+    const own = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1];
+    expect(relaxed.out).toContain(`CapBnd:\t${own}\n`);
+    expect(relaxed.out).toMatch(/Seccomp:\s+0\n/);
+    expect(relaxed.out).toContain('keys open');
+    expect(relaxed.out).toContain('sys open');
+    // an unknown name is refused whatever the command, before it does anything
+    const bogus = await appc([...g.slice(0, -1), '--insecure-options=image,bogus', 'list']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.err).toContain('ERR_VERIFY_INSECURE_OPTION');
+  });
+
   it('says before the app starts when a volume hides a directory of the image or replaces a file (ACE-005)', {
     tags: ['root'],
   }, async () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import type { PodManifest } from '@appc/schema';
+import { LINUX_CAPABILITIES, type PodManifest } from '@appc/schema';
 import { hostSeccompArch, type SeccompArch } from './seccomp.ts';
 
 /** A block device of the host, as the blkio throttles name it. */
@@ -26,6 +26,25 @@ export interface HostFeatures {
    * with v1 those with a hierarchy mounted (`/proc/self/mountinfo`). An isolator whose controller is missing is
    * reported `ignored` instead of failing in runc. Undefined: not known, every controller is taken as there. */
   cgroupControllers?: ReadonlySet<string> | undefined;
+  /** The capabilities this process may hand on (its bounding set, `CapBnd` of `/proc/self/status`): all that
+   * `--insecure-options=capabilities` can give an app. Undefined: not known, every capability is taken as there. */
+  boundingCapabilities?: readonly string[] | undefined;
+}
+
+/** The capability names of a `CapBnd:` (or `CapEff:` ...) hex mask, in bit order; names beyond
+ * {@link LINUX_CAPABILITIES} are left out. */
+export function capabilitiesOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim()}`);
+  return LINUX_CAPABILITIES.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
+}
+
+async function boundingCapabilities(): Promise<string[] | undefined> {
+  try {
+    const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'));
+    return line ? capabilitiesOfMask(line[1] as string) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The cgroup v1 controllers that have a hierarchy mounted, from the text of `/proc/PID/mountinfo` (the super
@@ -103,10 +122,11 @@ async function apparmorProfiles(): Promise<Set<string> | undefined> {
  * block-bandwidth or block-iops isolators, which alone use them. */
 export async function detectHostFeatures(options: { blockDevices?: boolean } = {}): Promise<HostFeatures> {
   const cgroupV2 = unifiedCgroups();
-  const [devices, profiles, controllers] = await Promise.all([
+  const [devices, profiles, controllers, bounding] = await Promise.all([
     options.blockDevices === false ? ([] as BlockDevice[]) : blockDevices(),
     apparmorProfiles(),
     cgroupControllers(cgroupV2),
+    boundingCapabilities(),
   ]);
   return {
     arch: hostSeccompArch(),
@@ -115,6 +135,7 @@ export async function detectHostFeatures(options: { blockDevices?: boolean } = {
     apparmorProfiles: profiles,
     cgroupV2,
     cgroupControllers: controllers,
+    boundingCapabilities: bounding,
   };
 }
 

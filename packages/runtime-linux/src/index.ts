@@ -15,6 +15,7 @@ export type {
   IsolatorPlanOptions,
   IsolatorReportEntry,
   PodIsolatorPlan,
+  RuntimeInsecureOptions,
 } from './isolators.ts';
 export { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
 export type {

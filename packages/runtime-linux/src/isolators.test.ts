@@ -1,6 +1,6 @@
-import { DEFAULT_CAPABILITIES, hasCode, type Isolator } from '@appc/schema';
+import { DEFAULT_CAPABILITIES, hasCode, type Isolator, LINUX_CAPABILITIES } from '@appc/schema';
 import { describe, expect, it } from 'vitest';
-import type { HostFeatures } from './host-features.ts';
+import { capabilitiesOfMask, type HostFeatures } from './host-features.ts';
 import { isNamespacedSysctl, planAppIsolators, planPodIsolators } from './isolators.ts';
 import { planNetworkBandwidth } from './network-bandwidth.ts';
 
@@ -29,6 +29,53 @@ function errorOf(fn: () => unknown): unknown {
 }
 
 describe('planAppIsolators', () => {
+  it("VERIFY-007 rkt's --insecure-options=capabilities,seccomp: every capability, no filter; the isolators they override are reported ignored", () => {
+    const isolators: Isolator[] = [
+      { name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_CHOWN'] } },
+      { name: 'os/linux/seccomp-retain-set', value: { set: ['read', 'write'] } },
+    ];
+    const relaxed = planAppIsolators('web', isolators, [], host, {
+      ownNetwork: true,
+      insecure: { capabilities: true, seccomp: true },
+    });
+    expect(relaxed.capabilities).toEqual([...LINUX_CAPABILITIES]);
+    expect(relaxed.seccomp).toBeUndefined();
+    expect(relaxed.report.map((r) => [r.name, r.status])).toEqual([
+      ['os/linux/capabilities-retain-set', 'ignored'],
+      ['os/linux/seccomp-retain-set', 'ignored'],
+    ]);
+    expect(relaxed.report[0]?.detail).toContain('--insecure-options=capabilities');
+    // without an isolator: the default set and the default filter are what is turned off
+    // only what this process may hand on: root in a container may lack capabilities runc would then refuse
+    const limited = planAppIsolators(
+      'web',
+      [],
+      [],
+      { ...host, boundingCapabilities: ['CAP_CHOWN', 'CAP_KILL'] },
+      {
+        ownNetwork: true,
+        insecure: { capabilities: true },
+      },
+    );
+    expect(limited.capabilities).toEqual(['CAP_CHOWN', 'CAP_KILL']);
+    const bare = planAppIsolators('web', [], [], host, { ownNetwork: true, insecure: { seccomp: true } });
+    expect(bare.seccomp).toBeUndefined();
+    expect(bare.capabilities).toEqual([...DEFAULT_CAPABILITIES]);
+    expect(bare.report).toEqual([]);
+    // a host without a system call table is no error when no filter is wanted
+    const noArch = planAppIsolators(
+      'web',
+      isolators.slice(1),
+      [],
+      { ...host, arch: undefined },
+      {
+        ownNetwork: true,
+        insecure: { seccomp: true },
+      },
+    );
+    expect(noArch.seccomp).toBeUndefined();
+  });
+
   it('ISO-010 with no capability isolator the bounding set is exactly the default 14', () => {
     const p = plan([]);
     expect(p.capabilities).toEqual([...DEFAULT_CAPABILITIES]);
@@ -326,5 +373,14 @@ describe('planPodIsolators', () => {
       ['resource/cpu', 'enforced', undefined],
       ['os/linux/no-new-privileges', 'ignored', undefined],
     ]);
+  });
+});
+
+describe('capabilitiesOfMask', () => {
+  it('reads a CapBnd mask in bit order (CAP_CHOWN is bit 0, CAP_SYS_RESOURCE bit 24)', () => {
+    expect(capabilitiesOfMask('0000000000000001')).toEqual(['CAP_CHOWN']);
+    const all = capabilitiesOfMask('000001ffffffffff');
+    expect(all).toEqual([...LINUX_CAPABILITIES]);
+    expect(capabilitiesOfMask('000001fffeffffff')).toEqual(all.filter((c) => c !== 'CAP_SYS_RESOURCE'));
   });
 });

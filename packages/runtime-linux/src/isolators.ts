@@ -65,9 +65,20 @@ export function isNamespacedSysctl(key: string, ownNetwork: boolean): boolean {
 }
 
 /** Options of {@link planAppIsolators} and {@link planPodIsolators}. */
+/** Protections of the apps turned off on request, as rkt's run-time `--insecure-options` names do (VERIFY-007):
+ * `capabilities` gives every app every capability, `seccomp` no system call filter, `paths` leaves `/proc` and
+ * `/sys` files unmasked and writable. The isolators they override are reported `ignored`. */
+export interface RuntimeInsecureOptions {
+  capabilities?: boolean;
+  paths?: boolean;
+  seccomp?: boolean;
+}
+
 export interface IsolatorPlanOptions {
   /** The pod has a network namespace of its own (not `--net=host`). */
   ownNetwork: boolean;
+  /** Protections turned off ({@link RuntimeInsecureOptions}; `paths` is not an isolator's). */
+  insecure?: RuntimeInsecureOptions | undefined;
   /** The pod's network-bandwidth isolators planned on its network ({@link planNetworkBandwidth}), whose outcomes
    * are reported (ISO-018); without it they are reported `ignored` (nothing shapes the interface). */
   networkBandwidth?: NetworkBandwidthPlan | undefined;
@@ -296,8 +307,15 @@ export function planAppIsolators(
   if (kinds.size > 1)
     fail('capabilities-retain-set and capabilities-remove-set exclude each other; keep one.', 'ISO-011');
   let capabilities = [...DEFAULT_CAPABILITIES];
+  // every capability this process can hand on (root in a container may lack some, which runc would refuse)
+  if (options.insecure?.capabilities)
+    capabilities = LINUX_CAPABILITIES.filter((c) => host.boundingCapabilities?.includes(c) ?? true);
   capSets.forEach((v, i) => {
     if (v.kind !== 'capabilities-remove-set' && v.kind !== 'capabilities-retain-set') return;
+    if (options.insecure?.capabilities) {
+      add(v.name, 'ignored', 'every capability is kept (--insecure-options=capabilities)');
+      return;
+    }
     if (i < capSets.length - 1) {
       add(v.name, 'ignored', 'a later isolator of the same name replaces this one (ISO-002)');
       return;
@@ -334,7 +352,9 @@ export function planAppIsolators(
     fail('give at most one seccomp isolator (retain-set or remove-set), not both.', 'ISO-002');
   let seccomp: OciSeccomp | undefined;
   const secValue = sec[0];
-  if (!host.arch) {
+  if (options.insecure?.seccomp) {
+    if (secValue) add(secValue.name, 'ignored', 'no system call filter (--insecure-options=seccomp)');
+  } else if (!host.arch) {
     if (secValue)
       throw new RuntimeError(
         `app "${appName}": no system call table for this host's architecture (${process.arch}); seccomp cannot be applied.`,

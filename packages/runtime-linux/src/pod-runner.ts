@@ -140,6 +140,8 @@ export interface RunStoredPodOptions {
   interactive?: RunPodOptions['interactive'];
   /** Refuse isolators that cannot be enforced as written (ISO-003). */
   strict?: boolean;
+  /** Protections of the apps turned off ({@link PreparePodOptions.insecure}). */
+  insecure?: PreparePodOptions['insecure'];
   /** Where the apps write: the CLI's streams (ACE-009). Each app's output is also kept in the pod's logs. */
   stdout?: Writable;
   stderr?: Writable;
@@ -484,6 +486,7 @@ export async function runStoredPod(options: RunStoredPodOptions): Promise<Stored
       ...(options.dns !== undefined ? { dns: options.dns } : {}),
       ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
       ...(options.strict ? { strict: true } : {}),
+      ...(options.insecure ? { insecure: options.insecure } : {}),
     });
     for (const w of prepared.warnings) options.onWarning?.(w);
     record.state = 'running';

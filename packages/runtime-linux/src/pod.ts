@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Issue, PodManifest } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
 import { detectHostFeatures, type HostFeatures, unifiedCgroups } from './host-features.ts';
-import type { IsolatorReportEntry } from './isolators.ts';
+import type { IsolatorReportEntry, RuntimeInsecureOptions } from './isolators.ts';
 import { type NetworkBandwidthPlan, planNetworkBandwidth } from './network-bandwidth.ts';
 import { listenForReadiness, type NotifyReceiver, withNotifySocket } from './notify.ts';
 import type { OciRuntimeSpec } from './oci.ts';
@@ -70,6 +70,9 @@ export interface PreparePodOptions {
   networkBandwidth?: NetworkBandwidthPlan;
   /** Host features; read from the machine when absent. */
   host?: HostFeatures;
+  /** Protections of the apps turned off, as rkt's `--insecure-options=capabilities,paths,seccomp`
+   * ({@link RuntimeInsecureOptions}). */
+  insecure?: RuntimeInsecureOptions;
 }
 
 /** A pod whose bundles are written and whose volumes exist, with no container started yet. */
@@ -326,6 +329,7 @@ export async function preparePod(options: PreparePodOptions): Promise<PreparedPo
         ...(options.hosts !== undefined ? { hostsOverImage: true } : {}),
         ...(resolvConf !== undefined ? { resolvConf } : {}),
         cgroupsPath: `${cgroupsPath}/${podApp.name}`,
+        ...(options.insecure ? { insecure: options.insecure } : {}),
       });
       isolators.push(...made.isolators);
       const activation = activationSockets(podApp.app?.ports);

@@ -5,7 +5,12 @@ import { RuntimeError } from './errors.ts';
 import { appEnvironment, resolveExec } from './exec-path.ts';
 import type { HostFeatures } from './host-features.ts';
 import { resolveInRootfs } from './internal/rootfs-path.ts';
-import { type IsolatorReportEntry, planAppIsolators, planPodIsolators } from './isolators.ts';
+import {
+  type IsolatorReportEntry,
+  planAppIsolators,
+  planPodIsolators,
+  type RuntimeInsecureOptions,
+} from './isolators.ts';
 import type { NetworkBandwidthPlan } from './network-bandwidth.ts';
 import type { OciDevice, OciDeviceRule, OciMount, OciRuntimeSpec } from './oci.ts';
 import { type AppIdentity, resolveAppIdentity } from './user-group.ts';
@@ -184,6 +189,8 @@ export interface AppRuntimeConfigInput {
   cgroupsPath?: string;
   /** Already resolved identity; resolved from the rootfs when absent (ACE-013). */
   identity?: AppIdentity;
+  /** Protections turned off ({@link RuntimeInsecureOptions}). */
+  insecure?: RuntimeInsecureOptions;
 }
 
 /** An app's OCI config and what became of its isolators. */
@@ -343,7 +350,9 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
   const plan = planAppIsolators(name, app.isolators ?? [], input.manifest.isolators ?? [], input.host, {
     ownNetwork,
     networkBandwidth: input.networkBandwidth,
+    insecure: input.insecure,
   });
+  const openPaths = input.insecure?.paths === true;
 
   const namespaces: OciRuntimeSpec['linux']['namespaces'] = [];
   const pid = input.sandboxPid;
@@ -387,8 +396,8 @@ export async function createAppRuntimeConfig(input: AppRuntimeConfigInput): Prom
       namespaces,
       devices: devices(),
       resources: { devices: deviceRules(), ...plan.resources },
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      maskedPaths: openPaths ? [] : [...MASKED_PATHS],
+      readonlyPaths: openPaths ? [] : [...READONLY_PATHS],
       rootfsPropagation: 'rprivate',
     },
   };
