@@ -47,6 +47,8 @@ GREETING="Hello from an App Container" sh "$out/hello/rootfs/bin/hello"
 state="$out/state" etc="$out/etc" site="$out/site"
 export GNUPGHOME="$out/gnupg"
 mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+# gpg starts an agent for this home that would outlive the demo
+trap 'gpgconf --kill gpg-agent 2>/dev/null || true' EXIT
 echo "== a signing key made by GnuPG (in $GNUPGHOME)"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Hello Publisher <hello@example.com>' ed25519 sign never 2>/dev/null
 fpr="$(gpg --batch --with-colons --list-keys hello@example.com 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')"
@@ -82,7 +84,7 @@ mkdir -p "$site"
 node "$root/scripts/serve-static.mjs" --dir "$site" --cert "$out/site.crt" --key "$out/site.key" \
   --port-file "$out/port" 2>/dev/null &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null || true; gpgconf --kill gpg-agent 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
 port="$(cat "$out/port")"
 # example.com is reached on 127.0.0.1:$port, its certificate checked against the demo CA
