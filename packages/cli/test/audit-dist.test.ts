@@ -182,6 +182,27 @@ describe('publish, sign and trust refuse what would hurt', () => {
     expect(existsSync(file('site-odd'))).toBe(false);
   });
 
+  it('DISC-005, DISC-006: publishing an older version into a site keeps its newer latest and its advertised keys', async () => {
+    const newer = file('site-v2.aci');
+    const older = file('site-v1.aci');
+    await build('example.com/siteapp', '2.0.0', newer);
+    await build('example.com/siteapp', '1.5.0', older);
+    for (const aci of [newer, older])
+      expect((await appc(['sign', '--key', file('secret.asc'), aci])).code).toBe(0);
+    const site = file('site-twice');
+    expect((await appc(['publish', '--out', site, '--key', file('pub.asc'), newer])).code).toBe(0);
+    const second = await appc(['publish', '--out', site, older]);
+    expect(second.code, second.err).toBe(0);
+    // before: latest became 1.5.0 and index.html lost its ac-discovery-pubkeys tag (pubkeys.gpg still there)
+    const latest = join(site, 'images/example.com', `siteapp-latest-${os}-${arch}.aci`);
+    expect(await readFile(latest)).toEqual(await readFile(newer));
+    for (const page of ['index.html', 'siteapp/index.html'])
+      expect(await readFile(join(site, page), 'utf8')).toContain(
+        '<meta name="ac-discovery-pubkeys" content="example.com https://example.com/pubkeys.gpg">',
+      );
+    expect(existsSync(join(site, 'images/example.com', `siteapp-1.5.0-${os}-${arch}.aci.asc`))).toBe(true);
+  });
+
   it('VERIFY-009: sign refuses a file that is not an ACI and writes no signature', async () => {
     await writeFile(file('notes.txt'), 'not an image\n');
     const r = await appc(['sign', '--key', file('secret.asc'), file('notes.txt')]);

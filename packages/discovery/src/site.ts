@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compareVersionLabels, isAcIdentifier } from '@appc/schema';
@@ -23,8 +24,13 @@ export interface DiscoverySiteOptions {
   /** The URL the directory will be served at, e.g. `https://example.com` (no query, no fragment). */
   baseUrl: string;
   images: readonly SiteImage[];
-  /** ASCII-armored public keys that verify the images, written together as `pubkeys.gpg`. */
+  /** ASCII-armored public keys that verify the images, written together as `pubkeys.gpg` (replacing an earlier
+   * one). When none are given, a `pubkeys.gpg` already in `out` stays and is still named by the pages. */
   publicKeys?: readonly string[] | undefined;
+  /** Reads the `version` label of an image already in `out` (e.g. with `readManifest` of `@appc/aci`). Given,
+   * `latest` only moves forward: publishing an older version to an existing site keeps the newer `latest`.
+   * Without it, `latest` is the newest of this call's images. */
+  versionOf?: ((file: string) => Promise<string | undefined>) | undefined;
 }
 
 /** What {@link writeDiscoverySite} wrote. */
@@ -156,7 +162,18 @@ export async function writeDiscoverySite(options: DiscoverySiteOptions): Promise
       .filter((i) => i.labels.version === 'latest')
       .map((i) => `${i.name}\u0000${i.labels.os}\u0000${i.labels.arch}`),
   );
-  for (const [key, { place }] of newest) if (!explicitLatest.has(key)) await place('latest');
+  for (const [key, { image, place }] of newest) {
+    if (explicitLatest.has(key)) continue;
+    // a site published to before may already serve a newer `latest` than any image of this call
+    const { version, os, arch } = image.labels as { version: string; os: string; arch: string };
+    const current = join(options.out, imagePath(image.name, 'latest', os, arch, 'aci'));
+    const currentVersion =
+      options.versionOf && existsSync(current)
+        ? await options.versionOf(current).catch(() => undefined)
+        : undefined;
+    if (currentVersion !== undefined && compareVersionLabels(version, currentVersion) < 0) continue;
+    await place('latest');
+  }
 
   let pubkeysUrl: string | undefined;
   if (options.publicKeys && options.publicKeys.length > 0) {
@@ -165,6 +182,9 @@ export async function writeDiscoverySite(options: DiscoverySiteOptions): Promise
       `${options.publicKeys.map((k) => k.trim()).join('\n')}\n`,
     );
     written.add('pubkeys.gpg');
+    pubkeysUrl = `${root}/pubkeys.gpg`;
+  } else if (existsSync(join(options.out, 'pubkeys.gpg'))) {
+    // published before: the pages rewritten below must keep naming it, or key discovery stops working
     pubkeysUrl = `${root}/pubkeys.gpg`;
   }
   const tags = [...hosts]

@@ -12,13 +12,14 @@ the ac-discovery template lays them out (the newest version also as "latest", wh
 version asks for), pubkeys.gpg with the public keys, and index.html pages carrying the ac-discovery and
 ac-discovery-pubkeys meta tags at the root and at each level of each name (DISC-001..DISC-008). Each ACI's
 signature is ACI.asc beside it (appc sign); an unsigned ACI is refused unless --insecure-options=image.
-Earlier files in DIR stay, so publishing a new version adds to the site.
+Earlier files in DIR stay, so publishing a new version adds to the site; "latest" never moves to an older
+version, and without --key an earlier pubkeys.gpg stays and is still advertised.
 
   --out DIR          the site directory (created when missing)
   --base-url URL     where DIR will be served (default https://HOST of the first image's name); give the port
                      when it is not the default, e.g. https://example.com:8443
-  --key FILE         a public key to publish (gpg --armor --export), armored or binary; repeatable. A private
-                     key or a file that is not a key is refused`;
+  --key FILE         a public key to publish (gpg --armor --export), armored or binary; repeatable; replaces
+                     an earlier pubkeys.gpg. A private key or a file that is not a key is refused`;
 
 export async function run(argv: string[], io: Io, globals: Globals): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -58,7 +59,14 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const baseUrl = values['base-url'] ?? `https://${(images[0]?.name ?? '').split('/')[0]}`;
   const { writeDiscoverySite } = await import('@appc/discovery');
   const out = pathArg(io, values.out);
-  const site = await writeDiscoverySite({ out, baseUrl, images, publicKeys });
+  const site = await writeDiscoverySite({
+    out,
+    baseUrl,
+    images,
+    publicKeys,
+    // an existing site's `latest` only moves forward
+    versionOf: async (f) => (await readManifest(f)).manifest.labels?.find((l) => l.name === 'version')?.value,
+  });
   io.stdout.write(`${out}\n`);
   io.stderr.write(
     `Wrote ${site.files.length} files for ${images.length} image(s); serve ${out} at ${baseUrl}. Template: ${site.template}\n`,
