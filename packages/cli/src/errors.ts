@@ -77,6 +77,13 @@ const SYSTEM_HINTS: Record<string, string> = {
   EEXIST: 'already exists',
 };
 
+/** Where a library's message names its option, the flag that does the same on the command line. */
+const CLI_WORDING: Readonly<Record<string, readonly [string, string]>> = {
+  ERR_ACI_OUTPUT_EXISTS: ['remove it or ask to overwrite it.', 'remove it or give --overwrite.'],
+  // the command line has no flag for another extension: the output is renamed
+  ERR_ACI_BAD_EXTENSION: ['rename the output, or pass anyExtension.', 'name the output FILE.aci.'],
+};
+
 /** Turns anything a command throws into one line for a person and an exit status. */
 export function describeError(error: unknown, debug: boolean): { message: string; exitCode: ExitCode } {
   if (error instanceof UsageError) return { message: error.message, exitCode: ExitCode.Usage };
@@ -94,16 +101,18 @@ export function describeError(error: unknown, debug: boolean): { message: string
       issues?: Issue[];
     };
     const tags = [e.code, e.requirement].filter(Boolean).join(', ');
+    const wording = CLI_WORDING[e.code];
+    const text = wording ? e.message.replace(wording[0], wording[1]) : e.message;
     // The tags close the message, or its first line when the lines after it are issues with tags of their own.
-    const nl = e.message.indexOf('\n');
-    let message = `${e.message} [${tags}]`;
-    if (nl >= 0 && /\[[A-Z][A-Z0-9_]*(, [A-Z]+-\d+)?\]$/.test(e.message)) {
-      const head = e.message.slice(0, nl);
+    const nl = text.indexOf('\n');
+    let message = `${text} [${tags}]`;
+    if (nl >= 0 && /\[[A-Z][A-Z0-9_]*(, [A-Z]+-\d+)?\]$/.test(text)) {
+      const head = text.slice(0, nl);
       const colon = head.endsWith(':') ? ':' : '';
-      message = `${colon ? head.slice(0, -1) : head} [${tags}]${colon}${e.message.slice(nl)}`;
+      message = `${colon ? head.slice(0, -1) : head} [${tags}]${colon}${text.slice(nl)}`;
     }
     // SchemaError messages already list the first few issues: list them all only when the message does not.
-    const listed = Array.isArray(e.issues) && e.issues.some((i) => e.message.includes(i.message));
+    const listed = Array.isArray(e.issues) && e.issues.some((i) => text.includes(i.message));
     if (Array.isArray(e.issues) && e.issues.length > 0 && !listed) {
       message += `\n${e.issues.map((i) => `  ${formatIssue(e.file ?? '', i)}`).join('\n')}`;
     }
@@ -122,7 +131,10 @@ export function describeError(error: unknown, debug: boolean): { message: string
  * path and the code (`validate`'s per-path entries). */
 export function briefMessage(error: unknown, debug: boolean): string {
   if (isSystemError(error)) return SYSTEM_HINTS[error.code ?? ''] ?? error.message;
-  if (hasCode(error) && error instanceof Error) return error.message;
+  if (hasCode(error) && error instanceof Error) {
+    const wording = CLI_WORDING[(error as Error & { code: string }).code];
+    return wording ? error.message.replace(wording[0], wording[1]) : error.message;
+  }
   return describeError(error, debug).message;
 }
 

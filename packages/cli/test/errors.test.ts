@@ -1,4 +1,7 @@
-import { AciError } from '@appc/aci';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AciError, build } from '@appc/aci';
 import { AppcError, SchemaError } from '@appc/schema';
 import { describe, expect, it } from 'vitest';
 import { describeError, exitCodeFor, formatIssue, UsageError } from '../src/errors.ts';
@@ -81,6 +84,25 @@ describe('describeError', () => {
     expect(describeError(e, false).message).toBe(
       '/a.aci: "rootfs/../x" leaves the rootfs. [ERR_ACI_PATH_ESCAPE, ACI-012]',
     );
+  });
+
+  it("names the command line's flag where @appc/aci's message names its option", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'appc-errors-'));
+    try {
+      const out = join(dir, 'out.aci');
+      writeFileSync(out, '');
+      // the output is checked first, before the (missing) layout
+      const exists = await build(join(dir, 'layout'), out).catch((e: unknown) => e);
+      expect(describeError(exists, false).message).toBe(
+        `${out} already exists; remove it or give --overwrite. [ERR_ACI_OUTPUT_EXISTS, ACI-014]`,
+      );
+      const tar = await build(join(dir, 'layout'), join(dir, 'out.tar')).catch((e: unknown) => e);
+      expect(describeError(tar, false).message).toMatch(
+        /out\.tar: an image archive's name must end in "\.aci" \(ACI-001\); name the output FILE\.aci\. \[ERR_ACI_BAD_EXTENSION, ACI-001\]$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('closes the first line with the tags when the message lists issues below it', () => {
