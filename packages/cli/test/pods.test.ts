@@ -781,6 +781,10 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(await exited).toBe(143); // httpd ended by SIGTERM: 128 + 15, the first failing app's status
     const status = JSON.parse((await appc([...g, 'status', '--json', 'web'])).out);
     expect(status).toMatchObject({ state: 'exited', apps: [{ name: 'web', exitCode: 143 }] });
+    // a pod that has ended cannot be entered: an error with its code, not a usage message
+    const ended = await appc([...g, 'enter', 'web', '/bin/true']);
+    expect(ended.code).toBe(2);
+    expect(ended.err).toMatch(/is exited, not running; .*\[ERR_RUN_POD_STATE\]/);
     expect(
       await fetch('http://127.0.0.1:18181/').then(
         () => 'open',

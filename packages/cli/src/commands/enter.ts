@@ -28,7 +28,13 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
   const state = stateDir(globals, io);
   const { findPod, podDir, RuntimeError, runcLogErrors } = await import('@appc/runtime-linux');
   const pod = await findPod(state, ref);
-  if (pod.state !== 'running') throw new UsageError(`pod ${pod.uuid} is ${pod.state}, not running`);
+  if (pod.state !== 'running')
+    throw new RuntimeError(
+      `pod ${pod.uuid} is ${pod.state}, not running; only a running pod can be entered.`,
+      {
+        code: 'ERR_RUN_POD_STATE',
+      },
+    );
   const names = pod.apps.map((a) => a.name).join(', ');
   if (values.app !== undefined && !pod.apps.some((a) => a.name === values.app))
     throw new UsageError(`pod ${pod.uuid} has no app "${values.app}"; its apps: ${names}`);
