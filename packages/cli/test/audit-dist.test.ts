@@ -238,6 +238,30 @@ describe('publish, sign and trust refuse what would hurt', () => {
   });
 });
 
+describe('a damaged trust store', () => {
+  it('VERIFY-003: a damaged key file under another prefix does not block a fetch by URL, and trust remove deletes it', async () => {
+    const id = await serve('example.com/byurl', '1.0.0');
+    await trusted('dmgtrust');
+    const damaged = join(file('etc-dmgtrust'), 'trustedkeys/prefix.d/example.org/other', 'ab'.repeat(20));
+    await mkdir(join(damaged, '..'), { recursive: true });
+    await writeFile(damaged, 'not a key');
+    const url = `https://example.com:${server.port}${imagePath('example.com/byurl', '1.0.0')}`;
+    // before: exit 1 with ERR_VERIFY_MALFORMED_KEY about the unrelated file
+    const f = await appc([...g('dmgtrust'), 'fetch', ...net, url]);
+    expect(f.code, f.err).toBe(0);
+    expect(f.out.trim()).toBe(id);
+    const list = await appc([...g('dmgtrust'), 'trust', 'list']);
+    expect(list.code).toBe(1);
+    expect(list.err).toContain(`${damaged}: this trusted key file is not a readable OpenPGP public key`);
+    expect(list.err).toContain(`appc trust remove ${'ab'.repeat(20)}`);
+    // before: remove read every key first, and failed on the very file it was asked to remove
+    const rmd = await appc([...g('dmgtrust'), 'trust', 'remove', 'ab'.repeat(20)]);
+    expect(rmd.code, rmd.err).toBe(0);
+    expect(rmd.err).toContain(`Removed ${damaged}`);
+    expect((await appc([...g('dmgtrust'), 'trust', 'list'])).code).toBe(0);
+  });
+});
+
 describe('a damaged store', () => {
   it('ACI-024: image export of a blob damaged on disk is ERR_STORE_CORRUPT and writes nothing (it copied the damage, exit 0)', async () => {
     const id = await build('example.com/damaged', '1.0.0', file('damaged.aci'));

@@ -182,7 +182,15 @@ async function loadKeyFile(kf: KeyFile): Promise<PublicKeyInfo> {
       file: kf.file,
     });
   }
-  const keys = await parseKeys(await readFile(kf.file), kf.file);
+  const keys = await parseKeys(await readFile(kf.file), kf.file).catch((error: unknown) => {
+    if (!(error instanceof VerifyError) || error.code !== 'ERR_VERIFY_MALFORMED_KEY') throw error;
+    // a file of the store, not one the user just gave: say how to get rid of it
+    throw new VerifyError(
+      `${kf.file}: this trusted key file is not a readable OpenPGP public key (${(error.cause as Error | undefined)?.message ?? 'no key in it'}). Remove it ` +
+        `(appc trust remove ${kf.name}, or delete the file) and add the publisher's key again.`,
+      { code: 'ERR_VERIFY_MALFORMED_KEY', requirement: 'VERIFY-003', file: kf.file, cause: error },
+    );
+  });
   if (keys.length !== 1) {
     throw new VerifyError(`${kf.file}: holds ${keys.length} keys; a trusted key file holds exactly one.`, {
       code: 'ERR_VERIFY_MALFORMED_KEY',
@@ -606,8 +614,13 @@ export class TrustStore {
     else if (options.prefix !== undefined) {
       candidates = [join(base, PREFIX_D, ...parsePrefix(options.prefix).split('/'), fingerprint)];
     } else {
-      const local = new TrustStore({ localDir });
-      candidates = (await local.list()).filter((e) => e.fingerprint === fingerprint).map((e) => e.file);
+      // by file name, without reading the keys: a damaged key file must stay removable
+      candidates = [];
+      const dirs = [join(base, ROOT_D)];
+      for (const prefix of await prefixDirs(join(base, PREFIX_D)))
+        dirs.push(join(base, PREFIX_D, ...prefix.split('/')));
+      for (const dir of dirs)
+        for (const kf of await keyFilesIn(dir)) if (kf.name === fingerprint) candidates.push(kf.file);
     }
     const removed: string[] = [];
     for (const file of candidates) {
@@ -622,9 +635,10 @@ export class TrustStore {
     if (removed.length === 0) {
       const inSystem =
         this.systemDir !== undefined &&
-        (await new TrustStore({ systemDir: this.systemDir }).list()).some(
-          (e) => e.fingerprint === fingerprint,
-        );
+        (await new TrustStore({ systemDir: this.systemDir })
+          .list()
+          .then((all) => all.some((e) => e.fingerprint === fingerprint))
+          .catch(() => false));
       throw new VerifyError(
         inSystem
           ? `Key ${fingerprint} is only in the system dir (${this.systemDir}), which is not ours to change; ` +
