@@ -211,6 +211,27 @@ describe('publish, sign and trust refuse what would hurt', () => {
     expect(existsSync(file('notes.txt.asc'))).toBe(false);
   });
 
+  it('VERIFY-002, VERIFY-009: a device or an oversized file as key, signature or passphrase is refused before it is read (/dev/zero ran out of memory)', async () => {
+    const aci = file('zero.aci');
+    await build('example.com/zero', '1.0.0', aci);
+    for (const argv of [
+      ['verify', aci, '/dev/zero'],
+      ['sign', '--key', '/dev/zero', aci],
+      ['sign', '--key', file('secret.asc'), '--passphrase-file', '/dev/zero', aci],
+      ['--insecure-options=image', 'publish', '--out', file('site-zero'), '--key', '/dev/zero', aci],
+    ]) {
+      const r = await appc([...g('zero'), ...argv]);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toContain('/dev/zero is not a regular file');
+    }
+    await writeFile(file('huge.asc'), Buffer.alloc(2 << 20, 0x41));
+    const big = await appc([...g('zero'), 'verify', aci, file('huge.asc')]);
+    expect(big.code).toBe(1);
+    expect(big.err).toContain('ERR_VERIFY_MALFORMED_SIGNATURE');
+    expect(big.err).toContain(`${file('huge.asc')}: 2097152 bytes is far too large for a detached signature`);
+    expect(existsSync(file('site-zero'))).toBe(false);
+  });
+
   it('VERIFY-009: sign --output into a missing directory names that output, not a temporary file', async () => {
     const r = await appc([
       'sign',

@@ -1,8 +1,9 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { readManifest } from '@appc/aci';
 import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
+import { readSmallFile } from './sign.ts';
 
 export const summary = 'Write a static discovery site for signed images';
 export const usage = 'appc publish --out DIR [--base-url URL] [--key PUBLIC_KEY_FILE]... ACI...';
@@ -49,12 +50,20 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   }
   // each key is parsed: a private key given by mistake would be served to everyone, and a file that is not a key
   // would make every later "appc trust add" of the site fail (VERIFY-005)
-  const { readPublicKeys } = await import('@appc/verify');
+  const { MAX_KEY_BYTES, readPublicKeys, VerifyError } = await import('@appc/verify');
   const publicKeys: string[] = [];
   for (const k of values.key ?? []) {
     const path = pathArg(io, k);
-    for (const info of await readPublicKeys(await readFile(path), path, { publicOnly: true }))
-      publicKeys.push(info.armored);
+    const bytes = await readSmallFile(
+      path,
+      MAX_KEY_BYTES,
+      (size) =>
+        new VerifyError(`${path}: ${size} bytes is too large for an OpenPGP public key.`, {
+          code: 'ERR_VERIFY_KEY_TOO_LARGE',
+          file: path,
+        }),
+    );
+    for (const info of await readPublicKeys(bytes, path, { publicOnly: true })) publicKeys.push(info.armored);
   }
   const baseUrl = values['base-url'] ?? `https://${(images[0]?.name ?? '').split('/')[0]}`;
   const { writeDiscoverySite } = await import('@appc/discovery');

@@ -1,5 +1,6 @@
+import { open } from 'node:fs/promises';
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -26,10 +27,31 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
       '--key KEY_FILE is required (a private key exported by gpg --armor --export-secret-keys)',
     );
   }
-  const key = await readNamedFile(pathArg(io, values.key));
+  const { MAX_KEY_BYTES, VerifyError } = await import('@appc/verify');
+  const keyFile = pathArg(io, values.key);
+  const key = await readSmallFile(
+    keyFile,
+    MAX_KEY_BYTES,
+    (size) =>
+      new VerifyError(`${keyFile}: ${size} bytes is too large for an OpenPGP private key.`, {
+        code: 'ERR_VERIFY_PRIVATE_KEY',
+        requirement: 'VERIFY-009',
+        file: keyFile,
+      }),
+  );
+  const passphraseFile =
+    values['passphrase-file'] !== undefined ? pathArg(io, values['passphrase-file']) : undefined;
   const passphrase =
-    values['passphrase-file'] !== undefined
-      ? (await readNamedFile(pathArg(io, values['passphrase-file']), 'utf8')).split(/\r?\n/)[0]
+    passphraseFile !== undefined
+      ? (
+          await readSmallFile(
+            passphraseFile,
+            64 * 1024,
+            () => new UsageError(`${passphraseFile}: larger than 64 KiB; a passphrase file holds one line`),
+          )
+        )
+          .toString('utf8')
+          .split(/\r?\n/)[0]
       : io.env.APPC_SIGN_PASSPHRASE;
   const { signFile } = await import('@appc/verify');
   const file = pathArg(io, positionals[0] as string);
@@ -47,4 +69,29 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   io.stdout.write(`${result.signatureFile}\n`);
   io.stderr.write(`Signed ${file} with key ${result.keyFingerprint}\n`);
   return ExitCode.Ok;
+}
+
+/** Reads a small file named on the command line (a key, a signature, a passphrase) with a bound: a device such
+ * as /dev/zero or a FIFO is refused before reading (it never ends), and a file above `maxBytes` is `tooLarge`. */
+export async function readSmallFile(
+  file: string,
+  maxBytes: number,
+  tooLarge: (sizeBytes: number) => Error,
+): Promise<Buffer> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(file, 'r');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (typeof e === 'object' && e !== null && e.path === undefined) e.path = file;
+    throw error;
+  }
+  try {
+    const info = await fh.stat();
+    if (!info.isFile()) throw new UsageError(`${file} is not a regular file; name the file itself`);
+    if (info.size > maxBytes) throw tooLarge(info.size);
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,7 +1,8 @@
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg, readNamedFile } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
 import { openTrust } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
+import { readSmallFile } from './sign.ts';
 
 export const summary = "Check an ACI's detached signature against the trusted keys";
 export const usage = 'appc verify [--json] ACI [SIGNATURE]';
@@ -17,8 +18,17 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
   const file = pathArg(io, positionals[0] as string);
   const sigFile = positionals[1] !== undefined ? pathArg(io, positionals[1]) : `${file}.asc`;
   const { manifest } = await readManifest(file);
-  const signature = await readNamedFile(sigFile);
-  const { verifySignature } = await import('@appc/verify');
+  const { VerifyError, verifySignature } = await import('@appc/verify');
+  // a detached signature is a few hundred bytes; a larger file (or a device) is not one, and is not read whole
+  const signature = await readSmallFile(
+    sigFile,
+    1024 * 1024,
+    (size) =>
+      new VerifyError(
+        `${sigFile}: ${size} bytes is far too large for a detached signature; give the .asc that appc sign or gpg --armor --detach-sign wrote.`,
+        { code: 'ERR_VERIFY_MALFORMED_SIGNATURE', requirement: 'VERIFY-002', file: sigFile },
+      ),
+  );
   const trust = await openTrust(globals, io);
   const v = await verifySignature({
     data: file,
