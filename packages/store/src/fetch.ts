@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
@@ -536,13 +536,7 @@ async function fetchOne(
   if (r.kind === 'file') {
     const path = resolvePath(r.path);
     const ascPath = `${path}.asc`;
-    const signature = options.insecure?.image
-      ? Promise.resolve(undefined)
-      : readFile(ascPath).then(
-          (b) =>
-            b.length > MAX_SIGNATURE_BYTES ? Promise.reject(tooBigSignature(ascPath)) : new Uint8Array(b),
-          (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)),
-        );
+    const signature = options.insecure?.image ? Promise.resolve(undefined) : readSignatureFile(ascPath);
     signature.catch(() => {});
     const verified: { value?: VerifiedSignature } = {};
     // one read of the file feeds both the import and the signature check (the same bytes for both); the keys
@@ -633,9 +627,28 @@ async function fetchOne(
   );
 }
 
+/** Reads `FILE.asc` beside an imported file: undefined when there is none; refused unread when it is larger than
+ * a signature can be, or not a regular file (a device or a FIFO would never end). */
+async function readSignatureFile(path: string): Promise<Uint8Array | undefined> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const info = await fh.stat();
+    if (!info.isFile() || info.size > MAX_SIGNATURE_BYTES) throw tooBigSignature(path);
+    return new Uint8Array(await fh.readFile());
+  } finally {
+    await fh.close();
+  }
+}
+
 function tooBigSignature(path: string): StoreError {
   return new StoreError(
-    `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes; it is not a detached signature.`,
+    `${path} is not a regular file of at most ${MAX_SIGNATURE_BYTES} bytes; it is not a detached signature.`,
     {
       code: 'ERR_STORE_UNSIGNED',
       requirement: 'VERIFY-002',

@@ -1,12 +1,13 @@
 // The store against failing sources and lost or damaged files: what a dropped download, a deleted index or a
 // blob damaged on disk must (and must not) do to it.
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiscoveryError } from '@appc/discovery';
 import { hasCode } from '@appc/schema';
+import { openTrustStore } from '@appc/verify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../src/index.ts';
+import { fetchImage, openStore, type Store } from '../src/index.ts';
 import { makeAci, tempDir } from './fixtures.ts';
 
 let cleanups: (() => Promise<void>)[] = [];
@@ -80,5 +81,18 @@ describe('store audit', () => {
     await store.export(image.id, out);
     expect(await readFile(out)).toEqual(await readFile(blob));
     await expect(store.export(image.id, out)).rejects.toMatchObject({ code: 'ERR_STORE_EXISTS' });
+  });
+
+  it('VERIFY-002: a FILE.asc that is a device is refused unread (a symlink to /dev/zero was read until memory ran out)', async () => {
+    const { dir, store } = await fresh();
+    const aci = join(dir, 'app.aci');
+    await writeFile(aci, makeAci({ name: 'example.com/app' }));
+    await symlink('/dev/zero', `${aci}.asc`);
+    const e = await fetchImage(store, aci, { trust: openTrustStore({ localDir: join(dir, 'etc') }) }).catch(
+      (err: unknown) => err,
+    );
+    expect(hasCode(e, 'ERR_STORE_UNSIGNED')).toBe(true);
+    expect((e as Error).message).toContain(`${aci}.asc is not a regular file`);
+    expect(store.list()).toEqual([]);
   });
 });
