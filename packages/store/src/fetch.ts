@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { AppString, Attempt, DiscoveryOptions, Download } from '@appc/discovery';
@@ -535,6 +535,17 @@ async function fetchOne(
   if (r.kind === 'id') return resultOf(store.get(r.id), 'store');
   if (r.kind === 'file') {
     const path = resolvePath(r.path);
+    // a device or a FIFO never ends (appc fetch /dev/zero wrote into the store until the disk was full)
+    const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.path === undefined) e.path = r.path;
+      throw e;
+    });
+    if (!info.isFile())
+      throw new StoreError(`${r.path} is not a regular file; give an ACI file (name.aci).`, {
+        code: 'ERR_STORE_INVALID_IMAGE',
+        requirement: 'ACI-006',
+        file: r.path,
+      });
     const ascPath = `${path}.asc`;
     const signature = options.insecure?.image ? Promise.resolve(undefined) : readSignatureFile(ascPath);
     signature.catch(() => {});

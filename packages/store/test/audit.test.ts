@@ -1,7 +1,7 @@
 // The store against failing sources and lost or damaged files: what a dropped download, a deleted index or a
 // blob damaged on disk must (and must not) do to it.
 import { existsSync } from 'node:fs';
-import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiscoveryError } from '@appc/discovery';
 import { hasCode } from '@appc/schema';
@@ -94,5 +94,15 @@ describe('store audit', () => {
     expect(hasCode(e, 'ERR_STORE_UNSIGNED')).toBe(true);
     expect((e as Error).message).toContain(`${aci}.asc is not a regular file`);
     expect(store.list()).toEqual([]);
+  });
+
+  it('ACI-006: fetching a device or a directory as a file is refused before anything is written (/dev/zero filled the store)', async () => {
+    const { dir, store } = await fresh();
+    for (const path of ['/dev/zero', dir]) {
+      const e = await fetchImage(store, path, { insecure: { image: true } }).catch((err: unknown) => err);
+      expect(hasCode(e, 'ERR_STORE_INVALID_IMAGE'), String(e)).toBe(true);
+      expect((e as Error).message).toContain(`${path} is not a regular file`);
+    }
+    expect(await readdir(join(dir, 'images', 'tmp'))).toEqual([]);
   });
 });
