@@ -60,6 +60,11 @@ describe('the exit-status rule (README "Exit status")', () => {
       given: new AppcError('read failed', { code: 'ERR_SOMETHING', cause: systemError('EIO', '/x') }),
       want: 2,
     },
+    {
+      name: 'a store on a full disk without a system error as its cause (SQLITE_FULL)',
+      given: new AppcError('the store could not write', { code: 'ERR_STORE_IO' }),
+      want: 2,
+    },
     { name: 'a bug (TypeError)', given: new TypeError('x is undefined'), want: 2 },
   ];
   for (const { name, given, want } of cases) {
