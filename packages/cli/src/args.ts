@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
@@ -79,13 +79,57 @@ export function pathArg(io: Io, p: string): string {
 export async function readNamedFile(file: string): Promise<Buffer>;
 export async function readNamedFile(file: string, encoding: 'utf8'): Promise<string>;
 export async function readNamedFile(file: string, encoding?: 'utf8'): Promise<Buffer | string> {
+  const bytes = await readSmallFile(
+    file,
+    MAX_NAMED_FILE_BYTES,
+    () => new UsageError(`${file} holds more than 64 MiB; name the manifest or list file itself`),
+  );
+  return encoding ? bytes.toString(encoding) : bytes;
+}
+
+/** The most a manifest or list file named on the command line may hold. */
+const MAX_NAMED_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Reads a file named on the command line (a key, a signature, a passphrase, a manifest) up to `maxBytes`: more
+ * (a larger file, a device such as /dev/zero) is `tooLarge`, found without reading past the bound; a pipe (`<(...)`
+ * in a shell) is read like a file. A failure names the file. */
+export async function readSmallFile(
+  file: string,
+  maxBytes: number,
+  tooLarge: (sizeBytes: number) => Error,
+): Promise<Buffer> {
+  let fh: Awaited<ReturnType<typeof open>>;
   try {
-    return encoding ? await readFile(file, encoding) : await readFile(file);
+    fh = await open(file, 'r');
   } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if (typeof e === 'object' && e !== null && e.path === undefined) e.path = file;
-    throw error;
+    throw withPath(error, file);
   }
+  try {
+    const info = await fh.stat();
+    if (info.isFile() && info.size > maxBytes) throw tooLarge(info.size);
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null).catch((error: unknown) => {
+        throw withPath(error, file);
+      });
+      if (bytesRead === 0) break;
+      parts.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(total);
+    }
+    return Buffer.concat(parts, total);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A system error with the file it is about (Node's EISDIR from a read carries no path). */
+function withPath(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e === 'object' && e !== null && e.path === undefined) e.path = file;
+  return error;
 }
 
 /** A source date epoch as `--source-date-epoch` or SOURCE_DATE_EPOCH gives it: whole seconds that a header can

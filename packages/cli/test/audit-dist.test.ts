@@ -211,25 +211,38 @@ describe('publish, sign and trust refuse what would hurt', () => {
     expect(existsSync(file('notes.txt.asc'))).toBe(false);
   });
 
-  it('VERIFY-002, VERIFY-009: a device or an oversized file as key, signature or passphrase is refused before it is read (/dev/zero ran out of memory)', async () => {
+  it('VERIFY-002, VERIFY-009: a device or an oversized file as key, signature or passphrase is refused after a bounded read (/dev/zero ran out of memory); a pipe is read', async () => {
     const aci = file('zero.aci');
     await build('example.com/zero', '1.0.0', aci);
-    for (const argv of [
-      ['verify', aci, '/dev/zero'],
-      ['sign', '--key', '/dev/zero', aci],
-      ['sign', '--key', file('secret.asc'), '--passphrase-file', '/dev/zero', aci],
-      ['--insecure-options=image', 'publish', '--out', file('site-zero'), '--key', '/dev/zero', aci],
-    ]) {
+    for (const [argv, message] of [
+      [['verify', aci, '/dev/zero'], 'is far too large for a detached signature'],
+      [['sign', '--key', '/dev/zero', aci], 'is too large for an OpenPGP private key'],
+      [['sign', '--key', file('secret.asc'), '--passphrase-file', '/dev/zero', aci], 'larger than 64 KiB'],
+      [
+        ['--insecure-options=image', 'publish', '--out', file('site-zero'), '--key', '/dev/zero', aci],
+        'is too large for an OpenPGP public key',
+      ],
+    ] as const) {
       const r = await appc([...g('zero'), ...argv]);
-      expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.err).toContain('/dev/zero is not a regular file');
+      expect(r.code, argv.join(' ')).toBeGreaterThan(0);
+      expect(r.err).toContain(`/dev/zero: `);
+      expect(r.err).toContain(message);
     }
+    expect(existsSync(`${aci}.asc`)).toBe(false);
     await writeFile(file('huge.asc'), Buffer.alloc(2 << 20, 0x41));
     const big = await appc([...g('zero'), 'verify', aci, file('huge.asc')]);
     expect(big.code).toBe(1);
     expect(big.err).toContain('ERR_VERIFY_MALFORMED_SIGNATURE');
     expect(big.err).toContain(`${file('huge.asc')}: 2097152 bytes is far too large for a detached signature`);
     expect(existsSync(file('site-zero'))).toBe(false);
+    // a pipe, as a shell's --passphrase-file <(pass show key) gives, is read like a file
+    const fifo = file('passphrase.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = writeFile(fifo, 'unused\n');
+    const piped = await appc(['sign', '--key', file('secret.asc'), '--passphrase-file', fifo, aci]);
+    await writer;
+    expect(piped.code, piped.err).toBe(0);
+    expect(existsSync(`${aci}.asc`)).toBe(true);
   });
 
   it('VERIFY-009: sign --output into a missing directory names that output, not a temporary file', async () => {

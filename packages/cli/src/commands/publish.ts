@@ -1,9 +1,8 @@
 import { access } from 'node:fs/promises';
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readSmallFile } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
-import { readSmallFile } from './sign.ts';
 
 export const summary = 'Write a static discovery site for signed images';
 export const usage = 'appc publish --out DIR [--base-url URL] [--key PUBLIC_KEY_FILE]... ACI...';

@@ -1,6 +1,5 @@
-import { open } from 'node:fs/promises';
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readSmallFile } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
 
@@ -69,29 +68,4 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
   io.stdout.write(`${result.signatureFile}\n`);
   io.stderr.write(`Signed ${file} with key ${result.keyFingerprint}\n`);
   return ExitCode.Ok;
-}
-
-/** Reads a small file named on the command line (a key, a signature, a passphrase) with a bound: a device such
- * as /dev/zero or a FIFO is refused before reading (it never ends), and a file above `maxBytes` is `tooLarge`. */
-export async function readSmallFile(
-  file: string,
-  maxBytes: number,
-  tooLarge: (sizeBytes: number) => Error,
-): Promise<Buffer> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(file, 'r');
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if (typeof e === 'object' && e !== null && e.path === undefined) e.path = file;
-    throw error;
-  }
-  try {
-    const info = await fh.stat();
-    if (!info.isFile()) throw new UsageError(`${file} is not a regular file; name the file itself`);
-    if (info.size > maxBytes) throw tooLarge(info.size);
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
 }

@@ -1,8 +1,7 @@
 import { readManifest } from '@appc/aci';
-import { expectPositionals, parseCommandArgs, pathArg } from '../args.ts';
+import { expectPositionals, parseCommandArgs, pathArg, readSmallFile } from '../args.ts';
 import { openTrust } from '../context.ts';
 import { ExitCode, type Globals, type Io } from '../io.ts';
-import { readSmallFile } from './sign.ts';
 
 export const summary = "Check an ACI's detached signature against the trusted keys";
 export const usage = 'appc verify [--json] ACI [SIGNATURE]';
