@@ -540,6 +540,15 @@ async function fetchOne(
       if (e.path === undefined) e.path = r.path;
       throw e;
     });
+    // a directory (an image layout given for its image) is Node's EISDIR, as reading it would be: callers name
+    // the way out (the CLI says to build it first)
+    if (info.isDirectory())
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${r.path}'`), {
+        code: 'EISDIR',
+        errno: -21,
+        syscall: 'read',
+        path: r.path,
+      });
     if (!info.isFile())
       throw new StoreError(`${r.path} is not a regular file; give an ACI file (name.aci).`, {
         code: 'ERR_STORE_INVALID_IMAGE',
