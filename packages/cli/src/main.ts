@@ -48,8 +48,9 @@ const GLOBAL_HELP = `Global flags (before or after the command):
                              else $XDG_DATA_HOME/appc)
   --local-config DIR         trusted keys and auth.d (default /etc/appc as root, else $XDG_CONFIG_HOME/appc)
   --system-config DIR        read-only config of the distribution (default /usr/lib/appc)
-  --insecure-options LIST    relaxations, none by default: image (no signature check), http, tls, pubkey,
-                             all-fetch, all (comma list)
+  --insecure-options LIST    relaxations, none by default (comma list): image (no signature check), http,
+                             tls, pubkey, all-fetch; for run: capabilities (all of them), seccomp (no
+                             filter), paths (/proc and /sys open), all-run; all
   --debug                    more detail: valid paths, URLs tried, stack traces, causes
   -h, --help                 help for appc or for one command
   --version                  the same as appc version`;
