@@ -64,7 +64,6 @@ export function isNamespacedSysctl(key: string, ownNetwork: boolean): boolean {
   ].includes(key);
 }
 
-/** Options of {@link planAppIsolators} and {@link planPodIsolators}. */
 /** Protections of the apps turned off on request, as rkt's run-time `--insecure-options` names do (VERIFY-007):
  * `capabilities` gives every app every capability, `seccomp` no system call filter, `paths` leaves `/proc` and
  * `/sys` files unmasked and writable. The isolators they override are reported `ignored`. */
@@ -74,6 +73,7 @@ export interface RuntimeInsecureOptions {
   seccomp?: boolean;
 }
 
+/** Options of {@link planAppIsolators} and {@link planPodIsolators}. */
 export interface IsolatorPlanOptions {
   /** The pod has a network namespace of its own (not `--net=host`). */
   ownNetwork: boolean;
