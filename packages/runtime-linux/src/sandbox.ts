@@ -203,6 +203,18 @@ export async function killUnrecordedSandbox(root: string): Promise<number> {
         pids.push(Number(e));
       }),
   );
+  if (groups.size === 0) return 0;
+  // every member of those groups is waited for, catatonit inside the pod's PID namespace too: a killed process
+  // can still be there for a while on a busy machine after its unshare is gone
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e) && !pids.includes(Number(e)))
+      .map(async (e) => {
+        const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (groups.has(Number(fields[2]))) pids.push(Number(e));
+      }),
+  );
   for (const group of groups) killGroup(group);
   await Promise.all(pids.map((pid) => waitForExit(pid, 10_000)));
   return groups.size;
