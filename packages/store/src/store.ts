@@ -10,7 +10,17 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm as rmPath, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm as rmPath,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { validateArchive } from '@appc/aci';
 import {
@@ -849,7 +859,8 @@ export class Store {
     return indexed;
   }
 
-  /** Makes index and blobs agree: drops rows whose blob is missing and blobs no row names. Runs under the
+  /** Makes index and blobs agree: drops rows whose blob is missing and blobs no row names (those are kept while an
+   * index rebuild is unfinished, see {@link openStore}). Runs under the
    * index's write lock, so a concurrent put (which moves its blob in under the same lock) is never disturbed. */
   reconcile(): ReconcileReport {
     const root = join(this.dir, 'blobs', 'sha512');
@@ -864,7 +875,8 @@ export class Store {
       }
       let shards: string[] = [];
       try {
-        shards = readdirSync(root);
+        // while an index rebuild is unfinished, an archive without a row is one still to index, not an orphan
+        if (!existsSync(rebuildMark(this.dir))) shards = readdirSync(root);
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
@@ -990,19 +1002,37 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
   await mkdir(join(root, 'tmp'), { recursive: true });
   await mkdir(join(root, 'trees'), { recursive: true });
   const indexFile = join(root, 'index.db');
-  const fresh = isMissingOrEmpty(indexFile);
+  const mark = rebuildMark(root);
+  // an index to be made beside stored archives (it was deleted, moved away or truncated), or a rebuild that did not
+  // finish (killed, a full disk, another process at it now): the archives are indexed again rather than taken for
+  // orphans, which the reconcile below would delete. The mark is written before the index exists and removed only
+  // once every archive is indexed; while it is there no open deletes an orphan archive.
+  const rebuild = isMissingOrEmpty(indexFile) || existsSync(mark);
+  if (rebuild) {
+    try {
+      await writeFile(mark, `${process.pid}\n`);
+    } catch (e) {
+      throw storeIoError(e, root, 'marking the index for a rebuild') ?? e;
+    }
+  }
   const db = openIndex(indexFile, options.busyTimeoutMs ?? 10_000);
   const store = new Store(root, db);
   try {
-    // an index made just now beside stored archives (it was deleted, moved away or truncated): the archives are
-    // indexed again rather than taken for orphans, which the reconcile below would delete
-    if (fresh) await store.reindexBlobs();
+    if (rebuild) {
+      await store.reindexBlobs();
+      await rmPath(mark, { force: true });
+    }
     if (options.reconcile ?? true) store.reconcile();
   } catch (e) {
     store.close();
     throw e;
   }
   return store;
+}
+
+/** The file that says an index rebuild is under way or unfinished ({@link openStore}). */
+function rebuildMark(root: string): string {
+  return join(root, 'index.rebuild');
 }
 
 function isMissingOrEmpty(file: string): boolean {

@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { DiscoveryError } from '@appc/discovery';
 import { hasCode } from '@appc/schema';
 import { openTrustStore } from '@appc/verify';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchImage, openStore, type Store } from '../src/index.ts';
+import { openIndex } from '../src/internal/index-db.ts';
 import { makeAci, tempDir } from './fixtures.ts';
 
 let cleanups: (() => Promise<void>)[] = [];
@@ -62,6 +64,36 @@ describe('store audit', () => {
     expect(again.list().map((i) => i.id)).toEqual([a.id]);
     expect(again.get(a.id)).toMatchObject({ name: 'example.com/a', version: '1' });
     expect(existsSync(blobB)).toBe(false);
+  });
+
+  it('an unfinished index rebuild (killed, a full disk, another process at it) deletes no archive; the next open finishes it', async () => {
+    const { dir, store } = await fresh();
+    const a = (await store.put(bytes(makeAci({ name: 'example.com/a' })))).image;
+    const b = (await store.put(bytes(makeAci({ name: 'example.com/b' })))).image;
+    store.close();
+    const images = join(dir, 'images');
+    const index = join(images, 'index.db');
+    for (const f of [index, `${index}-wal`, `${index}-shm`]) await rm(f, { force: true });
+    // what a rebuild killed before it indexed anything leaves: its mark, and an index with tables and no rows
+    await writeFile(join(images, 'index.rebuild'), '1\n');
+    openIndex(index, 1000).close();
+    const again = await openStore(images);
+    cleanups.push(async () => again.close());
+    expect(
+      again
+        .list()
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
+    expect(existsSync(join(images, 'index.rebuild'))).toBe(false);
+    // another process's rebuild under way: its rows are not there yet, and a reconcile here leaves the archives
+    await writeFile(join(images, 'index.rebuild'), '2\n');
+    const db = new Database(index);
+    db.prepare('DELETE FROM images').run();
+    db.close();
+    expect(again.reconcile().orphanBlobsRemoved).toBe(0);
+    for (const id of [a.id, b.id])
+      expect(existsSync(join(images, 'blobs', 'sha512', id.slice(7, 9), id.slice(7)))).toBe(true);
   });
 
   it('ACI-024: export refuses a blob that no longer gives its ID and leaves no file behind', async () => {
