@@ -107,15 +107,18 @@ export async function readSmallFile(
   try {
     const info = await fh.stat();
     if (info.isFile() && info.size > maxBytes) throw tooLarge(info.size);
+    // one read buffer; what each read gave is copied out (a pipe that gives a few bytes per read must not hold
+    // a whole buffer per read)
     const parts: Buffer[] = [];
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1));
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null).catch((error: unknown) => {
+      const want = Math.min(chunk.length, maxBytes + 1 - total);
+      const { bytesRead } = await fh.read(chunk, 0, want, null).catch((error: unknown) => {
         throw withPath(error, file);
       });
       if (bytesRead === 0) break;
-      parts.push(chunk.subarray(0, bytesRead));
+      parts.push(Buffer.from(chunk.subarray(0, bytesRead)));
       total += bytesRead;
       if (total > maxBytes) throw tooLarge(total);
     }
