@@ -685,6 +685,8 @@ export class Store {
         file: outFile,
       });
     if (!options.overwrite && existsSync(outFile)) throw exists();
+    // a missing output directory is named as such (copyFile's error would name the stored archive first)
+    await stat(dirname(outFile));
     const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await copyFile(path, tmp, constants.COPYFILE_EXCL);
@@ -724,7 +726,12 @@ export class Store {
       const { computeImageId } = await import('@appc/aci');
       actual = await computeImageId(file, signal ? { signal } : {});
     } catch (e) {
-      if (signal?.aborted) throw e;
+      if (signal?.aborted)
+        throw new StoreError(`${blob}: the check of ${image.id} was interrupted; nothing was written.`, {
+          code: 'ERR_STORE_ABORTED',
+          file: blob,
+          cause: signal.reason ?? e,
+        });
       throw new StoreError(
         `${blob}: the stored archive of ${image.id} (${image.name}) cannot be read (${(e as Error).message}); it was damaged on disk — remove it (appc image rm ${image.id}) and fetch it again (ACI-024).`,
         { code: 'ERR_STORE_CORRUPT', requirement: 'ACI-024', file: blob, cause: e },

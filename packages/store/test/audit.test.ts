@@ -113,6 +113,20 @@ describe('store audit', () => {
     await store.export(image.id, out);
     expect(await readFile(out)).toEqual(await readFile(blob));
     await expect(store.export(image.id, out)).rejects.toMatchObject({ code: 'ERR_STORE_EXISTS' });
+    // a missing output directory is named, not the stored archive
+    const nowhere = join(dir, 'absent', 'out.aci');
+    await expect(store.export(image.id, nowhere)).rejects.toMatchObject({
+      code: 'ENOENT',
+      path: join(dir, 'absent'),
+    });
+    // an interrupted export is ERR_STORE_ABORTED (exit 2 in the CLI), and leaves nothing
+    const stopped = new AbortController();
+    stopped.abort();
+    const aborted = await store
+      .export(image.id, join(dir, 'stopped.aci'), { signal: stopped.signal })
+      .catch((err: unknown) => err);
+    expect(hasCode(aborted, 'ERR_STORE_ABORTED'), String(aborted)).toBe(true);
+    expect((await readdir(dir)).filter((n) => n.includes('stopped'))).toEqual([]);
   });
 
   it('VERIFY-002: a FILE.asc that is a device is refused unread (a symlink to /dev/zero was read until memory ran out)', async () => {
