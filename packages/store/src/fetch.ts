@@ -535,7 +535,7 @@ async function fetchOne(
   if (r.kind === 'id') return resultOf(store.get(r.id), 'store');
   if (r.kind === 'file') {
     const path = resolvePath(r.path);
-    // a device or a FIFO never ends (appc fetch /dev/zero wrote into the store until the disk was full)
+    // a device never ends (appc fetch /dev/zero wrote into the store until the disk was full)
     const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
       if (e.path === undefined) e.path = r.path;
       throw e;
@@ -549,7 +549,8 @@ async function fetchOne(
         syscall: 'read',
         path: r.path,
       });
-    if (!info.isFile())
+    // a pipe (`appc fetch /dev/stdin`, `<(...)`) is read as a file is, as before
+    if (!info.isFile() && !info.isFIFO())
       throw new StoreError(`${r.path} is not a regular file; give an ACI file (name.aci).`, {
         code: 'ERR_STORE_INVALID_IMAGE',
         requirement: 'ACI-006',

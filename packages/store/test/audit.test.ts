@@ -1,5 +1,6 @@
 // The store against failing sources and lost or damaged files: what a dropped download, a deleted index or a
 // blob damaged on disk must (and must not) do to it.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -142,13 +143,20 @@ describe('store audit', () => {
     expect(store.list()).toEqual([]);
   });
 
-  it('ACI-006: fetching a device or a directory as a file is refused before anything is written (/dev/zero filled the store)', async () => {
+  it('ACI-006: fetching a device or a directory as a file is refused before anything is written (/dev/zero filled the store); a pipe is read', async () => {
     const { dir, store } = await fresh();
     const device = await fetchImage(store, '/dev/zero', { insecure: { image: true } }).catch(
       (err: unknown) => err,
     );
     expect(hasCode(device, 'ERR_STORE_INVALID_IMAGE'), String(device)).toBe(true);
     expect((device as Error).message).toContain('/dev/zero is not a regular file');
+    // a pipe (appc fetch /dev/stdin, <(...)) is read as a file is
+    const fifo = join(dir, 'app.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = writeFile(fifo, makeAci({ name: 'example.com/piped' }));
+    const piped = await fetchImage(store, fifo, { insecure: { image: true } });
+    await writer;
+    expect(piped.image.name).toBe('example.com/piped');
     // a directory is Node's EISDIR naming it, as a read of it is (the CLI then says to build the layout first)
     const directory = await fetchImage(store, dir, { insecure: { image: true } }).catch(
       (err: unknown) => err,
