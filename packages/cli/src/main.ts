@@ -50,7 +50,7 @@ const GLOBAL_HELP = `Global flags (before or after the command):
   --system-config DIR        read-only config of the distribution (default /usr/lib/appc)
   --insecure-options LIST    relaxations, none by default (comma list): image (no signature check), http,
                              tls, pubkey, all-fetch; for run: capabilities (all of them), seccomp (no
-                             filter), paths (/proc and /sys open), all-run; all
+                             filter), paths (/proc unmasked, /proc/sys writable), all-run; all (both)
   --debug                    more detail: valid paths, URLs tried, stack traces, causes
   -h, --help                 help for appc or for one command
   --version                  the same as appc version`;

@@ -116,6 +116,16 @@ export async function runPodHere(
     paths: relaxed.has('paths'),
     seccomp: relaxed.has('seccomp'),
   };
+  // said before any app starts: `all`, given to skip a signature check, turns these off too (as in rkt)
+  const off = [
+    insecure.capabilities ? 'every capability (capabilities)' : '',
+    insecure.seccomp ? 'no system call filter (seccomp)' : '',
+    insecure.paths ? '/proc unmasked and /proc/sys writable (paths)' : '',
+  ].filter(Boolean);
+  if (off.length > 0)
+    io.stderr.write(
+      `${paint(color, 'warning', 'warning:')} --insecure-options: the apps of this pod run with ${off.join(', ')} [VERIFY-007]\n`,
+    );
   const result = await runStoredPod({
     stateDir: stateDir(globals, io),
     store,

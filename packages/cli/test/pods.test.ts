@@ -201,6 +201,10 @@ describe('appc run and the pod commands (ACE-009, ACE-018, META-001)', () => {
     expect(relaxed.out).toContain(`CapBnd:\t${own}\n`);
     expect(relaxed.out).toMatch(/Seccomp:\s+0\n/);
     expect(relaxed.out).toContain('keys open');
+    expect(relaxed.err).toContain(
+      'warning: --insecure-options: the apps of this pod run with every capability (capabilities), no system call filter (seccomp), /proc unmasked and /proc/sys writable (paths) [VERIFY-007]',
+    );
+    expect(strict.err).not.toContain('--insecure-options:');
     expect(relaxed.out).toContain('sys open');
     // an unknown name is refused whatever the command, before it does anything
     const bogus = await appc([...g.slice(0, -1), '--insecure-options=image,bogus', 'list']);

@@ -65,8 +65,9 @@ export function isNamespacedSysctl(key: string, ownNetwork: boolean): boolean {
 }
 
 /** Protections of the apps turned off on request, as rkt's run-time `--insecure-options` names do (VERIFY-007):
- * `capabilities` gives every app every capability, `seccomp` no system call filter, `paths` leaves `/proc` and
- * `/sys` files unmasked and writable. The isolators they override are reported `ignored`. */
+ * `capabilities` gives every app every capability, `seccomp` no system call filter, `paths` leaves no `/proc` file
+ * masked and `/proc/sys` and the like writable (`/sys` stays read-only). The isolators they override are reported
+ * `ignored`. */
 export interface RuntimeInsecureOptions {
   capabilities?: boolean;
   paths?: boolean;
