@@ -35,7 +35,8 @@ export function storeIoError(e: unknown, dir: string, doing: string): StoreError
   const err = e as NodeJS.ErrnoException | undefined;
   const code = typeof err?.code === 'string' ? err.code : '';
   const sqlite = SQLITE_CODES.find((c) => code.startsWith(c));
-  const system = SYSTEM_CODES.has(code) && (err?.path === undefined || err.path === dir || err.path.startsWith(`${dir}/`));
+  const system =
+    SYSTEM_CODES.has(code) && (err?.path === undefined || err.path === dir || err.path.startsWith(`${dir}/`));
   if (!sqlite && !system) return undefined;
   const probe = sqlite && sqlite !== 'SQLITE_FULL' ? probeWritable(dir) : undefined;
   const reasonCode = probe?.code ?? (sqlite === 'SQLITE_FULL' ? 'ENOSPC' : code);
