@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAcName } from '@appc/schema';
 import { RuntimeError } from './errors.ts';
+import { procStatFields } from './internal/proc-stat.ts';
 import type { RootfsOverlay } from './runtime-config.ts';
 
 const run = promisify(execFile);
@@ -71,9 +72,7 @@ export function podDir(stateDir: string, uuid: string): string {
 
 /** Start time of a process (field 22 of /proc/PID/stat), or undefined when it does not exist. */
 export async function processStartTime(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return (await procStatFields(pid))?.[19];
 }
 
 /** This process as a pod owner. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from './errors.ts';
+import { procStatFields } from './internal/proc-stat.ts';
 
 /** Where runc is and where it keeps its state. */
 export interface RuncOptions {
@@ -268,11 +269,8 @@ export class Runc {
 
 /** True while the process of a container's init still runs: same PID, same start time, not a zombie. */
 export async function isRunning(init: { pid: number; start: number }): Promise<boolean> {
-  const stat = await readFile(`/proc/${init.pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return false;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: field 3 (state) is fields[0], field 22 (starttime) is fields[19].
-  return fields[0] !== 'Z' && Number(fields[19]) === init.start;
+  const fields = await procStatFields(init.pid);
+  return fields !== undefined && fields[0] !== 'Z' && Number(fields[19]) === init.start;
 }
 
 /** Waits until a process is gone or a zombie (runc then sees its container as stopped). */

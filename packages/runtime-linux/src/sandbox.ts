@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { RuntimeError } from './errors.ts';
+import { procStatFields } from './internal/proc-stat.ts';
 import { isRunning, waitForExit } from './runc.ts';
 
 /** A sandbox process: host PID of its `catatonit -P` and its start time (clock ticks after boot, field 22 of
@@ -44,9 +45,7 @@ export function sandboxProcessFile(dir: string): string {
 }
 
 async function startTime(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const start = Number((await procStatFields(pid))?.[19]);
   return Number.isInteger(start) ? start : undefined;
 }
 
@@ -194,11 +193,9 @@ export async function killUnrecordedSandbox(root: string): Promise<number> {
         // the unshare this module spawns, in a process group of its own, and none other: a command that merely
         // names the root (a shell listing it) is left alone
         if (!/(^|\/)unshare$/.test(args[0] ?? '') || !args.includes(root)) return;
-        const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
-        // after the command name: field 3 (state) is fields[0], field 5 (process group) is fields[2]
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const group = Number(fields[2]);
-        if (fields[0] === 'Z' || !Number.isInteger(group) || group <= 1) return;
+        const fields = await procStatFields(e);
+        const group = Number(fields?.[2]);
+        if (fields === undefined || fields[0] === 'Z' || !Number.isInteger(group) || group <= 1) return;
         groups.add(group);
         pids.push(Number(e));
       }),
@@ -210,9 +207,7 @@ export async function killUnrecordedSandbox(root: string): Promise<number> {
     entries
       .filter((e) => /^\d+$/.test(e) && !pids.includes(Number(e)))
       .map(async (e) => {
-        const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (groups.has(Number(fields[2]))) pids.push(Number(e));
+        if (groups.has(Number((await procStatFields(e))?.[2]))) pids.push(Number(e));
       }),
   );
   for (const group of groups) killGroup(group);
