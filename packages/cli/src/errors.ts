@@ -85,6 +85,12 @@ const CLI_WORDING: Readonly<Record<string, readonly [string, string]>> = {
   ERR_ACI_BAD_EXTENSION: ['rename the output, or pass anyExtension.', 'name the output FILE.aci.'],
 };
 
+/** An error's message in the command line's words ({@link CLI_WORDING}). */
+function cliText(error: Error & { code: string }): string {
+  const wording = CLI_WORDING[error.code];
+  return wording ? error.message.replace(wording[0], wording[1]) : error.message;
+}
+
 /** Turns anything a command throws into one line for a person and an exit status. */
 export function describeError(error: unknown, debug: boolean): { message: string; exitCode: ExitCode } {
   if (error instanceof UsageError) return { message: error.message, exitCode: ExitCode.Usage };
@@ -102,8 +108,7 @@ export function describeError(error: unknown, debug: boolean): { message: string
       issues?: Issue[];
     };
     const tags = [e.code, e.requirement].filter(Boolean).join(', ');
-    const wording = CLI_WORDING[e.code];
-    const text = wording ? e.message.replace(wording[0], wording[1]) : e.message;
+    const text = cliText(e);
     // The tags close the message, or its first line when the lines after it are issues with tags of their own.
     const nl = text.indexOf('\n');
     let message = `${text} [${tags}]`;
@@ -132,10 +137,7 @@ export function describeError(error: unknown, debug: boolean): { message: string
  * path and the code (`validate`'s per-path entries). */
 export function briefMessage(error: unknown, debug: boolean): string {
   if (isSystemError(error)) return SYSTEM_HINTS[error.code ?? ''] ?? error.message;
-  if (hasCode(error) && error instanceof Error) {
-    const wording = CLI_WORDING[(error as Error & { code: string }).code];
-    return wording ? error.message.replace(wording[0], wording[1]) : error.message;
-  }
+  if (hasCode(error) && error instanceof Error) return cliText(error as Error & { code: string });
   return describeError(error, debug).message;
 }
 

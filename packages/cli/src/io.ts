@@ -64,3 +64,8 @@ export function paint(color: boolean, kind: 'error' | 'warning', text: string): 
   if (!color) return text;
   return `${kind === 'error' ? '\x1b[1;31m' : '\x1b[1;33m'}${text}\x1b[0m`;
 }
+
+/** The line a library's warning gets on stderr: `warning: MESSAGE [CODE]`. */
+export function warningLine(color: boolean, warning: { message: string; code: string }): string {
+  return `${paint(color, 'warning', 'warning:')} ${warning.message} [${warning.code}]\n`;
+}

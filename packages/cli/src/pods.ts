@@ -5,7 +5,7 @@ import type { PodRecord, ReifiedPod } from '@appc/runtime-linux';
 import type { Store } from '@appc/store';
 import { insecureOptions, stateDir } from './context.ts';
 import { UsageError } from './errors.ts';
-import { type Globals, type Io, paint, useColor } from './io.ts';
+import { type Globals, type Io, paint, useColor, warningLine } from './io.ts';
 
 /** Pods need root (runc, mounts, namespaces, cgroups): say so before anything is written. */
 export function requireRoot(command: string): void {
@@ -109,7 +109,7 @@ export async function runPodHere(
 ): Promise<number> {
   const { runStoredPod } = await import('@appc/runtime-linux');
   const color = useColor(io);
-  // rkt's run-time relaxations (VERIFY-007): every capability, no seccomp filter, /proc and /sys unmasked
+  // rkt's run-time relaxations (VERIFY-007): every capability, no seccomp filter, /proc unmasked
   const relaxed = await insecureOptions(globals);
   const insecure = {
     capabilities: relaxed.has('capabilities'),
@@ -136,7 +136,7 @@ export async function runPodHere(
     ...(settings.dns !== undefined ? { dns: settings.dns } : {}),
     ...(settings.hosts !== undefined ? { hosts: settings.hosts } : {}),
     ...(settings.strict ? { strict: true } : {}),
-    ...(insecure.capabilities || insecure.paths || insecure.seccomp ? { insecure } : {}),
+    ...(off.length > 0 ? { insecure } : {}),
     ...(settings.interactive ? { interactive: await interactiveApp(pod) } : {}),
     ...(settings.early ? { early: settings.early } : {}),
     stdout: io.stdout,
@@ -146,7 +146,7 @@ export async function runPodHere(
       if (settings.uuidFileSave !== undefined) await writeFile(settings.uuidFileSave, record.uuid);
       if (globals.debug) io.stderr.write(`pod ${record.uuid}\n`);
     },
-    onWarning: (w) => io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`),
+    onWarning: (w) => io.stderr.write(warningLine(color, w)),
   });
   for (const i of result.isolators.filter((x) => x.status !== 'enforced'))
     io.stderr.write(

@@ -14,7 +14,7 @@ import {
   progressLine,
 } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { ExitCode, type Globals, type Io, paint, useColor } from '../io.ts';
+import { ExitCode, type Globals, type Io, useColor, warningLine } from '../io.ts';
 
 export const summary = 'Fetch images into the store, verified, and print their IDs';
 export const usage = 'appc fetch [--pull-policy new|update|never] [--json] IMAGE...';
@@ -77,8 +77,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<Exi
         throw e;
       }
       if (globals.debug) printAttempts(io, result.attempts);
-      for (const w of result.warnings)
-        io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
+      for (const w of result.warnings) io.stderr.write(warningLine(color, w));
       if (globals.debug || io.env.APPC_VERBOSE)
         io.stderr.write(`${ref}: ${result.from}${result.url ? ` from ${result.url}` : ''}\n`);
       const { image } = result;

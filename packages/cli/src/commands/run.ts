@@ -1,6 +1,6 @@
 import { serializePodManifest } from '@appc/schema';
 import { openImageStore, stateDir } from '../context.ts';
-import { type Globals, type Io, paint, useColor } from '../io.ts';
+import { type Globals, type Io, useColor, warningLine } from '../io.ts';
 import { POD_FLAGS_HELP, parsePodArgs, reifyFromArgs } from '../pod-args.ts';
 import { discardAbortedPod, requireRoot, runPodHere } from '../pods.ts';
 
@@ -40,8 +40,7 @@ export async function run(argv: string[], io: Io, globals: Globals): Promise<num
       const { checkPodName } = await import('@appc/runtime-linux');
       if (args.name !== undefined) await checkPodName(stateDir(globals, io), args.name);
       const color = useColor(io);
-      for (const w of pod.warnings)
-        io.stderr.write(`${paint(color, 'warning', 'warning:')} ${w.message} [${w.code}]\n`);
+      for (const w of pod.warnings) io.stderr.write(warningLine(color, w));
       try {
         return await runPodHere(io, globals, store, pod, { ...args, early });
       } catch (error) {

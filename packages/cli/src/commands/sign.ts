@@ -26,7 +26,7 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
       '--key KEY_FILE is required (a private key exported by gpg --armor --export-secret-keys)',
     );
   }
-  const { MAX_KEY_BYTES, VerifyError } = await import('@appc/verify');
+  const { MAX_KEY_BYTES, signFile, VerifyError } = await import('@appc/verify');
   const keyFile = pathArg(io, values.key);
   const key = await readSmallFile(
     keyFile,
@@ -52,7 +52,6 @@ export async function run(argv: string[], io: Io, _globals: Globals): Promise<Ex
           .toString('utf8')
           .split(/\r?\n/)[0]
       : io.env.APPC_SIGN_PASSPHRASE;
-  const { signFile } = await import('@appc/verify');
   const file = pathArg(io, positionals[0] as string);
   // a signature is a promise about an image: a file that is not one (a typo, a manifest, a tarball of something
   // else) is refused before the key is used (VERIFY-009)
