@@ -329,7 +329,8 @@ const MAX_EPOCH = Number.MAX_SAFE_INTEGER;
 function resolveEpoch(options: BuildOptions): number {
   if (options.sourceDateEpoch !== undefined) {
     const epoch = Math.floor(options.sourceDateEpoch);
-    if (!Number.isSafeInteger(epoch) || Math.abs(epoch) > MAX_EPOCH)
+    // a safe integer lies within -MAX_EPOCH..MAX_EPOCH
+    if (!Number.isSafeInteger(epoch))
       throw new AciError(
         `sourceDateEpoch ${options.sourceDateEpoch} is not a whole number of seconds from -${MAX_EPOCH} to ${MAX_EPOCH}; give a smaller one.`,
         { code: 'ERR_ACI_LIMIT', requirement: 'ACI-014' },
